@@ -30,6 +30,7 @@ pub mod backend;
 pub mod json;
 pub mod keys;
 pub mod paseto;
+pub mod provider;
 pub mod rejection;
 pub mod token;
 pub mod verify;

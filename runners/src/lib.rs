@@ -1,0 +1,13 @@
+//! Transports and targets for credlab.
+//!
+//! - [`process`]: runs one credential-provider process per [`Exchange`] and records a
+//!   [`Transcript`], surviving hostile providers (hangs, floods, garbage, crashes, orphans).
+//! - [`reference`]: conformant reference providers (token store, PASETO signer).
+//!
+//! Transports never decide verdicts: judging is `credlab_suite`'s job.
+//!
+//! [`Exchange`]: credlab_suite::provider::Exchange
+//! [`Transcript`]: credlab_suite::provider::Transcript
+
+pub mod process;
+pub mod reference;
