@@ -2,6 +2,7 @@
 
 mod key;
 mod token;
+mod vectors;
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +28,9 @@ enum Command {
     /// Decode, sign and verify Cargo asymmetric tokens (v3.public).
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Generate and check the JSON test vectors.
+    #[command(subcommand)]
+    Vectors(vectors::VectorsCommand),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -34,6 +38,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
         Command::Key(cmd) => key::run(cmd),
         Command::Token(cmd) => token::run(cmd),
+        Command::Vectors(cmd) => vectors::run(cmd),
     }
 }
 

@@ -26,13 +26,17 @@
 //! ```
 
 pub mod b64;
+pub mod cases;
 pub mod backend;
+pub mod judge;
 pub mod json;
 pub mod keys;
 pub mod paseto;
 pub mod provider;
+pub mod registry;
 pub mod rejection;
 pub mod token;
+pub mod vectors;
 pub mod verify;
 
 pub use backend::Backend;

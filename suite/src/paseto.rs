@@ -121,6 +121,12 @@ impl Decoded {
     pub fn footer(&self) -> Option<&[u8]> {
         self.footer.as_deref()
     }
+
+    /// The signed content as owned parts: (payload, footer).
+    pub fn into_parts(mut self) -> (Vec<u8>, Option<Vec<u8>>) {
+        self.body.truncate(self.body.len() - SIGNATURE_LEN);
+        (self.body, self.footer)
+    }
 }
 
 fn reject(kind: RejectionKind, message: impl Into<String>) -> Rejection {
@@ -245,7 +251,12 @@ pub fn verify_signature(
             use pasetors::token::UntrustedToken;
             use pasetors::version3::{PublicToken, V3};
             UntrustedToken::<pasetors::Public, V3>::try_from(token).is_ok_and(|untrusted| {
-                PublicToken::verify(key.pasetors(), &untrusted, None, Some(implicit)).is_ok()
+                // pasetors checks the payload is UTF-8 only after the signature verified;
+                // that is a payload problem for the claims layer, not a bad signature.
+                matches!(
+                    PublicToken::verify(key.pasetors(), &untrusted, None, Some(implicit)),
+                    Ok(_) | Err(pasetors::errors::Error::PayloadInvalidUtf8)
+                )
             })
         }
     };

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
     Ord,
     Serialize,
     Deserialize,
+    schemars::JsonSchema,
     strum::EnumString,
     strum::IntoStaticStr,
     strum::EnumIter,
@@ -52,6 +53,8 @@ pub enum RejectionKind {
     NameMismatch,
     VersMismatch,
     CksumMismatch,
+    Replayed,
+    VersionExists,
     InvalidPublicKey,
 }
 
@@ -97,6 +100,8 @@ impl RejectionKind {
             NameMismatch => "`name` is not the crate the request acts on",
             VersMismatch => "`vers` is not the version the request acts on",
             CksumMismatch => "`cksum` is not the SHA-256 of the uploaded .crate",
+            Replayed => "this publish/yank/unyank token (its signed content, whatever the signature's S) was already accepted; Cargo makes a fresh one per mutation (RFC 3231 R15 recommends single use)",
+            VersionExists => "the registry already has this version; a publish must be refused (RFC 3231: that the version has not already been published)",
             InvalidPublicKey => "the registered public key is not a valid compressed P-384 point; it must be refused at enrolment",
         }
     }

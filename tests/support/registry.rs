@@ -92,7 +92,9 @@ struct Shared {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panicking handler must not hide what was captured before it.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -117,7 +119,9 @@ impl Registry {
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("registry stub crashed");
+            axum::serve(listener, app)
+                .await
+                .expect("registry stub crashed");
         });
         Self { addr, shared, task }
     }
@@ -278,7 +282,13 @@ fn route(
         _ => None,
     };
     let Some(operation) = operation else {
-        return (None, error(StatusCode::NOT_FOUND, format!("no such endpoint: {method} {path}")));
+        return (
+            None,
+            error(
+                StatusCode::NOT_FOUND,
+                format!("no such endpoint: {method} {path}"),
+            ),
+        );
     };
     if !authenticated {
         return (Some(operation), unauthorized());
@@ -333,7 +343,12 @@ fn serve_index_file(inner: &Inner, file: &str) -> Response {
                 .iter()
                 .map(|v| v.index_line(stored) + "\n")
                 .collect();
-            (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], lines).into_response()
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "text/plain")],
+                lines,
+            )
+                .into_response()
         }
         _ => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
@@ -415,7 +430,11 @@ fn store(inner: &mut Inner, publish: Publish) -> Response {
             .get("features")
             .cloned()
             .unwrap_or_else(|| json!({})),
-        links: publish.metadata.get("links").cloned().unwrap_or(Value::Null),
+        links: publish
+            .metadata
+            .get("links")
+            .cloned()
+            .unwrap_or(Value::Null),
         crate_bytes: publish.crate_bytes,
     });
     json_response(
@@ -461,7 +480,12 @@ fn owners(inner: &mut Inner, method: &Method, name: &str, body: &[u8]) -> Respon
                     .collect()
             })
             .unwrap_or_default(),
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("owners body is not JSON: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("owners body is not JSON: {e}"),
+            );
+        }
     };
     let msg = if *method == Method::PUT {
         for user in &users {
@@ -472,7 +496,10 @@ fn owners(inner: &mut Inner, method: &Method, name: &str, body: &[u8]) -> Respon
         format!("user(s) {} added as owner(s) of {name}", users.join(", "))
     } else {
         krate.owners.retain(|owner| !users.contains(owner));
-        format!("user(s) {} removed from the owners of {name}", users.join(", "))
+        format!(
+            "user(s) {} removed from the owners of {name}",
+            users.join(", ")
+        )
     };
     json_response(StatusCode::OK, json!({ "ok": true, "msg": msg }))
 }

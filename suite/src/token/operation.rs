@@ -17,8 +17,8 @@
 use serde::{Deserialize, Serialize};
 
 /// The request a token is bound to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "operation", rename_all = "kebab-case")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "operation", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum Operation {
     /// Index, config.json, downloads and search on `auth-required` registries.
     Read,

@@ -20,6 +20,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 pub use keystore::{KeyRecord, KeyStore};
+
 pub use policy::{HighS, IatSyntax, KeyIdField, Policy, Tolerance};
 
 use crate::backend::Backend;
@@ -59,6 +60,17 @@ pub struct Verified {
     pub signature: SignatureS,
     #[serde(with = "time::serde::rfc3339")]
     pub issued_at: OffsetDateTime,
+    /// The signed payload and footer bytes (what a replay guard must key on: the signature
+    /// is malleable, `s` and `n - s` both verify).
+    #[serde(skip)]
+    pub signed: SignedContent,
+}
+
+/// The bytes a signature covers besides the key and header: payload and footer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SignedContent {
+    pub payload: Vec<u8>,
+    pub footer: Vec<u8>,
 }
 
 /// Verifies Cargo tokens against registered keys under a policy.
@@ -152,11 +164,16 @@ impl Verifier {
         claims::check_subject(&claims, record.subject.as_deref(), &self.policy)?;
         claims::check_challenge(&claims, request.challenge.as_deref())?;
         claims::check_binding(&claims, &request.operation, &self.policy)?;
+        let (payload, footer_bytes) = decoded.into_parts();
         Ok(Verified {
             claims,
             footer,
             signature,
             issued_at,
+            signed: SignedContent {
+                payload,
+                footer: footer_bytes.unwrap_or_default(),
+            },
         })
     }
 

@@ -1,0 +1,82 @@
+//! `credlab vectors generate|check`
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use credlab_suite::vectors::{self, Fixture, check};
+
+use crate::exit::{DATA, Failure, OK};
+
+#[derive(Debug, Subcommand)]
+pub enum VectorsCommand {
+    /// Regenerate the token vectors and the JSON Schema (deterministic: fixed keys and clock).
+    Generate {
+        /// The vectors directory.
+        #[arg(long, default_value_os_t = default_dir())]
+        dir: PathBuf,
+    },
+    /// Validate every vector file against the schema and the semantic rules.
+    Check {
+        /// The vectors directory.
+        #[arg(long, default_value_os_t = default_dir())]
+        dir: PathBuf,
+    },
+}
+
+/// `./vectors` when run from a checkout, else the source tree's `vectors/`.
+fn default_dir() -> PathBuf {
+    let local = PathBuf::from("vectors");
+    if local.is_dir() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors")
+    }
+}
+
+pub fn run(cmd: VectorsCommand) -> Result<u8, Failure> {
+    match cmd {
+        VectorsCommand::Generate { dir } => generate(&dir),
+        VectorsCommand::Check { dir } => check_dir(&dir),
+    }
+}
+
+fn generate(dir: &Path) -> Result<u8, Failure> {
+    for (relative, contents) in vectors::render(&Fixture::offline()) {
+        let path = dir.join(relative);
+        let parent = path.parent().expect("generated paths have a directory");
+        std::fs::create_dir_all(parent)
+            .and_then(|()| std::fs::write(&path, contents))
+            .map_err(|e| Failure::usage(format!("writing {}: {e}", path.display())))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(OK)
+}
+
+fn check_dir(dir: &Path) -> Result<u8, Failure> {
+    let schema = check::compile_schema(&dir.join("schema").join("vectors.schema.json"))
+        .map_err(|p| Failure::data(p.to_string()))?;
+    let paths = check::token_paths(dir)
+        .map_err(|e| Failure::data(format!("{}: {e}", dir.join("tokens").display())))?;
+    let mut problems = Vec::new();
+    let mut files = Vec::new();
+    for path in paths {
+        match check::load(&path, &schema) {
+            Ok(file) => files.push((path.display().to_string(), file)),
+            Err(found) => problems.extend(found),
+        }
+    }
+    problems.extend(check::check(&files));
+    for (name, file) in &files {
+        println!("{name}: {} cases ({})", file.cases.len(), file.group);
+    }
+    let total: usize = files.iter().map(|(_, f)| f.cases.len()).sum();
+    if problems.is_empty() {
+        println!("ok: {total} token cases in {} files", files.len());
+        return Ok(OK);
+    }
+    for problem in &problems {
+        eprintln!("{problem}");
+    }
+    eprintln!("{} problem(s)", problems.len());
+    Ok(DATA)
+}

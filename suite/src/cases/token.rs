@@ -1,0 +1,109 @@
+//! Token cases: a token presented to a registry with a request, judged by a verifier.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Case, VectorFile};
+use crate::rejection::RejectionKind;
+use crate::token::Operation;
+
+pub type TokenCase = Case<TokenInput, TokenExpect>;
+pub type TokenFile = VectorFile<TokenInput, TokenExpect>;
+
+/// What the registry receives and knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenInput {
+    pub registry: RegistryInput,
+    /// Who signed the token. Provenance for humans and regeneration; a verifier under test
+    /// must never be given it. Fixture keys only: they are public test keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<KeyPairInput>,
+    /// The request the token arrives with (`operation` plus its `name`/`vers`/`cksum`).
+    pub request: Operation,
+    /// The challenge the registry issued for this request, if any (Cargo sends none today).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_challenge: Option<String>,
+    /// Tokens this registry already accepted, oldest first (replay cases).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted_before: Vec<String>,
+    /// The `Authorization` header value, exactly as sent.
+    pub token: String,
+}
+
+/// The registry's configuration and state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryInput {
+    /// The index URL the registry's users configure (what Cargo puts in the footer).
+    pub index_url: String,
+    /// Enrolled public keys.
+    pub keys: Vec<RegisteredKey>,
+    /// Versions that already exist (a publish of one of them must be refused).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub published: Vec<CrateVersion>,
+}
+
+/// An enrolled key and its subject on file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisteredKey {
+    /// `k3.public.…`
+    pub public: String,
+    /// `k3.pid.…` of `public`.
+    pub pid: String,
+    /// RFC 3231 `sub` on file for this key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
+/// A fixture key pair, in PASERK form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPairInput {
+    /// `k3.secret.…` (a published test key, never a real one).
+    pub secret: String,
+    pub public: String,
+    pub pid: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CrateVersion {
+    pub name: String,
+    pub vers: String,
+}
+
+/// The expected verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "result", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum TokenExpect {
+    /// The registry must accept the token for this request.
+    Valid,
+    /// The registry must refuse it, for exactly this reason.
+    Invalid { rejection: RejectionKind },
+    /// Either answer conforms: accept, or refuse for exactly `rejection`. `policy` names the
+    /// registry choice that decides (Wycheproof's "acceptable", made dispatchable).
+    Acceptable {
+        rejection: RejectionKind,
+        policy: PolicyKnob,
+    },
+}
+
+/// The registry choices an `acceptable` case depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyKnob {
+    /// Accept high-S signatures (Cargo emits them) or demand low-S.
+    HighS,
+    /// Strict RFC 3339 (`T`, `Z` uppercase) or the time crate's lenient parser.
+    IatSyntax,
+    /// Accept or refuse claims Cargo never sends.
+    UnknownClaims,
+    /// A `sub` claim for a key with no subject on file.
+    SubjectWithoutRecord,
+    /// `kip` only, or also the RFC's `kid`.
+    KeyIdField,
+    /// Compare the footer URL byte for byte, or after normalising it.
+    UrlNormalization,
+}

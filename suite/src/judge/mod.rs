@@ -1,0 +1,62 @@
+//! Turning observations into outcomes. Judges never spawn processes or open sockets; they
+//! read what a transport recorded and compare it with what a case expects.
+
+pub mod token;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What happened when a case ran against a target, before expectation files are applied.
+/// Each variant carries exactly what explains it: a failure cannot exist without what was
+/// expected and what was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The target did what the case requires.
+    Pass,
+    /// The target took the other conforming answer of an `acceptable` case.
+    PassNonStrict { note: String },
+    /// The target did something the case forbids.
+    Fail { expected: String, found: String },
+    /// The case does not apply to this target (a feature it does not have).
+    Skip { reason: String },
+    /// The target answered that it does not support the operation.
+    Unimplemented { note: String },
+    /// The target did not answer in time.
+    Hang {
+        phase: String,
+        #[serde(with = "millis")]
+        after: Duration,
+    },
+    /// The harness itself could not run the case.
+    Error { message: String },
+}
+
+impl Outcome {
+    pub fn fail(expected: impl Into<String>, found: impl Into<String>) -> Self {
+        Outcome::Fail {
+            expected: expected.into(),
+            found: found.into(),
+        }
+    }
+
+    /// Whether the target behaved acceptably (pass or a non-strict pass).
+    pub fn is_pass(&self) -> bool {
+        matches!(self, Outcome::Pass | Outcome::PassNonStrict { .. })
+    }
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis().try_into().unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}

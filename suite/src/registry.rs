@@ -1,0 +1,119 @@
+//! Registry rules beyond a single token: mutation tokens are single-use, and a version is
+//! published once. The reference registry and the token-vector judge share these, so a
+//! vector means the same thing offline and over HTTP.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sha2::Digest;
+use time::OffsetDateTime;
+
+use crate::paseto::pae;
+use crate::rejection::{Rejection, RejectionKind};
+use crate::token::{Operation, OperationKind};
+use crate::verify::{Request, SignedContent, Verified, Verifier};
+
+/// The identity of a token for replay purposes: SHA-256 over `PAE([payload, footer])`.
+///
+/// Not the token string: ECDSA signatures are malleable (`s` and `n - s` both verify), so a
+/// cache keyed on the string lets an attacker replay a token by flipping its `s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ContentKey([u8; 32]);
+
+impl ContentKey {
+    pub fn of(content: &SignedContent) -> Self {
+        Self(sha2::Sha256::digest(pae(&[&content.payload, &content.footer])).into())
+    }
+}
+
+/// Remembers accepted publish, yank and unyank tokens until they expire.
+///
+/// Cargo builds a fresh token for every publish, yank and unyank command, so refusing a second
+/// use costs real users nothing. Read tokens (cached for a whole Cargo session) and owners
+/// tokens (one per `cargo owner` command, sent on GET, PUT and DELETE) must stay reusable
+/// inside the freshness window (RFC 3231 R16; ../shared/spec/asymmetric-tokens.md §1.6).
+#[derive(Debug, Clone, Default)]
+pub struct ReplayGuard {
+    until: HashMap<ContentKey, OffsetDateTime>,
+}
+
+impl ReplayGuard {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether `operation` may use a token only once.
+    pub fn is_single_use(operation: &Operation) -> bool {
+        matches!(
+            operation.kind(),
+            OperationKind::Publish | OperationKind::Yank | OperationKind::Unyank
+        )
+    }
+
+    /// Refuses a single-use token seen before.
+    pub fn check(&self, key: ContentKey, operation: &Operation) -> Result<(), Rejection> {
+        if Self::is_single_use(operation) && self.until.contains_key(&key) {
+            return Err(Rejection::new(
+                RejectionKind::Replayed,
+                format!(
+                    "this {} token was already accepted (same signed payload and footer); \
+                     Cargo sends a fresh token for every {}",
+                    operation.kind().as_str(),
+                    operation.kind().as_str()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Remembers an accepted token until `until` (after which it is expired anyway).
+    pub fn record(&mut self, key: ContentKey, until: OffsetDateTime) {
+        self.until.insert(key, until);
+    }
+
+    /// Forgets tokens that can no longer verify, bounding memory to one freshness window.
+    pub fn prune(&mut self, now: OffsetDateTime) {
+        self.until.retain(|_, until| *until >= now);
+    }
+
+    pub fn len(&self) -> usize {
+        self.until.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.until.is_empty()
+    }
+}
+
+/// How long a token accepted at `issued_at` stays worth remembering.
+pub fn remember_until(issued_at: OffsetDateTime, max_age: Duration) -> OffsetDateTime {
+    issued_at + max_age
+}
+
+/// Verifies a token and applies the registry rules, in this order: the token itself (see
+/// [`Verifier::verify`]), single use, then no republishing. On success the token is recorded.
+pub fn admit(
+    verifier: &Verifier,
+    guard: &mut ReplayGuard,
+    token: &str,
+    request: &Request,
+    now: OffsetDateTime,
+    version_exists: impl FnOnce(&str, &str) -> bool,
+) -> Result<Verified, Rejection> {
+    let verified = verifier.verify(token, request, now)?;
+    let key = ContentKey::of(&verified.signed);
+    guard.check(key, &request.operation)?;
+    if let Operation::Publish { name, vers, .. } = &request.operation {
+        if version_exists(name, vers) {
+            return Err(Rejection::new(
+                RejectionKind::VersionExists,
+                format!("{name}@{vers} is already published"),
+            ));
+        }
+    }
+    guard.record(
+        key,
+        remember_until(verified.issued_at, verifier.policy().max_age),
+    );
+    Ok(verified)
+}

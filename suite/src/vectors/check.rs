@@ -1,0 +1,222 @@
+//! `credlab vectors check`: every vector file against the JSON Schema, then the rules a
+//! schema cannot state (unique ids, bases that exist and are valid, keys that match their
+//! ids, a mutation for every derived case).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use pasetors::keys::AsymmetricPublicKey;
+use pasetors::paserk::{FormatAsPaserk, Id};
+use pasetors::version3::V3;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::b64;
+use crate::cases::token::{TokenExpect, TokenFile};
+use crate::cases::{CaseId, FORMAT};
+use crate::keys::{PUBLIC_PREFIX, PublicKey, SecretKey};
+use crate::rejection::RejectionKind;
+
+/// Every kind of vector file, for the one JSON Schema that covers them all.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum AnyVectorFile {
+    Token(TokenFile),
+}
+
+/// The JSON Schema of vector files, generated from the Rust types.
+pub fn schema() -> Value {
+    serde_json::to_value(schemars::schema_for!(AnyVectorFile)).expect("schemas serialize")
+}
+
+/// One thing wrong with the vectors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.case {
+            Some(case) => write!(f, "{}: {case}: {}", self.file, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+fn problem(file: &str, case: Option<&CaseId>, message: impl Into<String>) -> Problem {
+    Problem {
+        file: file.to_string(),
+        case: case.map(|c| c.to_string()),
+        message: message.into(),
+    }
+}
+
+/// Reads and parses one file, reporting JSON and schema errors with their location.
+pub fn load(path: &Path, schema: &jsonschema::Validator) -> Result<TokenFile, Vec<Problem>> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![problem(&name, None, format!("cannot read: {e}"))])?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| vec![problem(&name, None, format!("not JSON: {e}"))])?;
+    let errors: Vec<Problem> = schema
+        .iter_errors(&value)
+        .map(|e| problem(&name, None, format!("schema: {e} (at {})", e.instance_path())))
+        .collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    serde_json::from_str(&text).map_err(|e| vec![problem(&name, None, format!("{e}"))])
+}
+
+/// Compiles the committed schema file.
+pub fn compile_schema(path: &Path) -> Result<jsonschema::Validator, Problem> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| problem(&name, None, format!("cannot read the schema: {e}")))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| problem(&name, None, format!("the schema is not JSON: {e}")))?;
+    jsonschema::validator_for(&value)
+        .map_err(|e| problem(&name, None, format!("not a valid JSON Schema: {e}")))
+}
+
+/// The token vector files under `dir/tokens`, sorted by name.
+pub fn token_paths(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join("tokens"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// A PASERK public key's id computed at the format level, so it exists even for keys that
+/// are not valid points (those must then be refused at enrolment).
+pub fn format_level_pid(paserk: &str) -> Option<String> {
+    let data = paserk.strip_prefix(PUBLIC_PREFIX)?;
+    let bytes = b64::decode(data).ok()?;
+    let key = AsymmetricPublicKey::<V3>::from(&bytes).ok()?;
+    let mut out = String::new();
+    Id::from(&key).fmt(&mut out).ok()?;
+    Some(out)
+}
+
+/// The semantic rules over a set of loaded files.
+pub fn check(files: &[(String, TokenFile)]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut seen: HashSet<&CaseId> = HashSet::new();
+    let mut expectations: BTreeMap<&CaseId, &TokenExpect> = BTreeMap::new();
+    for (name, file) in files {
+        if file.format != FORMAT {
+            problems.push(problem(name, None, format!("format is {:?}, expected {FORMAT:?}", file.format)));
+        }
+        for case in &file.cases {
+            for id in std::iter::once(&case.id).chain(&case.aliases) {
+                if !seen.insert(id) {
+                    problems.push(problem(name, Some(&case.id), format!("the id {id} is used twice")));
+                }
+            }
+            expectations.insert(&case.id, &case.expect);
+        }
+    }
+    for (name, file) in files {
+        for case in &file.cases {
+            let id = Some(&case.id);
+            let mut report = |message: String| problems.push(problem(name, id, message));
+            if case.id.group() != file.group {
+                report(format!("the id is not in the file's group {}", file.group));
+            }
+            if case.description.trim().is_empty() {
+                report("the description is empty".into());
+            }
+            if case.spec.is_empty() {
+                report("no spec citation".into());
+            }
+            if let Err(e) = crate::judge::token::clock(&case.clock) {
+                report(format!("clock: {e}"));
+            }
+            match (&case.base, &case.mutation) {
+                (Some(base), Some(_)) => match expectations.get(base) {
+                    None => report(format!("base {base} does not exist")),
+                    Some(TokenExpect::Valid) => {}
+                    Some(_) => report(format!("base {base} is not a valid case")),
+                },
+                (Some(_), None) => report("a derived case must say its mutation".into()),
+                (None, Some(_)) => report("a mutation without a base".into()),
+                (None, None) => {}
+            }
+            let refused_key = matches!(case.expect, TokenExpect::Invalid { rejection: RejectionKind::InvalidPublicKey });
+            for key in &case.input.registry.keys {
+                match PublicKey::from_paserk(&key.public) {
+                    Ok(public) if public.id().as_str() == key.pid => {}
+                    Ok(public) => report(format!("registered key {} has pid {}, not {}", key.public, public.id(), key.pid)),
+                    Err(_) if refused_key => {
+                        if format_level_pid(&key.public).is_some_and(|pid| pid != key.pid) {
+                            report(format!("registered key {} does not have pid {}", key.public, key.pid));
+                        }
+                    }
+                    Err(e) => report(format!("registered key {} does not load ({e}), yet the case does not expect invalid-public-key", key.public)),
+                }
+            }
+            if let Some(signer) = &case.input.signer {
+                match SecretKey::from_paserk(&signer.secret) {
+                    Ok(secret) if secret.public_key().to_paserk() == signer.public && secret.public_key().id().as_str() == signer.pid => {}
+                    Ok(_) => report("the signer's public key or pid does not match its secret".into()),
+                    Err(e) => report(format!("the signer's secret does not load: {e}")),
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vectors::{Fixture, token_file_name, token_files};
+
+    fn generated() -> Vec<(String, TokenFile)> {
+        token_files(&Fixture::offline())
+            .into_iter()
+            .map(|f| (token_file_name(&f.group), f))
+            .collect()
+    }
+
+    #[test]
+    fn generated_vectors_pass_the_semantic_rules() {
+        let problems = check(&generated());
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn the_rules_can_fail() {
+        let mut files = generated();
+        let taken = files[0].1.cases[0].id.clone();
+        let cases = &mut files[1].1.cases;
+        cases[0].base = Some("token::valid::no-such-case".parse().unwrap());
+        cases[1].id = taken;
+        files[2].1.cases[0].input.registry.keys[0].pid = "k3.pid.wrong".into();
+        let messages: Vec<String> = check(&files).into_iter().map(|p| p.message).collect();
+        assert!(messages.iter().any(|m| m.contains("does not exist")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("used twice")), "{messages:?}");
+        assert!(messages.iter().any(|m| m.contains("has pid")), "{messages:?}");
+    }
+
+    #[test]
+    fn schema_accepts_generated_files_and_refuses_a_bad_one() {
+        let validator = jsonschema::validator_for(&schema()).unwrap();
+        for (_, file) in generated() {
+            let value = serde_json::to_value(&file).unwrap();
+            let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{}: {errors:?}", file.group);
+        }
+        let mut bad = serde_json::to_value(&generated()[0].1).unwrap();
+        bad["cases"][0]["expect"] = serde_json::json!({"result": "invalid", "rejection": "no-such-kind"});
+        assert!(!validator.is_valid(&bad));
+    }
+}
