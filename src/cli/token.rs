@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use clap::builder::PossibleValuesParser;
 use clap::{Args, Subcommand};
+use credlab_suite::Backend;
 use credlab_suite::keys::{PublicKey, SecretKey};
 use credlab_suite::paseto::{self, SignatureForm};
 use credlab_suite::token::{self, Claims, Footer, Operation, OperationKind, iat};
 use credlab_suite::verify::{HighS, IatSyntax, KeyStore, Policy, Request, Verifier};
-use credlab_suite::Backend;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -68,7 +68,12 @@ impl OperationArgs {
 pub struct SignArgs {
     /// The signing key, `k3.secret.…` (prefer the environment variable or --secret-key-file:
     /// command lines are visible to other users).
-    #[arg(long, env = "CREDLAB_SECRET_KEY", hide_env_values = true, conflicts_with = "secret_key_file")]
+    #[arg(
+        long,
+        env = "CREDLAB_SECRET_KEY",
+        hide_env_values = true,
+        conflicts_with = "secret_key_file"
+    )]
     secret_key: Option<String>,
     /// A file holding the `k3.secret.…` key.
     #[arg(long)]
@@ -242,13 +247,23 @@ fn verify(args: VerifyArgs) -> Result<u8, Failure> {
     let policy = Policy {
         max_age: Duration::from_secs(args.max_age),
         max_future_skew: Duration::from_secs(args.max_future_skew),
-        high_s: if args.reject_high_s { HighS::Reject } else { HighS::Accept },
-        iat_syntax: if args.lenient_iat { IatSyntax::Lenient } else { IatSyntax::Strict },
+        high_s: if args.reject_high_s {
+            HighS::Reject
+        } else {
+            HighS::Accept
+        },
+        iat_syntax: if args.lenient_iat {
+            IatSyntax::Lenient
+        } else {
+            IatSyntax::Strict
+        },
         ..Policy::default()
     };
     let backend: Backend = args.backend.parse().expect("clap checked the value");
     let request = Request::new(args.url, args.operation.operation()?);
-    let verifier = Verifier::new(keys).with_policy(policy).with_backend(backend);
+    let verifier = Verifier::new(keys)
+        .with_policy(policy)
+        .with_backend(backend);
     match verifier.verify(&token, &request, now) {
         Ok(verified) => {
             let mut out = serde_json::to_value(&verified).expect("serializes");

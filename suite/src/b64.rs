@@ -38,7 +38,10 @@ fn describe_invalid(text: &str) -> String {
         return format!("not base64url: {what} at byte {at}");
     }
     if text.len() % 4 == 1 {
-        return format!("not base64url: length {} cannot be a base64 encoding", text.len());
+        return format!(
+            "not base64url: length {} cannot be a base64 encoding",
+            text.len()
+        );
     }
     "not base64url: non-canonical encoding (unused trailing bits are not zero)".to_string()
 }
@@ -58,7 +61,12 @@ mod tests {
     #[test]
     fn rejects_what_paseto_forbids() {
         assert!(decode("YQ==").unwrap_err().reason.contains("padding"));
-        assert!(decode("a+b/").unwrap_err().reason.contains("standard alphabet"));
+        assert!(
+            decode("a+b/")
+                .unwrap_err()
+                .reason
+                .contains("standard alphabet")
+        );
         assert!(decode("YW Jj").unwrap_err().reason.contains("whitespace"));
         // "YR" decodes to 'a' with non-zero trailing bits; canonical form is "YQ".
         assert!(decode("YR").unwrap_err().reason.contains("non-canonical"));

@@ -197,16 +197,28 @@ mod tests {
     #[test]
     fn stops_at_the_depth_limit_without_recursing_further() {
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(100_000), "]".repeat(100_000));
-        assert_eq!(parse_object(deep.as_bytes(), 16), Err(JsonError::TooDeep { limit: 16 }));
+        assert_eq!(
+            parse_object(deep.as_bytes(), 16),
+            Err(JsonError::TooDeep { limit: 16 })
+        );
         let ok = format!("{{\"a\":{}1{}}}", "[".repeat(15), "]".repeat(15));
         assert!(parse_object(ok.as_bytes(), 16).is_ok());
     }
 
     #[test]
     fn typed_errors() {
-        assert!(matches!(parse_object(b"[1]", 8), Err(JsonError::NotAnObject { found: "an array" })));
-        assert!(matches!(parse_object(b"\"s\"", 8), Err(JsonError::NotAnObject { .. })));
-        assert!(matches!(parse_object(b"{\"a\":1} x", 8), Err(JsonError::Syntax(_))));
+        assert!(matches!(
+            parse_object(b"[1]", 8),
+            Err(JsonError::NotAnObject { found: "an array" })
+        ));
+        assert!(matches!(
+            parse_object(b"\"s\"", 8),
+            Err(JsonError::NotAnObject { .. })
+        ));
+        assert!(matches!(
+            parse_object(b"{\"a\":1} x", 8),
+            Err(JsonError::Syntax(_))
+        ));
         assert!(matches!(parse_object(b"", 8), Err(JsonError::Syntax(_))));
         assert_eq!(
             parse_object(b"{\"a\":\"\xff\"}", 8),

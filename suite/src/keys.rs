@@ -32,12 +32,18 @@ const PID_LEN: usize = 33;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
     #[error("expected a PASERK starting with `{expected}`, found {found}")]
-    WrongType { expected: &'static str, found: String },
+    WrongType {
+        expected: &'static str,
+        found: String,
+    },
     #[error(
         "expected a `{expected}` PASERK, found version `{found}`: PASERK forbids using a key of \
          one version with another"
     )]
-    WrongVersion { expected: &'static str, found: String },
+    WrongVersion {
+        expected: &'static str,
+        found: String,
+    },
     #[error("{what}: {source}")]
     Base64 {
         what: &'static str,
@@ -53,35 +59,47 @@ pub enum KeyError {
     SecretOutOfRange,
     #[error("public key: a compressed SEC1 point starts with 0x02 or 0x03, found 0x{0:02x}")]
     NotCompressed(u8),
+    #[error("public key: a 97-byte (uncompressed) SEC1 point starts with 0x04, found 0x{0:02x}")]
+    NotUncompressed(u8),
     #[error("public key: not a point on the P-384 curve")]
     NotOnCurve,
 }
 
 /// Splits `k3.secret.DATA` into its header and data, reporting a wrong version or type.
+/// Only a well-formed header (`k<digit>.<lowercase type>`) is echoed in errors, never data:
+/// the text may be a secret key with a typo in its header.
 fn split_paserk<'a>(text: &'a str, expected: &'static str) -> Result<&'a str, KeyError> {
     if let Some(data) = text.strip_prefix(expected) {
         return Ok(data);
     }
     let mut parts = text.splitn(3, '.');
-    let (version, kind) = (parts.next().unwrap_or(""), parts.next());
-    let expected_version = &expected[..2];
-    let looks_like_paserk = version.len() == 2
-        && version.starts_with('k')
-        && version.as_bytes()[1].is_ascii_digit()
-        && kind.is_some();
-    if looks_like_paserk {
-        let found = format!("{version}.{}.", kind.unwrap_or_default());
-        if version != expected_version {
-            return Err(KeyError::WrongVersion { expected, found });
-        }
+    let version = parts.next().unwrap_or_default();
+    let kind = parts.next().unwrap_or_default();
+    let has_data = parts.next().is_some();
+    let version_ok =
+        version.len() == 2 && version.starts_with('k') && version.as_bytes()[1].is_ascii_digit();
+    let kind_ok = !kind.is_empty()
+        && kind.len() <= 16
+        && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'-');
+    if !(version_ok && kind_ok) {
         return Err(KeyError::WrongType {
             expected,
-            found: format!("`{found}`"),
+            found: "no PASERK header".to_string(),
         });
+    }
+    if !has_data {
+        return Err(KeyError::WrongType {
+            expected,
+            found: format!("`{version}.{kind}` with no key data"),
+        });
+    }
+    let found = format!("{version}.{kind}.");
+    if version != &expected[..2] {
+        return Err(KeyError::WrongVersion { expected, found });
     }
     Err(KeyError::WrongType {
         expected,
-        found: "no PASERK header".to_string(),
+        found: format!("`{found}`"),
     })
 }
 
@@ -157,7 +175,10 @@ impl PublicKey {
                 p384::PublicKey::from_sec1_bytes(bytes).map_err(|_| KeyError::NotOnCurve)?;
                 bytes.try_into().expect("length checked")
             }
-            UNCOMPRESSED_LEN if bytes[0] == 0x04 => {
+            UNCOMPRESSED_LEN if bytes[0] != 0x04 => {
+                return Err(KeyError::NotUncompressed(bytes[0]));
+            }
+            UNCOMPRESSED_LEN => {
                 let point =
                     p384::PublicKey::from_sec1_bytes(bytes).map_err(|_| KeyError::NotOnCurve)?;
                 point
@@ -313,8 +334,10 @@ mod tests {
     use super::*;
 
     /// The RFC 3231 key that Cargo's own tests use (`Token::rfc_key()`).
-    const RFC_SECRET: &str = "k3.secret.fNYVuMvBgOlljt9TDohnaYLblghqaHoQquVZwgR6X12cBFHZLFsaU3q7X3k1Zn36";
-    const RFC_PUBLIC: &str = "k3.public.AmDwjlyf8jAV3gm5Z7Kz9xAOcsKslt_Vwp5v-emjFzBHLCtcANzTaVEghTNEMj9PkQ";
+    const RFC_SECRET: &str =
+        "k3.secret.fNYVuMvBgOlljt9TDohnaYLblghqaHoQquVZwgR6X12cBFHZLFsaU3q7X3k1Zn36";
+    const RFC_PUBLIC: &str =
+        "k3.public.AmDwjlyf8jAV3gm5Z7Kz9xAOcsKslt_Vwp5v-emjFzBHLCtcANzTaVEghTNEMj9PkQ";
     const RFC_PID: &str = "k3.pid.QB3WNBP-5j-0XQV2MOuvuOcLlJ8uz-pmqtIZus1x3YTu";
 
     #[test]
@@ -350,22 +373,50 @@ mod tests {
     #[test]
     fn clear_errors() {
         let wrong_version = SecretKey::from_paserk("k4.secret.AAAA").unwrap_err();
-        assert!(matches!(wrong_version, KeyError::WrongVersion { .. }), "{wrong_version}");
+        assert!(
+            matches!(wrong_version, KeyError::WrongVersion { .. }),
+            "{wrong_version}"
+        );
         let wrong_type = SecretKey::from_paserk(RFC_PUBLIC).unwrap_err();
-        assert!(matches!(wrong_type, KeyError::WrongType { .. }), "{wrong_type}");
+        assert!(
+            matches!(wrong_type, KeyError::WrongType { .. }),
+            "{wrong_type}"
+        );
         assert!(wrong_type.to_string().contains("`k3.public.`"));
         let no_header = PublicKey::from_paserk("hello").unwrap_err();
-        assert_eq!(no_header.to_string(), "expected a PASERK starting with `k3.public.`, found no PASERK header");
+        assert_eq!(
+            no_header.to_string(),
+            "expected a PASERK starting with `k3.public.`, found no PASERK header"
+        );
         let short = SecretKey::from_paserk("k3.secret.AAAA").unwrap_err();
-        assert!(matches!(short, KeyError::Length { expected: 48, found: 3, .. }), "{short}");
+        assert!(
+            matches!(
+                short,
+                KeyError::Length {
+                    expected: 48,
+                    found: 3,
+                    ..
+                }
+            ),
+            "{short}"
+        );
         let zero = SecretKey::from_bytes(&[0; 48]).unwrap_err();
         assert_eq!(zero, KeyError::SecretOutOfRange);
         let uncompressed_tag = PublicKey::from_sec1(&[4; 49]).unwrap_err();
         assert_eq!(uncompressed_tag, KeyError::NotCompressed(4));
         // Wycheproof ecpoint tcId 790: a compressed x with no y on the curve.
         let off_curve = hex::decode("024424530ea70bace90601f8d5869e4179a6cd689b6a18fdfec50cecf17cb836d24820211ada67815b42c2c2606303f69e").unwrap();
-        assert_eq!(PublicKey::from_sec1(&off_curve).unwrap_err(), KeyError::NotOnCurve);
-        let secret_in_message = SecretKey::from_paserk("k3.secret.fNYVuMvBgOlljt9TDohnaYLblghq+HoQquVZwgR6X12cBFHZLFsaU3q7X3k1Zn36").unwrap_err();
-        assert!(!secret_in_message.to_string().contains("fNYVuMvB"), "{secret_in_message}");
+        assert_eq!(
+            PublicKey::from_sec1(&off_curve).unwrap_err(),
+            KeyError::NotOnCurve
+        );
+        let secret_in_message = SecretKey::from_paserk(
+            "k3.secret.fNYVuMvBgOlljt9TDohnaYLblghq+HoQquVZwgR6X12cBFHZLFsaU3q7X3k1Zn36",
+        )
+        .unwrap_err();
+        assert!(
+            !secret_in_message.to_string().contains("fNYVuMvB"),
+            "{secret_in_message}"
+        );
     }
 }

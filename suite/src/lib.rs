@@ -26,13 +26,14 @@
 //! ```
 
 pub mod b64;
-pub mod cases;
 pub mod backend;
-pub mod judge;
+pub mod cases;
 pub mod json;
+pub mod judge;
 pub mod keys;
 pub mod paseto;
 pub mod provider;
+pub mod redact;
 pub mod registry;
 pub mod rejection;
 pub mod token;

@@ -11,8 +11,8 @@ use p384::ecdsa::Signature;
 use p384::ecdsa::signature::hazmat::PrehashSigner;
 use sha2::Digest;
 
-use crate::backend::Backend;
 use crate::b64;
+use crate::backend::Backend;
 use crate::keys::{PublicKey, SecretKey};
 use crate::rejection::{Rejection, RejectionKind};
 
@@ -166,11 +166,17 @@ pub fn decode(token: &str) -> Result<Decoded, Rejection> {
     if extra > 0 {
         return Err(reject(
             RejectionKind::Malformed,
-            format!("expected at most 4 `.`-separated segments, found {}", 4 + extra),
+            format!(
+                "expected at most 4 `.`-separated segments, found {}",
+                4 + extra
+            ),
         ));
     }
     if body.is_empty() {
-        return Err(reject(RejectionKind::Malformed, "the payload segment is empty"));
+        return Err(reject(
+            RejectionKind::Malformed,
+            "the payload segment is empty",
+        ));
     }
     if footer == Some("") {
         return Err(reject(
@@ -201,9 +207,7 @@ pub fn decode(token: &str) -> Result<Decoded, Rejection> {
 /// `v1`, `v4`, `V3`…: a header that names a PASETO version, just not ours.
 fn is_version_like(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some('v' | 'V'))
-        && s.len() > 1
-        && chars.all(|c| c.is_ascii_digit())
+    matches!(chars.next(), Some('v' | 'V')) && s.len() > 1 && chars.all(|c| c.is_ascii_digit())
 }
 
 /// Checks `r` and `s` are in range and tells low-S from high-S.
@@ -308,7 +312,9 @@ mod tests {
             let d = verify(*backend, key.public_key(), &high, b"").unwrap();
             assert_eq!(signature_s(d.signature()).unwrap(), SignatureS::HighS);
             assert_eq!(
-                verify(*backend, key.public_key(), &low, b"x").unwrap_err().kind,
+                verify(*backend, key.public_key(), &low, b"x")
+                    .unwrap_err()
+                    .kind,
                 RejectionKind::BadSignature
             );
         }
@@ -317,7 +323,10 @@ mod tests {
     #[test]
     fn decode_classifies_structure() {
         let kind = |t: &str| decode(t).unwrap_err().kind;
-        assert_eq!(kind("v4.public.AAAA.AAAA"), RejectionKind::UnsupportedVersion);
+        assert_eq!(
+            kind("v4.public.AAAA.AAAA"),
+            RejectionKind::UnsupportedVersion
+        );
         assert_eq!(kind("V3.public.AAAA"), RejectionKind::UnsupportedVersion);
         assert_eq!(kind("v3.local.AAAA"), RejectionKind::UnsupportedPurpose);
         assert_eq!(kind("hello"), RejectionKind::Malformed);
@@ -326,8 +335,19 @@ mod tests {
         assert_eq!(kind("v3.public.AA=A"), RejectionKind::BadBase64);
         assert_eq!(kind("v3.public.AAAA"), RejectionKind::Malformed);
         let body = b64::encode(&[1; 97]);
-        assert!(decode(&format!("v3.public.{body}")).unwrap().footer().is_none());
-        assert_eq!(kind(&format!("v3.public.{body}.")), RejectionKind::Malformed);
-        assert_eq!(kind(&format!("v3.public.{body}.a+b")), RejectionKind::BadBase64);
+        assert!(
+            decode(&format!("v3.public.{body}"))
+                .unwrap()
+                .footer()
+                .is_none()
+        );
+        assert_eq!(
+            kind(&format!("v3.public.{body}.")),
+            RejectionKind::Malformed
+        );
+        assert_eq!(
+            kind(&format!("v3.public.{body}.a+b")),
+            RejectionKind::BadBase64
+        );
     }
 }

@@ -103,13 +103,13 @@ pub fn admit(
     let verified = verifier.verify(token, request, now)?;
     let key = ContentKey::of(&verified.signed);
     guard.check(key, &request.operation)?;
-    if let Operation::Publish { name, vers, .. } = &request.operation {
-        if version_exists(name, vers) {
-            return Err(Rejection::new(
-                RejectionKind::VersionExists,
-                format!("{name}@{vers} is already published"),
-            ));
-        }
+    if let Operation::Publish { name, vers, .. } = &request.operation
+        && version_exists(name, vers)
+    {
+        return Err(Rejection::new(
+            RejectionKind::VersionExists,
+            format!("{name}@{vers} is already published"),
+        ));
     }
     guard.record(
         key,

@@ -9,17 +9,24 @@ use credlab_suite::Backend;
 use credlab_suite::cases::token::{TokenCase, TokenExpect, TokenFile};
 use credlab_suite::judge::Outcome;
 use credlab_suite::judge::token::{clock, evaluate, judge, policy_variants};
-use credlab_suite::verify::Policy;
 use credlab_suite::vectors::{self, Fixture, check};
+use credlab_suite::verify::Policy;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn vectors_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors")
 }
 
-fn answer(case: &TokenCase, policy: &Policy, backend: Backend) -> Result<(), credlab_suite::RejectionKind> {
-    let now = clock(&case.clock).expect("check validated the clock");
-    evaluate(&case.input, now, policy, backend).map(|_| ()).map_err(|r| r.kind)
+fn answer(
+    case: &TokenCase,
+    policy: &Policy,
+    backend: Backend,
+) -> Result<(), credlab_suite::RejectionKind> {
+    let now = clock(case.clock.as_deref().expect("token cases have a clock"))
+        .expect("check validated the clock");
+    evaluate(&case.input, now, policy, backend)
+        .map(|_| ())
+        .map_err(|r| r.kind)
 }
 
 fn run_case(case: &TokenCase) -> Result<(), Failed> {
@@ -48,7 +55,9 @@ fn run_case(case: &TokenCase) -> Result<(), Failed> {
                 .into());
             }
         } else if seen[0] != Err(rejection) {
-            return Err(format!("expected the reference to refuse with {rejection}, got {seen:?}").into());
+            return Err(
+                format!("expected the reference to refuse with {rejection}, got {seen:?}").into(),
+            );
         }
     }
     Ok(())
@@ -57,33 +66,51 @@ fn run_case(case: &TokenCase) -> Result<(), Failed> {
 fn main() {
     let args = Arguments::from_args();
     let dir = vectors_dir();
-    let schema = check::compile_schema(&dir.join("schema/vectors.schema.json")).expect("schema compiles");
+    let schema =
+        check::compile_schema(&dir.join("schema/vectors.schema.json")).expect("schema compiles");
     let mut files: Vec<(String, TokenFile)> = Vec::new();
     for path in check::token_paths(&dir).expect("vectors/tokens exists") {
         let file = check::load(&path, &schema).unwrap_or_else(|p| panic!("{p:?}"));
         files.push((path.display().to_string(), file));
     }
-    let mut trials = vec![
-        Trial::test("vectors::committed-equal-generated", move || {
+    let mut trials = vec![Trial::test(
+        "vectors::committed-equal-generated",
+        move || {
             let stale: Vec<String> = vectors::render(&Fixture::offline())
                 .into_iter()
-                .filter(|(rel, text)| std::fs::read_to_string(vectors_dir().join(rel)).ok().as_deref() != Some(text.as_str()))
+                .filter(|(rel, text)| {
+                    std::fs::read_to_string(vectors_dir().join(rel))
+                        .ok()
+                        .as_deref()
+                        != Some(text.as_str())
+                })
                 .map(|(rel, _)| rel.display().to_string())
                 .collect();
             if stale.is_empty() {
                 Ok(())
             } else {
-                Err(format!("stale or missing: {stale:?}; run `cargo run -- vectors generate`").into())
+                Err(
+                    format!("stale or missing: {stale:?}; run `cargo run -- vectors generate`")
+                        .into(),
+                )
             }
-        }),
-    ];
+        },
+    )];
     let problems = check::check(&files);
     trials.push(Trial::test("vectors::semantic-rules", move || {
-        if problems.is_empty() { Ok(()) } else { Err(format!("{problems:#?}").into()) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{problems:#?}").into())
+        }
     }));
     let total: usize = files.iter().map(|(_, f)| f.cases.len()).sum();
     trials.push(Trial::test("vectors::at-least-100-cases", move || {
-        if total >= 100 { Ok(()) } else { Err(format!("only {total} token cases").into()) }
+        if total >= 100 {
+            Ok(())
+        } else {
+            Err(format!("only {total} token cases").into())
+        }
     }));
     for (_, file) in files {
         for case in file.cases {

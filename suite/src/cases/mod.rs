@@ -6,6 +6,7 @@
 //! so it can only fail for its declared reason. The JSON Schema in `vectors/schema/` is
 //! generated from these types (`credlab vectors generate`), so the two cannot drift.
 
+pub mod provider;
 pub mod token;
 
 use std::fmt;
@@ -58,7 +59,9 @@ impl FromStr for CaseId {
         let mut parts = s.split("::");
         let head = parts.next().unwrap_or_default();
         let head_ok = head.starts_with(|c: char| c.is_ascii_lowercase())
-            && head.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && head
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         let mut rest = 0;
         let rest_ok = parts.all(|p| {
             rest += 1;
@@ -139,8 +142,9 @@ pub struct Case<I, E> {
     /// The single change made to `base`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutation: Option<String>,
-    /// The current time for the case (RFC 3339).
-    pub clock: String,
+    /// The current time for the case (RFC 3339); absent: the real time of the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock: Option<String>,
     pub input: I,
     pub expect: E,
 }

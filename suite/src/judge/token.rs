@@ -11,7 +11,10 @@ use crate::paseto;
 use crate::registry::{self, ContentKey, ReplayGuard};
 use crate::rejection::{Rejection, RejectionKind};
 use crate::token::iat;
-use crate::verify::{HighS, IatSyntax, KeyIdField, KeyStore, Policy, Request, SignedContent, Tolerance, Verifier, Verified};
+use crate::verify::{
+    HighS, IatSyntax, KeyIdField, KeyStore, Policy, Request, SignedContent, Tolerance, Verified,
+    Verifier,
+};
 
 /// Evaluates a token case with credlab's reference verifier and registry rules.
 pub fn evaluate(
@@ -23,7 +26,10 @@ pub fn evaluate(
     let mut keys = KeyStore::new();
     for key in &input.registry.keys {
         let public = PublicKey::from_paserk(&key.public).map_err(|e| {
-            Rejection::new(RejectionKind::InvalidPublicKey, format!("enrolling {}: {e}", key.public))
+            Rejection::new(
+                RejectionKind::InvalidPublicKey,
+                format!("enrolling {}: {e}", key.public),
+            )
         })?;
         keys.insert(public, key.subject.clone());
     }
@@ -47,13 +53,20 @@ pub fn evaluate(
         operation: input.request.clone(),
         challenge: input.issued_challenge.clone(),
     };
-    registry::admit(&verifier, &mut guard, &input.token, &request, clock, |name, vers| {
-        input
-            .registry
-            .published
-            .iter()
-            .any(|v| v.name == name && v.vers == vers)
-    })
+    registry::admit(
+        &verifier,
+        &mut guard,
+        &input.token,
+        &request,
+        clock,
+        |name, vers| {
+            input
+                .registry
+                .published
+                .iter()
+                .any(|v| v.name == name && v.vers == vers)
+        },
+    )
 }
 
 /// Parses a case clock.
@@ -68,9 +81,10 @@ pub fn judge(expect: &TokenExpect, answer: Result<(), RejectionKind>) -> Outcome
         (TokenExpect::Valid, Ok(())) => Outcome::Pass,
         (TokenExpect::Valid, Err(kind)) => Outcome::fail("accepted", format!("rejected: {kind}")),
         (TokenExpect::Invalid { rejection }, Err(kind)) if kind == *rejection => Outcome::Pass,
-        (TokenExpect::Invalid { rejection }, Err(kind)) => {
-            Outcome::fail(format!("rejected: {rejection}"), format!("rejected: {kind}"))
-        }
+        (TokenExpect::Invalid { rejection }, Err(kind)) => Outcome::fail(
+            format!("rejected: {rejection}"),
+            format!("rejected: {kind}"),
+        ),
         (TokenExpect::Invalid { rejection }, Ok(())) => {
             Outcome::fail(format!("rejected: {rejection}"), "accepted")
         }
@@ -125,14 +139,31 @@ mod tests {
     #[test]
     fn judge_table() {
         use RejectionKind::{BadSignature, HighSSignature};
-        let invalid = TokenExpect::Invalid { rejection: BadSignature };
+        let invalid = TokenExpect::Invalid {
+            rejection: BadSignature,
+        };
         assert_eq!(judge(&invalid, Err(BadSignature)), Outcome::Pass);
         assert!(matches!(judge(&invalid, Ok(())), Outcome::Fail { .. }));
-        assert!(matches!(judge(&invalid, Err(HighSSignature)), Outcome::Fail { .. }));
-        assert!(matches!(judge(&TokenExpect::Valid, Err(BadSignature)), Outcome::Fail { .. }));
-        let acceptable = TokenExpect::Acceptable { rejection: HighSSignature, policy: PolicyKnob::HighS };
+        assert!(matches!(
+            judge(&invalid, Err(HighSSignature)),
+            Outcome::Fail { .. }
+        ));
+        assert!(matches!(
+            judge(&TokenExpect::Valid, Err(BadSignature)),
+            Outcome::Fail { .. }
+        ));
+        let acceptable = TokenExpect::Acceptable {
+            rejection: HighSSignature,
+            policy: PolicyKnob::HighS,
+        };
         assert_eq!(judge(&acceptable, Ok(())), Outcome::Pass);
-        assert!(matches!(judge(&acceptable, Err(HighSSignature)), Outcome::PassNonStrict { .. }));
-        assert!(matches!(judge(&acceptable, Err(BadSignature)), Outcome::Fail { .. }));
+        assert!(matches!(
+            judge(&acceptable, Err(HighSSignature)),
+            Outcome::PassNonStrict { .. }
+        ));
+        assert!(matches!(
+            judge(&acceptable, Err(BadSignature)),
+            Outcome::Fail { .. }
+        ));
     }
 }

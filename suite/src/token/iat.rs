@@ -36,7 +36,9 @@ pub fn parse(text: &str, syntax: IatSyntax) -> Result<OffsetDateTime, String> {
             ));
         }
         if text.ends_with('z') {
-            return Err(format!("{text:?} ends in a lowercase `z`; PASETO requires `Z`"));
+            return Err(format!(
+                "{text:?} ends in a lowercase `z`; PASETO requires `Z`"
+            ));
         }
     }
     OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("{text:?} is not RFC 3339 ({e})"))
@@ -49,10 +51,22 @@ mod tests {
 
     #[test]
     fn formats_like_cargo() {
-        assert_eq!(format(datetime!(2026-11-25 22:51:20.728732629 UTC)), "2026-11-25T22:51:20.728732629Z");
-        assert_eq!(format(datetime!(2026-11-25 22:51:20.924581550 UTC)), "2026-11-25T22:51:20.92458155Z");
-        assert_eq!(format(datetime!(2026-01-01 00:00:00 UTC)), "2026-01-01T00:00:00Z");
-        assert_eq!(format(datetime!(2026-01-01 01:00:00 +1)), "2026-01-01T00:00:00Z");
+        assert_eq!(
+            format(datetime!(2026-11-25 22:51:20.728732629 UTC)),
+            "2026-11-25T22:51:20.728732629Z"
+        );
+        assert_eq!(
+            format(datetime!(2026-11-25 22:51:20.924581550 UTC)),
+            "2026-11-25T22:51:20.92458155Z"
+        );
+        assert_eq!(
+            format(datetime!(2026-01-01 00:00:00 UTC)),
+            "2026-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            format(datetime!(2026-01-01 01:00:00 +1)),
+            "2026-01-01T00:00:00Z"
+        );
     }
 
     #[test]
@@ -66,11 +80,22 @@ mod tests {
 
     #[test]
     fn strictness() {
-        for text in ["2022-02-28t18:33:24Z", "2022-02-28T18:33:24z", "2022-02-28 18:33:24Z"] {
+        for text in [
+            "2022-02-28t18:33:24Z",
+            "2022-02-28T18:33:24z",
+            "2022-02-28 18:33:24Z",
+        ] {
             assert!(parse(text, IatSyntax::Strict).is_err(), "{text}");
         }
         assert!(parse("2022-02-28t18:33:24z", IatSyntax::Lenient).is_ok());
-        for text in ["2026-01-01", "yesterday", "2026-13-01T00:00:00Z", "2026-01-01T25:00:00Z", "2022-02-28T18:33:60Z", ""] {
+        for text in [
+            "2026-01-01",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-01-01T25:00:00Z",
+            "2022-02-28T18:33:60Z",
+            "",
+        ] {
             assert!(parse(text, IatSyntax::Lenient).is_err(), "{text}");
         }
     }

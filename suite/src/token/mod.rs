@@ -121,22 +121,43 @@ mod tests {
     fn reproduces_real_cargo_tokens() {
         let key = SecretKey::from_paserk(RFC_SECRET).unwrap();
         let url = "sparse+http://127.0.0.1:38471/index/";
-        let read = sign_as_cargo(&key, url, &Operation::Read, datetime!(2026-11-25 22:51:20.728732629 UTC), Some("sub"));
-        assert_eq!(read, "v3.public.eyJpYXQiOiIyMDI2LTExLTI1VDIyOjUxOjIwLjcyODczMjYyOVoiLCJzdWIiOiJzdWIifZs3VgTE0oinD0RJ1fGrU3RsBBs-7Hk8CXDxkH3EmRhZA6Nx1hldP5YsiG8W5109ZBPZ02N5k_eB3lM7yAwnHIpcLiGBZsiSHFQJOhx0dAIuRZ81L5nLIBofpERoK6J6qQ.eyJ1cmwiOiJzcGFyc2UraHR0cDovLzEyNy4wLjAuMTozODQ3MS9pbmRleC8iLCJraXAiOiJrMy5waWQuUUIzV05CUC01ai0wWFFWMk1PdXZ1T2NMbEo4dXotcG1xdEladXMxeDNZVHUifQ");
+        let read = sign_as_cargo(
+            &key,
+            url,
+            &Operation::Read,
+            datetime!(2026-11-25 22:51:20.728732629 UTC),
+            Some("sub"),
+        );
+        assert_eq!(
+            read,
+            "v3.public.eyJpYXQiOiIyMDI2LTExLTI1VDIyOjUxOjIwLjcyODczMjYyOVoiLCJzdWIiOiJzdWIifZs3VgTE0oinD0RJ1fGrU3RsBBs-7Hk8CXDxkH3EmRhZA6Nx1hldP5YsiG8W5109ZBPZ02N5k_eB3lM7yAwnHIpcLiGBZsiSHFQJOhx0dAIuRZ81L5nLIBofpERoK6J6qQ.eyJ1cmwiOiJzcGFyc2UraHR0cDovLzEyNy4wLjAuMTozODQ3MS9pbmRleC8iLCJraXAiOiJrMy5waWQuUUIzV05CUC01ai0wWFFWMk1PdXZ1T2NMbEo4dXotcG1xdEladXMxeDNZVHUifQ"
+        );
         let publish = Operation::Publish {
             name: "foo".into(),
             vers: "0.1.0".into(),
             cksum: "de332f9f442127453c1325347a1c83c024a814eadc737e9a8ad273b94938bcff".into(),
         };
-        let token = sign_as_cargo(&key, url, &publish, datetime!(2026-11-25 22:51:20.786387288 UTC), Some("sub"));
-        assert_eq!(token, "v3.public.eyJpYXQiOiIyMDI2LTExLTI1VDIyOjUxOjIwLjc4NjM4NzI4OFoiLCJzdWIiOiJzdWIiLCJtdXRhdGlvbiI6InB1Ymxpc2giLCJuYW1lIjoiZm9vIiwidmVycyI6IjAuMS4wIiwiY2tzdW0iOiJkZTMzMmY5ZjQ0MjEyNzQ1M2MxMzI1MzQ3YTFjODNjMDI0YTgxNGVhZGM3MzdlOWE4YWQyNzNiOTQ5MzhiY2ZmIn26JfTvqQ6rAFgiPaw4jx-ZER2hY6AlJ3zOCxuUfkDoC5lF8M9GdjhdU8JEQqNPqL56gfNlwI8Oe1SOPjTmqX0qvpMvKbjSYR2Ch_nY2mG7mpsPKvwcoavUYFT82n4SlGA.eyJ1cmwiOiJzcGFyc2UraHR0cDovLzEyNy4wLjAuMTozODQ3MS9pbmRleC8iLCJraXAiOiJrMy5waWQuUUIzV05CUC01ai0wWFFWMk1PdXZ1T2NMbEo4dXotcG1xdEladXMxeDNZVHUifQ");
+        let token = sign_as_cargo(
+            &key,
+            url,
+            &publish,
+            datetime!(2026-11-25 22:51:20.786387288 UTC),
+            Some("sub"),
+        );
+        assert_eq!(
+            token,
+            "v3.public.eyJpYXQiOiIyMDI2LTExLTI1VDIyOjUxOjIwLjc4NjM4NzI4OFoiLCJzdWIiOiJzdWIiLCJtdXRhdGlvbiI6InB1Ymxpc2giLCJuYW1lIjoiZm9vIiwidmVycyI6IjAuMS4wIiwiY2tzdW0iOiJkZTMzMmY5ZjQ0MjEyNzQ1M2MxMzI1MzQ3YTFjODNjMDI0YTgxNGVhZGM3MzdlOWE4YWQyNzNiOTQ5MzhiY2ZmIn26JfTvqQ6rAFgiPaw4jx-ZER2hY6AlJ3zOCxuUfkDoC5lF8M9GdjhdU8JEQqNPqL56gfNlwI8Oe1SOPjTmqX0qvpMvKbjSYR2Ch_nY2mG7mpsPKvwcoavUYFT82n4SlGA.eyJ1cmwiOiJzcGFyc2UraHR0cDovLzEyNy4wLjAuMTozODQ3MS9pbmRleC8iLCJraXAiOiJrMy5waWQuUUIzV05CUC01ai0wWFFWMk1PdXZ1T2NMbEo4dXotcG1xdEladXMxeDNZVHUifQ"
+        );
     }
 
     #[test]
     fn claims_serialize_in_cargo_order_without_nulls() {
         let owners = Operation::Owners { name: "foo".into() };
         let claims = Claims::for_operation(&owners, datetime!(2026-01-01 00:00:00 UTC), None);
-        assert_eq!(claims.to_json(), r#"{"iat":"2026-01-01T00:00:00Z","mutation":"owners","name":"foo"}"#);
+        assert_eq!(
+            claims.to_json(),
+            r#"{"iat":"2026-01-01T00:00:00Z","mutation":"owners","name":"foo"}"#
+        );
         let mut all = claims.clone();
         all.sub = Some("s".into());
         all.vers = Some("1".into());

@@ -73,7 +73,17 @@ impl Mutation {
 
 /// Operation names as the CLI and the vectors spell them.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::EnumString, strum::IntoStaticStr, strum::EnumIter,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::EnumIter,
 )]
 #[serde(rename_all = "kebab-case")]
 #[strum(serialize_all = "kebab-case")]
@@ -202,17 +212,27 @@ mod tests {
 
     #[test]
     fn from_parts_is_strict() {
-        let publish =
-            Operation::from_parts(OperationKind::Publish, Some("foo"), Some("0.1.0"), Some("ab"))
-                .unwrap();
+        let publish = Operation::from_parts(
+            OperationKind::Publish,
+            Some("foo"),
+            Some("0.1.0"),
+            Some("ab"),
+        )
+        .unwrap();
         assert_eq!(publish.cksum(), Some("ab"));
         assert_eq!(
             Operation::from_parts(OperationKind::Publish, Some("foo"), Some("0.1.0"), None),
-            Err(OperationError::Missing { operation: "publish", field: "cksum" })
+            Err(OperationError::Missing {
+                operation: "publish",
+                field: "cksum"
+            })
         );
         assert_eq!(
             Operation::from_parts(OperationKind::Owners, Some("foo"), Some("0.1.0"), None),
-            Err(OperationError::Unexpected { operation: "owners", field: "vers" })
+            Err(OperationError::Unexpected {
+                operation: "owners",
+                field: "vers"
+            })
         );
         assert_eq!(
             Operation::from_parts(OperationKind::Read, None, None, None),

@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
 use super::fixture::{Fixture, key_pair};
-use crate::cases::token::{PolicyKnob, RegistryInput, TokenCase, TokenExpect, TokenFile, TokenInput};
+use crate::cases::token::{
+    PolicyKnob, RegistryInput, TokenCase, TokenExpect, TokenFile, TokenInput,
+};
 use crate::cases::{Case, CaseId, FORMAT, Level};
 use crate::keys::SecretKey;
 use crate::paseto::{self, SignatureForm};
@@ -79,7 +81,8 @@ impl<'f> Draft<'f> {
     /// Replaces the payload by the claims as a JSON object edited by `edit` (keys kept in
     /// Cargo's order, then any others), for claims the typed model cannot express.
     pub fn edit_json(mut self, edit: impl FnOnce(&mut Map<String, Value>)) -> Self {
-        let Value::Object(mut claims) = serde_json::to_value(&self.claims).expect("claims serialize")
+        let Value::Object(mut claims) =
+            serde_json::to_value(&self.claims).expect("claims serialize")
         else {
             unreachable!("claims serialize to an object")
         };
@@ -90,7 +93,8 @@ impl<'f> Draft<'f> {
 
     /// Replaces the footer by `{"url", "kip"}` edited by `edit` (keys kept in Cargo's order).
     pub fn edit_footer(mut self, edit: impl FnOnce(&mut Map<String, Value>)) -> Self {
-        let Value::Object(mut footer) = serde_json::to_value(&self.footer).expect("footer serializes")
+        let Value::Object(mut footer) =
+            serde_json::to_value(&self.footer).expect("footer serializes")
         else {
             unreachable!("the footer serializes to an object")
         };
@@ -153,7 +157,16 @@ impl<'f> Draft<'f> {
 /// Serializes an object with Cargo's claim and footer keys first, in Cargo's order.
 pub fn cargo_order(map: &Map<String, Value>) -> String {
     const ORDER: [&str; 10] = [
-        "iat", "sub", "mutation", "name", "vers", "cksum", "challenge", "v", "url", "kip",
+        "iat",
+        "sub",
+        "mutation",
+        "name",
+        "vers",
+        "cksum",
+        "challenge",
+        "v",
+        "url",
+        "kip",
     ];
     let entry = |k: &str, v: &Value| format!("{}:{v}", Value::from(k));
     let mut parts: Vec<String> = ORDER
@@ -263,7 +276,7 @@ impl CaseBuilder<'_> {
             flags: self.flags,
             base: self.base,
             mutation: self.mutation,
-            clock: iat::format(draft.clock),
+            clock: Some(iat::format(draft.clock)),
             input: draft.input(),
             expect,
         };

@@ -24,6 +24,7 @@ use crate::rejection::RejectionKind;
 #[allow(dead_code)]
 enum AnyVectorFile {
     Token(TokenFile),
+    Provider(crate::cases::provider::ProviderFile),
 }
 
 /// The JSON Schema of vector files, generated from the Rust types.
@@ -66,7 +67,13 @@ pub fn load(path: &Path, schema: &jsonschema::Validator) -> Result<TokenFile, Ve
         .map_err(|e| vec![problem(&name, None, format!("not JSON: {e}"))])?;
     let errors: Vec<Problem> = schema
         .iter_errors(&value)
-        .map(|e| problem(&name, None, format!("schema: {e} (at {})", e.instance_path())))
+        .map(|e| {
+            problem(
+                &name,
+                None,
+                format!("schema: {e} (at {})", e.instance_path()),
+            )
+        })
         .collect();
     if !errors.is_empty() {
         return Err(errors);
@@ -113,12 +120,20 @@ pub fn check(files: &[(String, TokenFile)]) -> Vec<Problem> {
     let mut expectations: BTreeMap<&CaseId, &TokenExpect> = BTreeMap::new();
     for (name, file) in files {
         if file.format != FORMAT {
-            problems.push(problem(name, None, format!("format is {:?}, expected {FORMAT:?}", file.format)));
+            problems.push(problem(
+                name,
+                None,
+                format!("format is {:?}, expected {FORMAT:?}", file.format),
+            ));
         }
         for case in &file.cases {
             for id in std::iter::once(&case.id).chain(&case.aliases) {
                 if !seen.insert(id) {
-                    problems.push(problem(name, Some(&case.id), format!("the id {id} is used twice")));
+                    problems.push(problem(
+                        name,
+                        Some(&case.id),
+                        format!("the id {id} is used twice"),
+                    ));
                 }
             }
             expectations.insert(&case.id, &case.expect);
@@ -137,8 +152,10 @@ pub fn check(files: &[(String, TokenFile)]) -> Vec<Problem> {
             if case.spec.is_empty() {
                 report("no spec citation".into());
             }
-            if let Err(e) = crate::judge::token::clock(&case.clock) {
-                report(format!("clock: {e}"));
+            match case.clock.as_deref().map(crate::judge::token::clock) {
+                Some(Ok(_)) => {}
+                Some(Err(e)) => report(format!("clock: {e}")),
+                None => report("a token case needs a clock".into()),
             }
             match (&case.base, &case.mutation) {
                 (Some(base), Some(_)) => match expectations.get(base) {
@@ -150,23 +167,43 @@ pub fn check(files: &[(String, TokenFile)]) -> Vec<Problem> {
                 (None, Some(_)) => report("a mutation without a base".into()),
                 (None, None) => {}
             }
-            let refused_key = matches!(case.expect, TokenExpect::Invalid { rejection: RejectionKind::InvalidPublicKey });
+            let refused_key = matches!(
+                case.expect,
+                TokenExpect::Invalid {
+                    rejection: RejectionKind::InvalidPublicKey
+                }
+            );
             for key in &case.input.registry.keys {
                 match PublicKey::from_paserk(&key.public) {
                     Ok(public) if public.id().as_str() == key.pid => {}
-                    Ok(public) => report(format!("registered key {} has pid {}, not {}", key.public, public.id(), key.pid)),
+                    Ok(public) => report(format!(
+                        "registered key {} has pid {}, not {}",
+                        key.public,
+                        public.id(),
+                        key.pid
+                    )),
                     Err(_) if refused_key => {
                         if format_level_pid(&key.public).is_some_and(|pid| pid != key.pid) {
-                            report(format!("registered key {} does not have pid {}", key.public, key.pid));
+                            report(format!(
+                                "registered key {} does not have pid {}",
+                                key.public, key.pid
+                            ));
                         }
                     }
-                    Err(e) => report(format!("registered key {} does not load ({e}), yet the case does not expect invalid-public-key", key.public)),
+                    Err(e) => report(format!(
+                        "registered key {} does not load ({e}), yet the case does not expect invalid-public-key",
+                        key.public
+                    )),
                 }
             }
             if let Some(signer) = &case.input.signer {
                 match SecretKey::from_paserk(&signer.secret) {
-                    Ok(secret) if secret.public_key().to_paserk() == signer.public && secret.public_key().id().as_str() == signer.pid => {}
-                    Ok(_) => report("the signer's public key or pid does not match its secret".into()),
+                    Ok(secret)
+                        if secret.public_key().to_paserk() == signer.public
+                            && secret.public_key().id().as_str() == signer.pid => {}
+                    Ok(_) => {
+                        report("the signer's public key or pid does not match its secret".into())
+                    }
                     Err(e) => report(format!("the signer's secret does not load: {e}")),
                 }
             }
@@ -202,9 +239,18 @@ mod tests {
         cases[1].id = taken;
         files[2].1.cases[0].input.registry.keys[0].pid = "k3.pid.wrong".into();
         let messages: Vec<String> = check(&files).into_iter().map(|p| p.message).collect();
-        assert!(messages.iter().any(|m| m.contains("does not exist")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("used twice")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("has pid")), "{messages:?}");
+        assert!(
+            messages.iter().any(|m| m.contains("does not exist")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("used twice")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("has pid")),
+            "{messages:?}"
+        );
     }
 
     #[test]
@@ -212,11 +258,15 @@ mod tests {
         let validator = jsonschema::validator_for(&schema()).unwrap();
         for (_, file) in generated() {
             let value = serde_json::to_value(&file).unwrap();
-            let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+            let errors: Vec<String> = validator
+                .iter_errors(&value)
+                .map(|e| e.to_string())
+                .collect();
             assert!(errors.is_empty(), "{}: {errors:?}", file.group);
         }
         let mut bad = serde_json::to_value(&generated()[0].1).unwrap();
-        bad["cases"][0]["expect"] = serde_json::json!({"result": "invalid", "rejection": "no-such-kind"});
+        bad["cases"][0]["expect"] =
+            serde_json::json!({"result": "invalid", "rejection": "no-such-kind"});
         assert!(!validator.is_valid(&bad));
     }
 }

@@ -20,21 +20,73 @@ pub fn build(fx: &Fixture) -> Group {
         "Tokens issued too long ago, too far in the future, or with an iat that is not an RFC 3339 time. Window: 15 minutes back, 60 s ahead, both inclusive.",
     );
     let offsets: [(&str, &str, Duration, RejectionKind); 9] = [
-        ("just-past-window", "iat 15 min 1 s before now", Duration::seconds(-901), Expired),
-        ("one-nanosecond-past-window", "iat 15 min and 1 ns before now: the boundary is exact to the nanosecond", -Duration::minutes(15) - Duration::nanoseconds(1), Expired),
-        ("one-hour-old", "iat one hour before now", Duration::hours(-1), Expired),
-        ("one-day-old", "iat one day before now", Duration::days(-1), Expired),
-        ("one-year-old", "iat one year before now", Duration::days(-365), Expired),
-        ("just-past-skew", "iat 61 s in the future: beyond the allowed clock skew", Duration::seconds(61), IssuedInFuture),
-        ("one-nanosecond-past-skew", "iat 60 s and 1 ns in the future", Duration::seconds(60) + Duration::nanoseconds(1), IssuedInFuture),
-        ("ten-minutes-ahead", "iat 10 minutes in the future (Cargo's test registry accepts it: a token dated ahead lives longer)", Duration::minutes(10), IssuedInFuture),
-        ("one-year-ahead", "iat one year in the future", Duration::days(365), IssuedInFuture),
+        (
+            "just-past-window",
+            "iat 15 min 1 s before now",
+            Duration::seconds(-901),
+            Expired,
+        ),
+        (
+            "one-nanosecond-past-window",
+            "iat 15 min and 1 ns before now: the boundary is exact to the nanosecond",
+            -Duration::minutes(15) - Duration::nanoseconds(1),
+            Expired,
+        ),
+        (
+            "one-hour-old",
+            "iat one hour before now",
+            Duration::hours(-1),
+            Expired,
+        ),
+        (
+            "one-day-old",
+            "iat one day before now",
+            Duration::days(-1),
+            Expired,
+        ),
+        (
+            "one-year-old",
+            "iat one year before now",
+            Duration::days(-365),
+            Expired,
+        ),
+        (
+            "just-past-skew",
+            "iat 61 s in the future: beyond the allowed clock skew",
+            Duration::seconds(61),
+            IssuedInFuture,
+        ),
+        (
+            "one-nanosecond-past-skew",
+            "iat 60 s and 1 ns in the future",
+            Duration::seconds(60) + Duration::nanoseconds(1),
+            IssuedInFuture,
+        ),
+        (
+            "ten-minutes-ahead",
+            "iat 10 minutes in the future (Cargo's test registry accepts it: a token dated ahead lives longer)",
+            Duration::minutes(10),
+            IssuedInFuture,
+        ),
+        (
+            "one-year-ahead",
+            "iat one year in the future",
+            Duration::days(365),
+            IssuedInFuture,
+        ),
     ];
     for (slug, description, offset, kind) in offsets {
         g.case(slug, Must, description)
             .from(BASE, &format!("iat := now {} s", offset.as_seconds_f64()))
             .spec(&[RFC_TIME])
-            .flags(&[if kind == Expired { "Expired" } else { "NotYetValid" }, "Boundary"])
+            .flags(&[
+                if kind == Expired {
+                    "Expired"
+                } else {
+                    "NotYetValid"
+                },
+                "Boundary",
+            ])
             .token(Draft::new(fx, publish(fx)).iat_at(offset), invalid(kind));
     }
     g.case("epoch", Must, "iat at the Unix epoch")
@@ -43,16 +95,44 @@ pub fn build(fx: &Fixture) -> Group {
         .flags(&["Expired"])
         .token(set_iat(fx, json!("1970-01-01T00:00:00Z")), invalid(Expired));
     let unparsable: [(&str, &str, Value); 10] = [
-        ("iat-date-only", "iat is a date without a time", json!("2026-01-01")),
+        (
+            "iat-date-only",
+            "iat is a date without a time",
+            json!("2026-01-01"),
+        ),
         ("iat-words", "iat is not a date", json!("yesterday")),
         ("iat-empty", "iat is the empty string", json!("")),
-        ("iat-month-13", "iat has month 13", json!("2025-13-31T23:59:55Z")),
-        ("iat-hour-25", "iat has hour 25", json!("2025-12-31T25:59:55Z")),
-        ("iat-second-60", "iat has second 60 at 12:30, where no leap second can fall", json!("2025-12-31T12:30:60Z")),
-        ("iat-no-offset", "iat without a time zone offset", json!("2025-12-31T23:59:55")),
-        ("iat-unix-seconds", "iat as a JSON number of Unix seconds", json!(fx.clock.unix_timestamp() - 5)),
+        (
+            "iat-month-13",
+            "iat has month 13",
+            json!("2025-13-31T23:59:55Z"),
+        ),
+        (
+            "iat-hour-25",
+            "iat has hour 25",
+            json!("2025-12-31T25:59:55Z"),
+        ),
+        (
+            "iat-second-60",
+            "iat has second 60 at 12:30, where no leap second can fall",
+            json!("2025-12-31T12:30:60Z"),
+        ),
+        (
+            "iat-no-offset",
+            "iat without a time zone offset",
+            json!("2025-12-31T23:59:55"),
+        ),
+        (
+            "iat-unix-seconds",
+            "iat as a JSON number of Unix seconds",
+            json!(fx.clock.unix_timestamp() - 5),
+        ),
         ("iat-null", "iat is null", Value::Null),
-        ("iat-object", "iat is an object", json!({"secs": fx.clock.unix_timestamp() - 5})),
+        (
+            "iat-object",
+            "iat is an object",
+            json!({"secs": fx.clock.unix_timestamp() - 5}),
+        ),
     ];
     for (slug, description, value) in unparsable {
         g.case(slug, Must, description)
@@ -61,20 +141,36 @@ pub fn build(fx: &Fixture) -> Group {
             .flags(&["InvalidIat"])
             .token(set_iat(fx, value), invalid(InvalidIat));
     }
-    g.case("iat-missing", Must, "no iat claim at all: the window cannot be checked")
-        .from(BASE, "remove iat")
-        .spec(&[RFC_MISSING, RFC_TIME])
-        .flags(&["MissingClaim"])
-        .token(
-            Draft::new(fx, publish(fx)).edit_json(|c| {
-                c.remove("iat");
-            }),
-            invalid(MissingClaim),
-        );
+    g.case(
+        "iat-missing",
+        Must,
+        "no iat claim at all: the window cannot be checked",
+    )
+    .from(BASE, "remove iat")
+    .spec(&[RFC_MISSING, RFC_TIME])
+    .flags(&["MissingClaim"])
+    .token(
+        Draft::new(fx, publish(fx)).edit_json(|c| {
+            c.remove("iat");
+        }),
+        invalid(MissingClaim),
+    );
     let lenient: [(&str, &str, &str); 3] = [
-        ("iat-lowercase-t", "iat with a lowercase `t` separator: PASETO requires `T`; the time crate (and Cargo's test registry) accept it", "2025-12-31t23:59:55Z"),
-        ("iat-lowercase-z", "iat with a lowercase `z`: PASETO requires `Z`", "2025-12-31T23:59:55z"),
-        ("iat-space-separator", "iat with a space between date and time (RFC 3339 §5.6 NOTE allows it for readability; PASETO does not)", "2025-12-31 23:59:55Z"),
+        (
+            "iat-lowercase-t",
+            "iat with a lowercase `t` separator: PASETO requires `T`; the time crate (and Cargo's test registry) accept it",
+            "2025-12-31t23:59:55Z",
+        ),
+        (
+            "iat-lowercase-z",
+            "iat with a lowercase `z`: PASETO requires `Z`",
+            "2025-12-31T23:59:55z",
+        ),
+        (
+            "iat-space-separator",
+            "iat with a space between date and time (RFC 3339 §5.6 NOTE allows it for readability; PASETO does not)",
+            "2025-12-31 23:59:55Z",
+        ),
     ];
     for (slug, description, text) in lenient {
         g.case(slug, Should, description)

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::build::{Draft, Group, invalid};
+use super::build::{CaseBuilder, Draft, Group, invalid};
 use super::cite::*;
 use super::fixture::{Fixture, registered};
 use super::valid::{publish, yank};
@@ -11,7 +11,7 @@ use crate::b64;
 use crate::cases::Level::{self, Must, Should};
 use crate::paseto::SIGNATURE_LEN;
 use crate::rejection::RejectionKind::{
-    self, BadBase64, BadSignature, DuplicateKey, FooterInvalid, FooterMissing, InvalidPublicKey,
+    BadBase64, BadSignature, DuplicateKey, FooterInvalid, FooterMissing, InvalidPublicKey,
     Malformed, MissingClaim, NestingTooDeep, PayloadInvalid, TooLarge, UnsupportedPurpose,
     UnsupportedVersion,
 };
@@ -47,7 +47,9 @@ fn set_signature(token: String, r: Option<[u8; 48]>, s: Option<[u8; 48]>) -> Str
 }
 
 /// The P-384 group order n, big-endian.
-const N: [u8; 48] = hex_48("ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973");
+const N: [u8; 48] = hex_48(
+    "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973",
+);
 
 const fn hex_48(s: &str) -> [u8; 48] {
     let b = s.as_bytes();
@@ -74,7 +76,11 @@ fn non_canonical(segment: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let last = segment.as_bytes()[segment.len() - 1];
     let value = ALPHABET.iter().position(|&c| c == last).expect("base64url");
-    format!("{}{}", &segment[..segment.len() - 1], ALPHABET[value | 1] as char)
+    format!(
+        "{}{}",
+        &segment[..segment.len() - 1],
+        ALPHABET[value | 1] as char
+    )
 }
 
 /// Pads JSON with trailing spaces until `len + extra` leaves a partial base64 block.
@@ -99,12 +105,15 @@ pub fn build(fx: &Fixture) -> Group {
     g
 }
 
-fn add(g: &mut Group, slug: &str, level: Level, description: &str, mutation: &str, spec: &[&str], flags: &[&str], draft: Draft<'_>, kind: RejectionKind) {
-    g.case(slug, level, description)
-        .from(BASE, mutation)
-        .spec(spec)
-        .flags(flags)
-        .token(draft, invalid(kind));
+/// Starts a case derived from the base yank token.
+fn case<'g>(
+    g: &'g mut Group,
+    slug: &str,
+    level: Level,
+    description: &str,
+    mutation: &str,
+) -> CaseBuilder<'g> {
+    g.case(slug, level, description).from(BASE, mutation)
 }
 
 fn headers(fx: &Fixture, g: &mut Group) {
@@ -117,91 +126,425 @@ fn headers(fx: &Fixture, g: &mut Group) {
         ("header-uppercase-purpose", "v3.PUBLIC.", UnsupportedPurpose),
         ("header-purpose-suffix", "v3.publicX.", UnsupportedPurpose),
     ] {
-        add(g, slug, Must, &format!("the header is `{header}` (PASETO headers are exact and case-sensitive)"), &format!("header := {header:?}"), &[RFC_FORMAT, PASETO_SIGN], &["Malformed", "Header"],
-            Draft::new(fx, yank(fx)).edit_token(move |t| t.replacen("v3.public.", header, 1)), kind);
+        case(
+            g,
+            slug,
+            Must,
+            &format!("the header is `{header}` (PASETO headers are exact and case-sensitive)"),
+            &format!("header := {header:?}"),
+        )
+        .spec(&[RFC_FORMAT, PASETO_SIGN])
+        .flags(&["Malformed", "Header"])
+        .token(
+            Draft::new(fx, yank(fx)).edit_token(move |t| t.replacen("v3.public.", header, 1)),
+            invalid(kind),
+        );
     }
 }
 
 fn structure(fx: &Fixture, g: &mut Group) {
     let draft = || Draft::new(fx, yank(fx));
-    add(g, "not-a-token", Must, "a string with no `.` at all", "token := \"garbage\"", &[RFC_FORMAT], &["Malformed"],
-        draft().edit_token(|_| "garbage".into()), Malformed);
-    add(g, "empty-token", Must, "an empty Authorization value", "token := \"\"", &[RFC_FORMAT], &["Malformed"],
-        draft().edit_token(|_| String::new()), Malformed);
-    add(g, "header-only", Must, "only the header `v3.public.`", "token := \"v3.public.\"", &[RFC_FORMAT], &["Malformed"],
-        draft().edit_token(|_| "v3.public.".into()), Malformed);
-    add(g, "no-footer-segment", Must, "the footer segment removed: no url, no kip (Cargo always sends a footer)", "drop the 4th segment", &[RFC_KEY, RFC_URL, CARGO_FOOTER], &["Malformed", "Footer"],
-        draft().with(|d| d.footer_raw = Some(Vec::new())), FooterMissing);
-    add(g, "trailing-dot", Must, "a trailing `.` with an empty footer segment", "append \".\" after dropping the footer", &[PASETO_SIGN], &["Malformed"],
-        draft().with(|d| d.footer_raw = Some(Vec::new())).edit_token(|t| format!("{t}.")), Malformed);
-    add(g, "five-segments", Must, "a fifth segment after the footer", "append \".AAAA\"", &[PASETO_SIGN], &["Malformed"],
-        draft().edit_token(|t| format!("{t}.AAAA")), Malformed);
-    add(g, "empty-payload-segment", Must, "the payload segment is empty", "segment 3 := \"\"", &[PASETO_SIGN], &["Malformed"],
-        draft().edit_token(|t| { let mut p = segments(&t); p[2].clear(); p.join(".") }), Malformed);
-    add(g, "bearer-scheme", Should, "`Bearer ` in front of the token: Cargo sends the token raw, with no scheme (crates.io-style servers strip it; the reference refuses it)", "prefix \"Bearer \"", &[RFC_FORMAT], &["Malformed", "Interop"],
-        draft().edit_token(|t| format!("Bearer {t}")), Malformed);
-    add(g, "signature-only-body", Must, "the body is just a 96-byte signature: an empty payload", "body := signature", &[PASETO_SIGN], &["Malformed"],
-        draft().edit_token(|t| map_body(t, |b| { b.drain(..b.len() - SIGNATURE_LEN); })), Malformed);
-    add(g, "short-body", Must, "the body is 50 bytes, shorter than a signature", "body := first 50 bytes", &[PASETO_SIGN], &["Malformed"],
-        draft().edit_token(|t| map_body(t, |b| b.truncate(50))), Malformed);
+    case(
+        g,
+        "not-a-token",
+        Must,
+        "a string with no `.` at all",
+        "token := \"garbage\"",
+    )
+    .spec(&[RFC_FORMAT])
+    .flags(&["Malformed"])
+    .token(draft().edit_token(|_| "garbage".into()), invalid(Malformed));
+    case(
+        g,
+        "empty-token",
+        Must,
+        "an empty Authorization value",
+        "token := \"\"",
+    )
+    .spec(&[RFC_FORMAT])
+    .flags(&["Malformed"])
+    .token(draft().edit_token(|_| String::new()), invalid(Malformed));
+    case(
+        g,
+        "header-only",
+        Must,
+        "only the header `v3.public.`",
+        "token := \"v3.public.\"",
+    )
+    .spec(&[RFC_FORMAT])
+    .flags(&["Malformed"])
+    .token(
+        draft().edit_token(|_| "v3.public.".into()),
+        invalid(Malformed),
+    );
+    case(
+        g,
+        "no-footer-segment",
+        Must,
+        "the footer segment removed: no url, no kip (Cargo always sends a footer)",
+        "drop the 4th segment",
+    )
+    .spec(&[RFC_KEY, RFC_URL, CARGO_FOOTER])
+    .flags(&["Malformed", "Footer"])
+    .token(
+        draft().with(|d| d.footer_raw = Some(Vec::new())),
+        invalid(FooterMissing),
+    );
+    case(
+        g,
+        "trailing-dot",
+        Must,
+        "a trailing `.` with an empty footer segment",
+        "append \".\" after dropping the footer",
+    )
+    .spec(&[PASETO_SIGN])
+    .flags(&["Malformed"])
+    .token(
+        draft()
+            .with(|d| d.footer_raw = Some(Vec::new()))
+            .edit_token(|t| format!("{t}.")),
+        invalid(Malformed),
+    );
+    case(
+        g,
+        "five-segments",
+        Must,
+        "a fifth segment after the footer",
+        "append \".AAAA\"",
+    )
+    .spec(&[PASETO_SIGN])
+    .flags(&["Malformed"])
+    .token(
+        draft().edit_token(|t| format!("{t}.AAAA")),
+        invalid(Malformed),
+    );
+    case(
+        g,
+        "empty-payload-segment",
+        Must,
+        "the payload segment is empty",
+        "segment 3 := \"\"",
+    )
+    .spec(&[PASETO_SIGN])
+    .flags(&["Malformed"])
+    .token(
+        draft().edit_token(|t| {
+            let mut p = segments(&t);
+            p[2].clear();
+            p.join(".")
+        }),
+        invalid(Malformed),
+    );
+    case(g, "bearer-scheme", Should, "`Bearer ` in front of the token: Cargo sends the token raw, with no scheme (crates.io-style servers strip it; the reference refuses it)", "prefix \"Bearer \"")
+        .spec(&[RFC_FORMAT])
+        .flags(&["Malformed", "Interop"])
+        .token(draft().edit_token(|t| format!("Bearer {t}")), invalid(Malformed));
+    case(
+        g,
+        "signature-only-body",
+        Must,
+        "the body is just a 96-byte signature: an empty payload",
+        "body := signature",
+    )
+    .spec(&[PASETO_SIGN])
+    .flags(&["Malformed"])
+    .token(
+        draft().edit_token(|t| {
+            map_body(t, |b| {
+                b.drain(..b.len() - SIGNATURE_LEN);
+            })
+        }),
+        invalid(Malformed),
+    );
+    case(
+        g,
+        "short-body",
+        Must,
+        "the body is 50 bytes, shorter than a signature",
+        "body := first 50 bytes",
+    )
+    .spec(&[PASETO_SIGN])
+    .flags(&["Malformed"])
+    .token(
+        draft().edit_token(|t| map_body(t, |b| b.truncate(50))),
+        invalid(Malformed),
+    );
 }
 
 fn encoding(fx: &Fixture, g: &mut Group) {
     let draft = || Draft::new(fx, yank(fx));
     let spec = &[PASETO_B64];
     let flags = &["Malformed", "Base64"];
-    add(g, "payload-padding", Must, "`=` padding after the body segment", "append \"=\" to segment 3", spec, flags,
-        draft().edit_token(|t| { let mut p = segments(&t); p[2].push('='); p.join(".") }), BadBase64);
-    add(g, "footer-padding", Must, "`=` padding after the footer segment", "append \"==\" to segment 4", spec, flags,
-        draft().edit_token(|t| format!("{t}==")), BadBase64);
-    add(g, "standard-alphabet", Must, "the standard base64 alphabet (`+`, `/`) instead of base64url (`-`, `_`)", "s/-/+/g; s/_/\\//g in segment 3", spec, flags,
-        draft().with(|d| d.claims.name = Some(fx.krate.name.clone()))
-            .edit_token(|t| { let mut p = segments(&t); p[2] = p[2].replace('-', "+").replace('_', "/"); if !p[2].contains(['+', '/']) { p[2].insert(1, '+'); } p.join(".") }), BadBase64);
-    add(g, "inner-space", Must, "a space inside the body segment", "insert \" \" in segment 3", spec, flags,
-        draft().edit_token(|t| { let mut p = segments(&t); p[2].insert(20, ' '); p.join(".") }), BadBase64);
-    add(g, "trailing-newline", Must, "a newline at the end of the token", "append \"\\n\"", spec, flags,
-        draft().edit_token(|t| format!("{t}\n")), BadBase64);
-    add(g, "percent-escape", Must, "a `%41` URL escape inside the body segment", "replace a character of segment 3 with \"%41\"", spec, flags,
-        draft().edit_token(|t| { let mut p = segments(&t); p[2].replace_range(10..11, "%41"); p.join(".") }), BadBase64);
-    add(g, "payload-non-canonical-bits", Must, "the body segment's last character has non-zero unused bits (decodes to the same bytes in lax decoders)", "set the unused bits of segment 3's last character", spec, flags,
-        draft().with(|d| d.payload = Some(pad_to_partial_block(d.claims.to_json().into_bytes(), SIGNATURE_LEN)))
-            .edit_token(|t| { let mut p = segments(&t); p[2] = non_canonical(&p[2]); p.join(".") }), BadBase64);
-    add(g, "footer-non-canonical-bits", Must, "the footer segment's last character has non-zero unused bits", "set the unused bits of segment 4's last character", spec, flags,
-        draft().with(|d| d.footer_raw = Some(pad_to_partial_block(d.footer.to_json().into_bytes(), 0)))
-            .edit_token(|t| { let mut p = segments(&t); p[3] = non_canonical(&p[3]); p.join(".") }), BadBase64);
+    case(
+        g,
+        "payload-padding",
+        Must,
+        "`=` padding after the body segment",
+        "append \"=\" to segment 3",
+    )
+    .spec(spec)
+    .flags(flags)
+    .token(
+        draft().edit_token(|t| {
+            let mut p = segments(&t);
+            p[2].push('=');
+            p.join(".")
+        }),
+        invalid(BadBase64),
+    );
+    case(
+        g,
+        "footer-padding",
+        Must,
+        "`=` padding after the footer segment",
+        "append \"==\" to segment 4",
+    )
+    .spec(spec)
+    .flags(flags)
+    .token(draft().edit_token(|t| format!("{t}==")), invalid(BadBase64));
+    case(
+        g,
+        "standard-alphabet",
+        Must,
+        "the standard base64 alphabet (`+`, `/`) instead of base64url (`-`, `_`)",
+        "s/-/+/g; s/_/\\//g in segment 3",
+    )
+    .spec(spec)
+    .flags(flags)
+    .token(
+        draft()
+            .with(|d| d.claims.name = Some(fx.krate.name.clone()))
+            .edit_token(|t| {
+                let mut p = segments(&t);
+                p[2] = p[2].replace('-', "+").replace('_', "/");
+                if !p[2].contains(['+', '/']) {
+                    p[2].insert(1, '+');
+                }
+                p.join(".")
+            }),
+        invalid(BadBase64),
+    );
+    case(
+        g,
+        "inner-space",
+        Must,
+        "a space inside the body segment",
+        "insert \" \" in segment 3",
+    )
+    .spec(spec)
+    .flags(flags)
+    .token(
+        draft().edit_token(|t| {
+            let mut p = segments(&t);
+            p[2].insert(20, ' ');
+            p.join(".")
+        }),
+        invalid(BadBase64),
+    );
+    case(
+        g,
+        "trailing-newline",
+        Must,
+        "a newline at the end of the token",
+        "append \"\\n\"",
+    )
+    .spec(spec)
+    .flags(flags)
+    .token(draft().edit_token(|t| format!("{t}\n")), invalid(BadBase64));
+    case(
+        g,
+        "percent-escape",
+        Must,
+        "a `%41` URL escape inside the body segment",
+        "replace a character of segment 3 with \"%41\"",
+    )
+    .spec(spec)
+    .flags(flags)
+    .token(
+        draft().edit_token(|t| {
+            let mut p = segments(&t);
+            p[2].replace_range(10..11, "%41");
+            p.join(".")
+        }),
+        invalid(BadBase64),
+    );
+    case(g, "payload-non-canonical-bits", Must, "the body segment's last character has non-zero unused bits (decodes to the same bytes in lax decoders)", "set the unused bits of segment 3's last character")
+        .spec(spec)
+        .flags(flags)
+        .token(draft()
+            .with(|d| {
+                d.payload = Some(pad_to_partial_block(
+                    d.claims.to_json().into_bytes(),
+                    SIGNATURE_LEN,
+                ))
+            })
+            .edit_token(|t| {
+                let mut p = segments(&t);
+                p[2] = non_canonical(&p[2]);
+                p.join(".")
+            }), invalid(BadBase64));
+    case(
+        g,
+        "footer-non-canonical-bits",
+        Must,
+        "the footer segment's last character has non-zero unused bits",
+        "set the unused bits of segment 4's last character",
+    )
+    .spec(spec)
+    .flags(flags)
+    .token(
+        draft()
+            .with(|d| d.footer_raw = Some(pad_to_partial_block(d.footer.to_json().into_bytes(), 0)))
+            .edit_token(|t| {
+                let mut p = segments(&t);
+                p[3] = non_canonical(&p[3]);
+                p.join(".")
+            }),
+        invalid(BadBase64),
+    );
 }
 
 fn signatures(fx: &Fixture, g: &mut Group) {
     let draft = || Draft::new(fx, yank(fx));
     let spec = &[RFC_KEY, PASETO_SIGN];
     let flags = &["Malformed", "Signature"];
-    add(g, "signature-truncated", Must, "the last signature byte removed (the payload/signature boundary shifts)", "drop the body's last byte", spec, flags,
-        draft().edit_token(|t| map_body(t, |b| { b.pop(); })), BadSignature);
-    add(g, "signature-extended", Must, "one byte appended after the signature", "append 0x00 to the body", spec, flags,
-        draft().edit_token(|t| map_body(t, |b| b.push(0))), BadSignature);
-    add(g, "signature-bit-flipped", Must, "one bit of the signature flipped", "flip bit 0 of the signature's last byte", spec, flags,
-        draft().edit_token(|t| map_body(t, |b| { let last = b.len() - 1; b[last] ^= 1; })), BadSignature);
-    add(g, "payload-bit-flipped", Must, "one bit of the signed payload flipped (yank becomes yanl)", "flip bit 0 of a payload byte", spec, flags,
-        draft().edit_token(|t| map_body(t, |b| { let at = b.windows(6).position(|w| w == b"\"yank\"").expect("yank claim") + 4; b[at] ^= 1; })), BadSignature);
-    let other_footer = segments(&Draft::new(fx, yank(fx)).with(|d| d.footer.url = fx.other_index_url.clone()).token())[3].clone();
-    add(g, "footer-swapped", Must, "the footer swapped for the footer of another token of the same key (other URL): the footer is signed", "segment 4 := another token's footer", spec, flags,
-        draft().edit_token(move |t| { let mut p = segments(&t); p[3] = other_footer.clone(); p.join(".") }), BadSignature);
-    add(g, "implicit-assertion", Must, "signed with a non-empty implicit assertion; Cargo signs and verifies with none", "i := \"x\"", &[PASETO_IMPLICIT], flags,
-        draft().with(|d| d.implicit = b"x".to_vec()), BadSignature);
+    case(
+        g,
+        "signature-truncated",
+        Must,
+        "the last signature byte removed (the payload/signature boundary shifts)",
+        "drop the body's last byte",
+    )
+    .spec(spec)
+    .flags(flags)
+    .token(
+        draft().edit_token(|t| {
+            map_body(t, |b| {
+                b.pop();
+            })
+        }),
+        invalid(BadSignature),
+    );
+    case(
+        g,
+        "signature-extended",
+        Must,
+        "one byte appended after the signature",
+        "append 0x00 to the body",
+    )
+    .spec(spec)
+    .flags(flags)
+    .token(
+        draft().edit_token(|t| map_body(t, |b| b.push(0))),
+        invalid(BadSignature),
+    );
+    case(
+        g,
+        "signature-bit-flipped",
+        Must,
+        "one bit of the signature flipped",
+        "flip bit 0 of the signature's last byte",
+    )
+    .spec(spec)
+    .flags(flags)
+    .token(
+        draft().edit_token(|t| {
+            map_body(t, |b| {
+                let last = b.len() - 1;
+                b[last] ^= 1;
+            })
+        }),
+        invalid(BadSignature),
+    );
+    case(
+        g,
+        "payload-bit-flipped",
+        Must,
+        "one bit of the signed payload flipped (yank becomes yanl)",
+        "flip bit 0 of a payload byte",
+    )
+    .spec(spec)
+    .flags(flags)
+    .token(
+        draft().edit_token(|t| {
+            map_body(t, |b| {
+                let at = b
+                    .windows(6)
+                    .position(|w| w == b"\"yank\"")
+                    .expect("yank claim")
+                    + 4;
+                b[at] ^= 1;
+            })
+        }),
+        invalid(BadSignature),
+    );
+    let other_footer = segments(
+        &Draft::new(fx, yank(fx))
+            .with(|d| d.footer.url = fx.other_index_url.clone())
+            .token(),
+    )[3]
+    .clone();
+    case(g, "footer-swapped", Must, "the footer swapped for the footer of another token of the same key (other URL): the footer is signed", "segment 4 := another token's footer")
+        .spec(spec)
+        .flags(flags)
+        .token(draft().edit_token(move |t| {
+            let mut p = segments(&t);
+            p[3] = other_footer.clone();
+            p.join(".")
+        }), invalid(BadSignature));
+    case(
+        g,
+        "implicit-assertion",
+        Must,
+        "signed with a non-empty implicit assertion; Cargo signs and verifies with none",
+        "i := \"x\"",
+    )
+    .spec(&[PASETO_IMPLICIT])
+    .flags(flags)
+    .token(
+        draft().with(|d| d.implicit = b"x".to_vec()),
+        invalid(BadSignature),
+    );
     let zero = [0u8; 48];
     let mut n_minus_1 = N;
     n_minus_1[47] -= 1;
     for (slug, r, s, description) in [
-        ("signature-r-s-zero", Some(zero), Some(zero), "r = 0 and s = 0 (CVE-2022-21449 'psychic signatures')"),
+        (
+            "signature-r-s-zero",
+            Some(zero),
+            Some(zero),
+            "r = 0 and s = 0 (CVE-2022-21449 'psychic signatures')",
+        ),
         ("signature-r-zero", Some(zero), None, "r = 0"),
         ("signature-s-zero", None, Some(zero), "s = 0"),
         ("signature-r-n", Some(N), None, "r = n, the group order"),
         ("signature-s-n", None, Some(N), "s = n, the group order"),
-        ("signature-s-all-ones", None, Some([0xff; 48]), "s = 2^384 - 1, above n"),
-        ("signature-r-n-minus-1", Some(n_minus_1), None, "r = n - 1: in range, but not this signature's r"),
+        (
+            "signature-s-all-ones",
+            None,
+            Some([0xff; 48]),
+            "s = 2^384 - 1, above n",
+        ),
+        (
+            "signature-r-n-minus-1",
+            Some(n_minus_1),
+            None,
+            "r = n - 1: in range, but not this signature's r",
+        ),
     ] {
-        add(g, slug, Must, &format!("signature with {description}"), &format!("signature: {description}"), &[RFC_KEY, WYCHEPROOF_RANGE], &["Malformed", "Signature", "RangeCheck"],
-            draft().edit_token(move |t| set_signature(t, r, s)), BadSignature);
+        case(
+            g,
+            slug,
+            Must,
+            &format!("signature with {description}"),
+            &format!("signature: {description}"),
+        )
+        .spec(&[RFC_KEY, WYCHEPROOF_RANGE])
+        .flags(&["Malformed", "Signature", "RangeCheck"])
+        .token(
+            draft().edit_token(move |t| set_signature(t, r, s)),
+            invalid(BadSignature),
+        );
     }
 }
 
@@ -210,43 +553,224 @@ fn json_parts(fx: &Fixture, g: &mut Group) {
     let payload_spec = &[RFC_FORMAT, CARGO_MESSAGE];
     let flags = &["Malformed", "Json"];
     for (slug, bytes, description, kind) in [
-        ("payload-not-json", b"arbitrary-string-that-isn't-json".to_vec(), "a signed payload that is not JSON", PayloadInvalid),
-        ("payload-json-array", b"[\"yank\"]".to_vec(), "a signed payload that is a JSON array", PayloadInvalid),
-        ("payload-json-string", b"\"yank\"".to_vec(), "a signed payload that is a JSON string", PayloadInvalid),
-        ("payload-invalid-utf8", b"{\"iat\":\"\xff\xfe\"}".to_vec(), "a signed payload that is not UTF-8", PayloadInvalid),
-        ("payload-bom", b"\xef\xbb\xbf{}".to_vec(), "a UTF-8 byte-order mark before the JSON", PayloadInvalid),
-        ("payload-trailing-garbage", b"{} x".to_vec(), "a JSON object followed by other text", PayloadInvalid),
-        ("payload-empty-object", b"{}".to_vec(), "an empty claims object: no iat", MissingClaim),
+        (
+            "payload-not-json",
+            b"arbitrary-string-that-isn't-json".to_vec(),
+            "a signed payload that is not JSON",
+            PayloadInvalid,
+        ),
+        (
+            "payload-json-array",
+            b"[\"yank\"]".to_vec(),
+            "a signed payload that is a JSON array",
+            PayloadInvalid,
+        ),
+        (
+            "payload-json-string",
+            b"\"yank\"".to_vec(),
+            "a signed payload that is a JSON string",
+            PayloadInvalid,
+        ),
+        (
+            "payload-invalid-utf8",
+            b"{\"iat\":\"\xff\xfe\"}".to_vec(),
+            "a signed payload that is not UTF-8",
+            PayloadInvalid,
+        ),
+        (
+            "payload-bom",
+            b"\xef\xbb\xbf{}".to_vec(),
+            "a UTF-8 byte-order mark before the JSON",
+            PayloadInvalid,
+        ),
+        (
+            "payload-trailing-garbage",
+            b"{} x".to_vec(),
+            "a JSON object followed by other text",
+            PayloadInvalid,
+        ),
+        (
+            "payload-empty-object",
+            b"{}".to_vec(),
+            "an empty claims object: no iat",
+            MissingClaim,
+        ),
     ] {
-        add(g, slug, Must, description, &format!("payload := {:?}", String::from_utf8_lossy(&bytes)), payload_spec, flags,
-            draft().with(|d| d.payload = Some(bytes)), kind);
+        case(
+            g,
+            slug,
+            Must,
+            description,
+            &format!("payload := {:?}", String::from_utf8_lossy(&bytes)),
+        )
+        .spec(payload_spec)
+        .flags(flags)
+        .token(draft().with(|d| d.payload = Some(bytes)), invalid(kind));
     }
     let payload = |d: &Draft<'_>| d.claims.to_json();
-    add(g, "payload-duplicate-mutation", Must, "`mutation` twice, yank then unyank: which one a registry reads must not be the attacker's choice", "append \"mutation\":\"unyank\"", &[PASETO_JSON_KEYS], flags,
-        draft().with(|d| { let j = payload(d); d.payload = Some(format!("{},\"mutation\":\"unyank\"}}", &j[..j.len() - 1]).into_bytes()); }), DuplicateKey);
-    add(g, "payload-duplicate-iat", Must, "`iat` twice, fresh then a year old", "append a second iat", &[PASETO_JSON_KEYS], flags,
-        draft().with(|d| { let j = payload(d); d.payload = Some(format!("{},\"iat\":\"2025-01-01T00:00:00Z\"}}", &j[..j.len() - 1]).into_bytes()); }), DuplicateKey);
-    add(g, "payload-duplicate-escaped-key", Must, "`name` and `n\\u0061me`: the same key once escapes are decoded", "append \"n\\u0061me\":\"bar\"", &[PASETO_JSON_KEYS], flags,
-        draft().with(|d| { let j = payload(d); d.payload = Some(format!("{},\"n\\u0061me\":\"bar\"}}", &j[..j.len() - 1]).into_bytes()); }), DuplicateKey);
-    add(g, "payload-deep-nesting", Must, "a claim nested 40 levels deep (the reference limit is 32; Cargo's claims are flat)", "custom := [[[…40…]]]", &[PASETO_FOOTER], flags,
-        draft().edit_json(|c| { c.insert("custom".into(), serde_json::from_str(&format!("{}1{}", "[".repeat(40), "]".repeat(40))).expect("json")); }), NestingTooDeep);
-    add(g, "payload-nesting-10000", Must, "a claim nested 10 000 levels deep, which makes the token larger than any real one", "custom := [[[…10 000…]]]", &[PASETO_FOOTER], &["Malformed", "Json", "DoS"],
-        draft().with(|d| { let j = payload(d); d.payload = Some(format!("{},\"custom\":{}1{}}}", &j[..j.len() - 1], "[".repeat(10_000), "]".repeat(10_000)).into_bytes()); }), TooLarge);
-    add(g, "huge-token", Should, "a 128 KiB token (a validly signed claim holding a 128 KiB string; real tokens are under 1 KiB): refused by size before any parsing", "custom := 128 KiB string", &[PASETO_FOOTER], &["Malformed", "DoS"],
-        draft().edit_json(|c| { c.insert("custom".into(), json!("x".repeat(128 << 10))); }), TooLarge);
+    case(g, "payload-duplicate-mutation", Must, "`mutation` twice, yank then unyank: which one a registry reads must not be the attacker's choice", "append \"mutation\":\"unyank\"")
+        .spec(&[PASETO_JSON_KEYS])
+        .flags(flags)
+        .token(draft().with(|d| {
+            let j = payload(d);
+            d.payload =
+                Some(format!("{},\"mutation\":\"unyank\"}}", &j[..j.len() - 1]).into_bytes());
+        }), invalid(DuplicateKey));
+    case(
+        g,
+        "payload-duplicate-iat",
+        Must,
+        "`iat` twice, fresh then a year old",
+        "append a second iat",
+    )
+    .spec(&[PASETO_JSON_KEYS])
+    .flags(flags)
+    .token(
+        draft().with(|d| {
+            let j = payload(d);
+            d.payload = Some(
+                format!("{},\"iat\":\"2025-01-01T00:00:00Z\"}}", &j[..j.len() - 1]).into_bytes(),
+            );
+        }),
+        invalid(DuplicateKey),
+    );
+    case(
+        g,
+        "payload-duplicate-escaped-key",
+        Must,
+        "`name` and `n\\u0061me`: the same key once escapes are decoded",
+        "append \"n\\u0061me\":\"bar\"",
+    )
+    .spec(&[PASETO_JSON_KEYS])
+    .flags(flags)
+    .token(
+        draft().with(|d| {
+            let j = payload(d);
+            d.payload =
+                Some(format!("{},\"n\\u0061me\":\"bar\"}}", &j[..j.len() - 1]).into_bytes());
+        }),
+        invalid(DuplicateKey),
+    );
+    case(
+        g,
+        "payload-deep-nesting",
+        Must,
+        "a claim nested 40 levels deep (the reference limit is 32; Cargo's claims are flat)",
+        "custom := [[[…40…]]]",
+    )
+    .spec(&[PASETO_FOOTER])
+    .flags(flags)
+    .token(
+        draft().edit_json(|c| {
+            c.insert(
+                "custom".into(),
+                serde_json::from_str(&format!("{}1{}", "[".repeat(40), "]".repeat(40)))
+                    .expect("json"),
+            );
+        }),
+        invalid(NestingTooDeep),
+    );
+    case(
+        g,
+        "payload-nesting-10000",
+        Must,
+        "a claim nested 10 000 levels deep, which makes the token larger than any real one",
+        "custom := [[[…10 000…]]]",
+    )
+    .spec(&[PASETO_FOOTER])
+    .flags(&["Malformed", "Json", "DoS"])
+    .token(
+        draft().with(|d| {
+            let j = payload(d);
+            d.payload = Some(
+                format!(
+                    "{},\"custom\":{}1{}}}",
+                    &j[..j.len() - 1],
+                    "[".repeat(10_000),
+                    "]".repeat(10_000)
+                )
+                .into_bytes(),
+            );
+        }),
+        invalid(TooLarge),
+    );
+    case(g, "huge-token", Should, "a 128 KiB token (a validly signed claim holding a 128 KiB string; real tokens are under 1 KiB): refused by size before any parsing", "custom := 128 KiB string")
+        .spec(&[PASETO_FOOTER])
+        .flags(&["Malformed", "DoS"])
+        .token(draft().edit_json(|c| {
+            c.insert("custom".into(), json!("x".repeat(128 << 10)));
+        }), invalid(TooLarge));
     let footer_spec = &[RFC_KEY, RFC_URL, CARGO_FOOTER];
     let pid = fx.signer.public_key().id().to_string();
     for (slug, bytes, description, kind) in [
-        ("footer-not-json", b"arbitrary-string-that-isn't-json".to_vec(), "a footer that is not JSON", FooterInvalid),
-        ("footer-json-array", br#"["url","kip"]"#.to_vec(), "a footer that is a JSON array", FooterInvalid),
-        ("footer-invalid-utf8", b"{\"url\":\"\xff\"}".to_vec(), "a footer that is not UTF-8", FooterInvalid),
-        ("footer-empty-object", b"{}".to_vec(), "an empty footer object", FooterInvalid),
-        ("footer-duplicate-url", format!("{{\"url\":\"{}\",\"kip\":\"{pid}\",\"url\":\"{}\"}}", fx.index_url, fx.other_index_url).into_bytes(), "`url` twice: this registry, then another", DuplicateKey),
-        ("footer-duplicate-kip", format!("{{\"url\":\"{}\",\"kip\":\"{}\",\"kip\":\"{pid}\"}}", fx.index_url, fx.stranger.public_key().id()).into_bytes(), "`kip` twice: an unknown key, then the right one", DuplicateKey),
-        ("footer-deep-nesting", format!("{{\"url\":\"{}\",\"kip\":\"{pid}\",\"x\":{}1{}}}", fx.index_url, "[".repeat(40), "]".repeat(40)).into_bytes(), "a footer field nested 40 levels deep", NestingTooDeep),
+        (
+            "footer-not-json",
+            b"arbitrary-string-that-isn't-json".to_vec(),
+            "a footer that is not JSON",
+            FooterInvalid,
+        ),
+        (
+            "footer-json-array",
+            br#"["url","kip"]"#.to_vec(),
+            "a footer that is a JSON array",
+            FooterInvalid,
+        ),
+        (
+            "footer-invalid-utf8",
+            b"{\"url\":\"\xff\"}".to_vec(),
+            "a footer that is not UTF-8",
+            FooterInvalid,
+        ),
+        (
+            "footer-empty-object",
+            b"{}".to_vec(),
+            "an empty footer object",
+            FooterInvalid,
+        ),
+        (
+            "footer-duplicate-url",
+            format!(
+                "{{\"url\":\"{}\",\"kip\":\"{pid}\",\"url\":\"{}\"}}",
+                fx.index_url, fx.other_index_url
+            )
+            .into_bytes(),
+            "`url` twice: this registry, then another",
+            DuplicateKey,
+        ),
+        (
+            "footer-duplicate-kip",
+            format!(
+                "{{\"url\":\"{}\",\"kip\":\"{}\",\"kip\":\"{pid}\"}}",
+                fx.index_url,
+                fx.stranger.public_key().id()
+            )
+            .into_bytes(),
+            "`kip` twice: an unknown key, then the right one",
+            DuplicateKey,
+        ),
+        (
+            "footer-deep-nesting",
+            format!(
+                "{{\"url\":\"{}\",\"kip\":\"{pid}\",\"x\":{}1{}}}",
+                fx.index_url,
+                "[".repeat(40),
+                "]".repeat(40)
+            )
+            .into_bytes(),
+            "a footer field nested 40 levels deep",
+            NestingTooDeep,
+        ),
     ] {
-        add(g, slug, Must, description, &format!("footer := {:?}", String::from_utf8_lossy(&bytes)), footer_spec, &["Malformed", "Json", "Footer"],
-            draft().with(|d| d.footer_raw = Some(bytes)), kind);
+        case(
+            g,
+            slug,
+            Must,
+            description,
+            &format!("footer := {:?}", String::from_utf8_lossy(&bytes)),
+        )
+        .spec(footer_spec)
+        .flags(&["Malformed", "Json", "Footer"])
+        .token(draft().with(|d| d.footer_raw = Some(bytes)), invalid(kind));
     }
 }
 
@@ -258,13 +782,42 @@ fn registered_keys(fx: &Fixture, g: &mut Group) {
     let short = &fx.signer.public_key().compressed()[..48];
     let good = fx.signer.public_key().to_paserk().to_string();
     for (slug, public, description) in [
-        ("key-not-on-curve", format!("k3.public.{off_curve}"), "the registered key is a compressed x with no point on P-384 (Wycheproof ecpoint tcId 790)"),
-        ("key-uncompressed-tag", format!("k3.public.{}", b64::encode(&uncompressed_tag)), "the registered key is 49 bytes tagged 0x04 (pasetors' PASERK parser accepts it and fails at verify)"),
-        ("key-too-short", format!("k3.public.{}", b64::encode(short)), "the registered key is 48 bytes"),
-        ("key-wrong-version", good.replacen("k3.", "k4.", 1), "the registered key is labelled k4 (PASERK: no cross-version keys)"),
+        (
+            "key-not-on-curve",
+            format!("k3.public.{off_curve}"),
+            "the registered key is a compressed x with no point on P-384 (Wycheproof ecpoint tcId 790)",
+        ),
+        (
+            "key-uncompressed-tag",
+            format!("k3.public.{}", b64::encode(&uncompressed_tag)),
+            "the registered key is 49 bytes tagged 0x04 (pasetors' PASERK parser accepts it and fails at verify)",
+        ),
+        (
+            "key-too-short",
+            format!("k3.public.{}", b64::encode(short)),
+            "the registered key is 48 bytes",
+        ),
+        (
+            "key-wrong-version",
+            good.replacen("k3.", "k4.", 1),
+            "the registered key is labelled k4 (PASERK: no cross-version keys)",
+        ),
     ] {
-        let op = if slug == "key-too-short" { Operation::Read } else { publish(fx) };
-        add(g, slug, Must, &format!("{description}: enrolment must refuse it, and no token can verify under it"), &format!("registered key := {public:?}"), spec, &["Malformed", "Key"],
+        let op = if slug == "key-too-short" {
+            Operation::Read
+        } else {
+            publish(fx)
+        };
+        case(
+            g,
+            slug,
+            Must,
+            &format!("{description}: enrolment must refuse it, and no token can verify under it"),
+            &format!("registered key := {public:?}"),
+        )
+        .spec(spec)
+        .flags(&["Malformed", "Key"])
+        .token(
             Draft::new(fx, op).with(|d| {
                 let mut key = registered(&fx.signer, fx.signer_subject.clone());
                 // The id a PASERK library computes from the bytes (when it can): what a
@@ -272,6 +825,8 @@ fn registered_keys(fx: &Fixture, g: &mut Group) {
                 key.pid = super::check::format_level_pid(&public).unwrap_or(key.pid);
                 key.public = public;
                 d.registry.keys = vec![key];
-            }), InvalidPublicKey);
+            }),
+            invalid(InvalidPublicKey),
+        );
     }
 }

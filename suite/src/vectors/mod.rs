@@ -12,6 +12,7 @@ mod expired;
 pub mod fixture;
 mod malformed;
 mod misbound;
+pub mod provider;
 mod replayed;
 mod valid;
 
@@ -56,6 +57,12 @@ pub fn render(fixture: &Fixture) -> Vec<(std::path::PathBuf, String)> {
             )
         })
         .collect();
+    files.extend(provider::provider_files().iter().map(|f| {
+        (
+            std::path::Path::new("provider").join(token_file_name(&f.group)),
+            to_committed_json(f),
+        )
+    }));
     files.push((
         std::path::Path::new("schema").join("vectors.schema.json"),
         to_committed_json(&check::schema()),

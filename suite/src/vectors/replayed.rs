@@ -4,13 +4,13 @@ use time::Duration;
 
 use super::build::{Draft, Group, invalid, valid};
 use super::cite::*;
-use super::valid::{publish, yank};
 use super::fixture::Fixture;
+use super::valid::{publish, yank};
 use crate::cases::Level::{Must, Should};
 use crate::cases::token::CrateVersion;
 use crate::paseto::SignatureForm;
 use crate::rejection::RejectionKind::{
-    MutationMismatch, NameMismatch, Replayed, UrlMismatch, VersionExists, VersMismatch,
+    MutationMismatch, NameMismatch, Replayed, UrlMismatch, VersMismatch, VersionExists,
 };
 use crate::token::Operation;
 
@@ -20,53 +20,111 @@ pub fn build(fx: &Fixture) -> Group {
         "A token captured from one request and sent with another: to another registry, for another version, crate or mutation, or again. Read and owners tokens must stay reusable inside the window, because Cargo reuses them.",
     );
     let k = &fx.krate;
-    g.case("cross-registry", Must, "a publish token made for another registry, replayed to this one")
-        .from("token::valid::publish", "footer url := another registry's index URL")
-        .spec(&[RFC_URL])
-        .flags(&["Replay", "CrossRegistry"])
-        .token(
-            Draft::new(fx, publish(fx)).with(|d| d.footer.url = fx.other_index_url.clone()),
-            invalid(UrlMismatch),
-        );
-    g.case("cross-registry-read", Must, "a read token made for another registry, replayed to this one")
-        .from("token::valid::read", "footer url := another registry's index URL")
-        .spec(&[RFC_URL])
-        .flags(&["Replay", "CrossRegistry"])
-        .token(
-            Draft::new(fx, Operation::Read).with(|d| d.footer.url = fx.other_index_url.clone()),
-            invalid(UrlMismatch),
-        );
+    g.case(
+        "cross-registry",
+        Must,
+        "a publish token made for another registry, replayed to this one",
+    )
+    .from(
+        "token::valid::publish",
+        "footer url := another registry's index URL",
+    )
+    .spec(&[RFC_URL])
+    .flags(&["Replay", "CrossRegistry"])
+    .token(
+        Draft::new(fx, publish(fx)).with(|d| d.footer.url = fx.other_index_url.clone()),
+        invalid(UrlMismatch),
+    );
+    g.case(
+        "cross-registry-read",
+        Must,
+        "a read token made for another registry, replayed to this one",
+    )
+    .from(
+        "token::valid::read",
+        "footer url := another registry's index URL",
+    )
+    .spec(&[RFC_URL])
+    .flags(&["Replay", "CrossRegistry"])
+    .token(
+        Draft::new(fx, Operation::Read).with(|d| d.footer.url = fx.other_index_url.clone()),
+        invalid(UrlMismatch),
+    );
     let next_version = Operation::Publish {
         name: k.name.clone(),
         vers: "0.1.1".into(),
         cksum: fx.other_cksum.clone(),
     };
-    g.case("publish-for-other-version", Must, "a publish token for 0.1.0 re-used to publish 0.1.1")
-        .from("token::valid::publish", "request := publish 0.1.1 (other .crate)")
-        .spec(&[RFC_PACKAGE, RFC_PUBLISH])
-        .flags(&["Replay"])
-        .token(Draft::new(fx, publish(fx)).with(|d| d.request = next_version), invalid(VersMismatch));
+    g.case(
+        "publish-for-other-version",
+        Must,
+        "a publish token for 0.1.0 re-used to publish 0.1.1",
+    )
+    .from(
+        "token::valid::publish",
+        "request := publish 0.1.1 (other .crate)",
+    )
+    .spec(&[RFC_PACKAGE, RFC_PUBLISH])
+    .flags(&["Replay"])
+    .token(
+        Draft::new(fx, publish(fx)).with(|d| d.request = next_version),
+        invalid(VersMismatch),
+    );
     let other_crate = Operation::Publish {
         name: "bar".into(),
         vers: k.vers.clone(),
         cksum: k.cksum.clone(),
     };
-    g.case("publish-for-other-crate", Must, "a publish token for crate foo re-used to publish crate bar")
-        .from("token::valid::publish", "request := publish bar")
-        .spec(&[RFC_PACKAGE])
-        .flags(&["Replay"])
-        .token(Draft::new(fx, publish(fx)).with(|d| d.request = other_crate), invalid(NameMismatch));
+    g.case(
+        "publish-for-other-crate",
+        Must,
+        "a publish token for crate foo re-used to publish crate bar",
+    )
+    .from("token::valid::publish", "request := publish bar")
+    .spec(&[RFC_PACKAGE])
+    .flags(&["Replay"])
+    .token(
+        Draft::new(fx, publish(fx)).with(|d| d.request = other_crate),
+        invalid(NameMismatch),
+    );
     let unyank = Operation::Unyank {
         name: k.name.clone(),
         vers: k.vers.clone(),
     };
-    let owners = Operation::Owners { name: k.name.clone() };
+    let owners = Operation::Owners {
+        name: k.name.clone(),
+    };
     let cross_mutation: [(&str, &str, Operation, Operation); 5] = [
-        ("yank-token-for-unyank", "token::valid::yank", yank(fx), unyank.clone()),
-        ("unyank-token-for-yank", "token::valid::unyank", unyank.clone(), yank(fx)),
-        ("publish-token-for-yank", "token::valid::publish", publish(fx), yank(fx)),
-        ("yank-token-for-owners", "token::valid::yank", yank(fx), owners.clone()),
-        ("owners-token-for-yank", "token::valid::owners", owners.clone(), yank(fx)),
+        (
+            "yank-token-for-unyank",
+            "token::valid::yank",
+            yank(fx),
+            unyank.clone(),
+        ),
+        (
+            "unyank-token-for-yank",
+            "token::valid::unyank",
+            unyank.clone(),
+            yank(fx),
+        ),
+        (
+            "publish-token-for-yank",
+            "token::valid::publish",
+            publish(fx),
+            yank(fx),
+        ),
+        (
+            "yank-token-for-owners",
+            "token::valid::yank",
+            yank(fx),
+            owners.clone(),
+        ),
+        (
+            "owners-token-for-yank",
+            "token::valid::owners",
+            owners.clone(),
+            yank(fx),
+        ),
     ];
     for (slug, base, token_op, request) in cross_mutation {
         let description = format!(
@@ -78,24 +136,42 @@ pub fn build(fx: &Fixture) -> Group {
             .from(base, &format!("request := {}", request.kind().as_str()))
             .spec(&[RFC_MUTATION])
             .flags(&["Replay", "CrossMutation"])
-            .token(Draft::new(fx, token_op).with(|d| d.request = request), invalid(MutationMismatch));
+            .token(
+                Draft::new(fx, token_op).with(|d| d.request = request),
+                invalid(MutationMismatch),
+            );
     }
     let published = vec![CrateVersion {
         name: k.name.clone(),
         vers: k.vers.clone(),
     }];
-    g.case("republish-existing-version", Must, "a valid publish token for a version the registry already has: the publish must be refused")
-        .from("token::valid::publish", "registry state := foo 0.1.0 already published")
-        .spec(&[RFC_PUBLISH])
-        .flags(&["Replay", "Republish"])
-        .token(
-            Draft::new(fx, publish(fx)).with(|d| d.registry.published = published.clone()),
-            invalid(VersionExists),
-        );
+    g.case(
+        "republish-existing-version",
+        Must,
+        "a valid publish token for a version the registry already has: the publish must be refused",
+    )
+    .from(
+        "token::valid::publish",
+        "registry state := foo 0.1.0 already published",
+    )
+    .spec(&[RFC_PUBLISH])
+    .flags(&["Replay", "Republish"])
+    .token(
+        Draft::new(fx, publish(fx)).with(|d| d.registry.published = published.clone()),
+        invalid(VersionExists),
+    );
     for (slug, base, op) in [
-        ("publish-token-replayed", "token::valid::publish", publish(fx)),
+        (
+            "publish-token-replayed",
+            "token::valid::publish",
+            publish(fx),
+        ),
         ("yank-token-replayed", "token::valid::yank", yank(fx)),
-        ("unyank-token-replayed", "token::valid::unyank", unyank.clone()),
+        (
+            "unyank-token-replayed",
+            "token::valid::unyank",
+            unyank.clone(),
+        ),
     ] {
         let kind = op.kind().as_str();
         g.case(slug, Should, &format!("the same {kind} token sent twice inside the window: Cargo makes a fresh token per {kind}, so a second use is a replay (RFC 3231's unyank-after-yank attack)"))
@@ -118,17 +194,26 @@ pub fn build(fx: &Fixture) -> Group {
             }),
             invalid(Replayed),
         );
-    g.case("unyank-replayed-after-yank", Should, "RFC 3231's own replay scenario: an unyank token is replayed after a later yank")
-        .from("token::valid::unyank", "registry state := this unyank token accepted, then a yank")
-        .spec(&[RFC_CHALLENGES])
-        .flags(&["Replay", "SingleUse"])
-        .token(
-            Draft::new(fx, unyank.clone()).with(|d| {
-                let yank_token = Draft::new(fx, yank(fx)).iat_at(Duration::seconds(-2)).token();
-                d.accepted_before = vec![d.token(), yank_token];
-            }),
-            invalid(Replayed),
-        );
+    g.case(
+        "unyank-replayed-after-yank",
+        Should,
+        "RFC 3231's own replay scenario: an unyank token is replayed after a later yank",
+    )
+    .from(
+        "token::valid::unyank",
+        "registry state := this unyank token accepted, then a yank",
+    )
+    .spec(&[RFC_CHALLENGES])
+    .flags(&["Replay", "SingleUse"])
+    .token(
+        Draft::new(fx, unyank.clone()).with(|d| {
+            let yank_token = Draft::new(fx, yank(fx))
+                .iat_at(Duration::seconds(-2))
+                .token();
+            d.accepted_before = vec![d.token(), yank_token];
+        }),
+        invalid(Replayed),
+    );
     g.case("read-token-reused", Must, "a read token used again 14 minutes after it was issued: Cargo caches one read token for a whole command, so reuse inside the window must be accepted")
         .from("token::valid::read", "registry state := this read token accepted before; iat := now - 14 min")
         .spec(&[RFC_READ_REUSE, CARGO_READ_CACHE])

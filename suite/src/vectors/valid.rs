@@ -39,7 +39,12 @@ pub fn operations(fx: &Fixture) -> [(&'static str, Operation); 5] {
                 vers: k.vers.clone(),
             },
         ),
-        ("owners", Operation::Owners { name: k.name.clone() }),
+        (
+            "owners",
+            Operation::Owners {
+                name: k.name.clone(),
+            },
+        ),
     ]
 }
 
@@ -65,13 +70,21 @@ pub fn build(fx: &Fixture) -> Group {
     }
     if let Some(second) = &fx.second {
         for (slug, op) in operations(fx) {
-            g.case(&format!("{slug}-without-sub"), Must, &format!("a {slug} token without `sub`, signed by a key that has no subject on file"))
-                .spec(&[RFC_SUB, CARGO_MESSAGE])
-                .flags(&["Valid"])
-                .token(
-                    Draft::new(fx, op).signed_by(second).with(|d| d.claims.sub = None),
-                    valid(),
-                );
+            g.case(
+                &format!("{slug}-without-sub"),
+                Must,
+                &format!(
+                    "a {slug} token without `sub`, signed by a key that has no subject on file"
+                ),
+            )
+            .spec(&[RFC_SUB, CARGO_MESSAGE])
+            .flags(&["Valid"])
+            .token(
+                Draft::new(fx, op)
+                    .signed_by(second)
+                    .with(|d| d.claims.sub = None),
+                valid(),
+            );
         }
     }
     let git_url = "https://git.registry.test/index.git";
@@ -98,10 +111,14 @@ pub fn build(fx: &Fixture) -> Group {
             vers: vers.into(),
             cksum: fx.krate.cksum.clone(),
         };
-        g.case(slug, Must, &format!("publish of version {vers}: `vers` is the version string verbatim"))
-            .spec(&[RFC_PACKAGE, CARGO_OPERATIONS])
-            .flags(&["Valid"])
-            .token(Draft::new(fx, op), valid());
+        g.case(
+            slug,
+            Must,
+            &format!("publish of version {vers}: `vers` is the version string verbatim"),
+        )
+        .spec(&[RFC_PACKAGE, CARGO_OPERATIONS])
+        .flags(&["Valid"])
+        .token(Draft::new(fx, op), valid());
     }
     let yank_pre = Operation::Yank {
         name: name.clone(),
@@ -111,7 +128,11 @@ pub fn build(fx: &Fixture) -> Group {
         .spec(&[RFC_PACKAGE])
         .flags(&["Valid"])
         .token(Draft::new(fx, yank_pre), valid());
-    for (slug, op) in [("publish-high-s", publish(fx)), ("read-high-s", Operation::Read), ("yank-high-s", yank(fx))] {
+    for (slug, op) in [
+        ("publish-high-s", publish(fx)),
+        ("read-high-s", Operation::Read),
+        ("yank-high-s", yank(fx)),
+    ] {
         g.case(slug, Should, "a high-S signature: Cargo (pasetors 0.7) emits them about half the time and PASETO has no low-S rule; refusing them breaks real users")
             .spec(&[CARGO_HIGH_S, PASETO_SIGN])
             .flags(&["HighS", "Interop"])
@@ -120,47 +141,79 @@ pub fn build(fx: &Fixture) -> Group {
                 acceptable(RejectionKind::HighSSignature, PolicyKnob::HighS),
             );
     }
-    g.case("iat-at-window-start", Must, "iat exactly 15 minutes before now: the window boundary is inclusive")
-        .spec(&[RFC_TIME])
-        .flags(&["Valid", "Boundary"])
-        .token(Draft::new(fx, publish(fx)).iat_at(Duration::minutes(-15)), valid());
+    g.case(
+        "iat-at-window-start",
+        Must,
+        "iat exactly 15 minutes before now: the window boundary is inclusive",
+    )
+    .spec(&[RFC_TIME])
+    .flags(&["Valid", "Boundary"])
+    .token(
+        Draft::new(fx, publish(fx)).iat_at(Duration::minutes(-15)),
+        valid(),
+    );
     g.case("iat-inside-window", Must, "iat 14 min 59 s before now")
         .spec(&[RFC_TIME])
         .flags(&["Valid", "Boundary"])
-        .token(Draft::new(fx, publish(fx)).iat_at(Duration::seconds(-899)), valid());
-    g.case("iat-at-skew-limit", Must, "iat 60 s in the future: at the allowed clock skew")
-        .spec(&[RFC_TIME])
-        .flags(&["Valid", "Boundary"])
-        .token(Draft::new(fx, publish(fx)).iat_at(Duration::seconds(60)), valid());
+        .token(
+            Draft::new(fx, publish(fx)).iat_at(Duration::seconds(-899)),
+            valid(),
+        );
+    g.case(
+        "iat-at-skew-limit",
+        Must,
+        "iat 60 s in the future: at the allowed clock skew",
+    )
+    .spec(&[RFC_TIME])
+    .flags(&["Valid", "Boundary"])
+    .token(
+        Draft::new(fx, publish(fx)).iat_at(Duration::seconds(60)),
+        valid(),
+    );
     g.case("iat-now", Must, "iat equal to now")
         .spec(&[RFC_TIME])
         .flags(&["Valid", "Boundary"])
-        .token(Draft::new(fx, Operation::Read).iat_at(Duration::ZERO), valid());
-    g.case("iat-nanoseconds", Must, "iat with 9 fractional digits, as Cargo's time crate writes it")
-        .spec(&[CARGO_IAT])
-        .flags(&["Valid"])
         .token(
-            Draft::new(fx, Operation::Read).iat_at(Duration::nanoseconds(-4_271_828_182)),
+            Draft::new(fx, Operation::Read).iat_at(Duration::ZERO),
             valid(),
         );
-    g.case("iat-offset-notation", Must, "iat written `+00:00` instead of `Z` (the RFC's own examples)")
-        .spec(&[RFC_TIME, PASETO_DATETIME])
-        .flags(&["Valid"])
-        .token(
-            Draft::new(fx, Operation::Read).with(|d| {
-                d.claims.iat = "2025-12-31T23:59:55+00:00".into();
-            }),
-            valid(),
-        );
-    g.case("iat-non-utc-offset", Must, "iat in a non-UTC offset denoting an instant inside the window")
-        .spec(&[RFC_TIME])
-        .flags(&["Valid"])
-        .token(
-            Draft::new(fx, Operation::Read).with(|d| {
-                d.claims.iat = "2026-01-01T01:59:55+02:00".into();
-            }),
-            valid(),
-        );
+    g.case(
+        "iat-nanoseconds",
+        Must,
+        "iat with 9 fractional digits, as Cargo's time crate writes it",
+    )
+    .spec(&[CARGO_IAT])
+    .flags(&["Valid"])
+    .token(
+        Draft::new(fx, Operation::Read).iat_at(Duration::nanoseconds(-4_271_828_182)),
+        valid(),
+    );
+    g.case(
+        "iat-offset-notation",
+        Must,
+        "iat written `+00:00` instead of `Z` (the RFC's own examples)",
+    )
+    .spec(&[RFC_TIME, PASETO_DATETIME])
+    .flags(&["Valid"])
+    .token(
+        Draft::new(fx, Operation::Read).with(|d| {
+            d.claims.iat = "2025-12-31T23:59:55+00:00".into();
+        }),
+        valid(),
+    );
+    g.case(
+        "iat-non-utc-offset",
+        Must,
+        "iat in a non-UTC offset denoting an instant inside the window",
+    )
+    .spec(&[RFC_TIME])
+    .flags(&["Valid"])
+    .token(
+        Draft::new(fx, Operation::Read).with(|d| {
+            d.claims.iat = "2026-01-01T01:59:55+02:00".into();
+        }),
+        valid(),
+    );
     g.case("rfc-style-json", Must, "payload JSON with spaces and another key order, as in the RFC's examples: registries must parse JSON, not compare bytes")
         .spec(&[RFC_FORMAT])
         .flags(&["Valid", "Interop"])
@@ -202,19 +255,32 @@ pub fn build(fx: &Fixture) -> Group {
             }),
             valid(),
         );
-    g.case("v-1", Must, "the claim `v` set to 1, the only defined token format version")
-        .spec(&[RFC_V, CARGO_MESSAGE])
-        .flags(&["Valid"])
-        .token(Draft::new(fx, yank(fx)).with(|d| d.claims.v = Some(1)), valid());
-    g.case("custom-claim", Should, "an extra claim nested in `custom`, which RFC 3231 allows providers to add")
-        .spec(&[RFC_CUSTOM])
-        .flags(&["Valid", "UnknownClaim"])
-        .token(
-            Draft::new(fx, publish(fx)).with(|d| {
-                d.claims.extra.insert("custom".into(), json!({"totp": "123456"}));
-            }),
-            acceptable(RejectionKind::UnexpectedClaim, PolicyKnob::UnknownClaims),
-        );
+    g.case(
+        "v-1",
+        Must,
+        "the claim `v` set to 1, the only defined token format version",
+    )
+    .spec(&[RFC_V, CARGO_MESSAGE])
+    .flags(&["Valid"])
+    .token(
+        Draft::new(fx, yank(fx)).with(|d| d.claims.v = Some(1)),
+        valid(),
+    );
+    g.case(
+        "custom-claim",
+        Should,
+        "an extra claim nested in `custom`, which RFC 3231 allows providers to add",
+    )
+    .spec(&[RFC_CUSTOM])
+    .flags(&["Valid", "UnknownClaim"])
+    .token(
+        Draft::new(fx, publish(fx)).with(|d| {
+            d.claims
+                .extra
+                .insert("custom".into(), json!({"totp": "123456"}));
+        }),
+        acceptable(RejectionKind::UnexpectedClaim, PolicyKnob::UnknownClaims),
+    );
     cargo_capture(fx, &mut g);
     g
 }
@@ -237,8 +303,16 @@ fn cargo_capture(fx: &Fixture, g: &mut Group) {
         cksum: "de332f9f442127453c1325347a1c83c024a814eadc737e9a8ad273b94938bcff".into(),
     };
     let captured = [
-        ("cargo-1.95-read", Operation::Read, datetime!(2026-11-25 22:51:20.728732629 UTC)),
-        ("cargo-1.95-publish", publish, datetime!(2026-11-25 22:51:20.786387288 UTC)),
+        (
+            "cargo-1.95-read",
+            Operation::Read,
+            datetime!(2026-11-25 22:51:20.728732629 UTC),
+        ),
+        (
+            "cargo-1.95-publish",
+            publish,
+            datetime!(2026-11-25 22:51:20.786387288 UTC),
+        ),
     ];
     for (slug, op, at) in captured {
         let draft = Draft::new(fx, op).with(|d| {

@@ -29,7 +29,10 @@ fn take_string(map: &mut Map<String, Value>, name: &str) -> Result<Option<String
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(reject(
             RejectionKind::PayloadInvalid,
-            format!("claim `{name}` must be a string, found {}", json::type_name(&other)),
+            format!(
+                "claim `{name}` must be a string, found {}",
+                json::type_name(&other)
+            ),
         )),
     }
 }
@@ -59,7 +62,12 @@ pub(super) fn parse(payload: &[u8], policy: &Policy) -> Result<Claims, Rejection
                 ),
             ));
         }
-        None => return Err(reject(RejectionKind::MissingClaim, "the token has no `iat`")),
+        None => {
+            return Err(reject(
+                RejectionKind::MissingClaim,
+                "the token has no `iat`",
+            ));
+        }
     };
     let claims = Claims {
         iat,
@@ -72,13 +80,15 @@ pub(super) fn parse(payload: &[u8], policy: &Policy) -> Result<Claims, Rejection
         v,
         extra: map,
     };
-    if policy.unknown_claims == Tolerance::Reject {
-        if let Some(name) = claims.extra.keys().next() {
-            return Err(reject(
-                RejectionKind::UnexpectedClaim,
-                format!("claim `{name}` is not one Cargo defines, and the policy refuses unknown claims"),
-            ));
-        }
+    if policy.unknown_claims == Tolerance::Reject
+        && let Some(name) = claims.extra.keys().next()
+    {
+        return Err(reject(
+            RejectionKind::UnexpectedClaim,
+            format!(
+                "claim `{name}` is not one Cargo defines, and the policy refuses unknown claims"
+            ),
+        ));
     }
     Ok(claims)
 }
@@ -202,15 +212,33 @@ pub(super) fn check_binding(
         }
     }
     let bound = [
-        ("name", operation.name(), claims.name.as_deref(), RejectionKind::NameMismatch),
-        ("vers", operation.vers(), claims.vers.as_deref(), RejectionKind::VersMismatch),
-        ("cksum", operation.cksum(), claims.cksum.as_deref(), RejectionKind::CksumMismatch),
+        (
+            "name",
+            operation.name(),
+            claims.name.as_deref(),
+            RejectionKind::NameMismatch,
+        ),
+        (
+            "vers",
+            operation.vers(),
+            claims.vers.as_deref(),
+            RejectionKind::VersMismatch,
+        ),
+        (
+            "cksum",
+            operation.cksum(),
+            claims.cksum.as_deref(),
+            RejectionKind::CksumMismatch,
+        ),
     ];
     for (claim, expected, found, mismatch) in bound {
         match (expected, found) {
             (Some(e), Some(f)) if e == f => {}
             (Some(e), Some(f)) => {
-                return Err(reject(mismatch, format!("expected `{claim}` {e:?}, found {f:?}")));
+                return Err(reject(
+                    mismatch,
+                    format!("expected `{claim}` {e:?}, found {f:?}"),
+                ));
             }
             (Some(e), None) => {
                 return Err(reject(

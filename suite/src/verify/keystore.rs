@@ -30,7 +30,11 @@ impl KeyStore {
     }
 
     /// Parses, validates and registers a `k3.public.` PASERK.
-    pub fn insert_paserk(&mut self, paserk: &str, subject: Option<String>) -> Result<&mut Self, KeyError> {
+    pub fn insert_paserk(
+        &mut self,
+        paserk: &str,
+        subject: Option<String>,
+    ) -> Result<&mut Self, KeyError> {
         let key = PublicKey::from_paserk(paserk)?;
         Ok(self.insert(key, subject))
     }

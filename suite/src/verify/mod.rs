@@ -139,11 +139,13 @@ impl Verifier {
         let record = self.keys.get(&footer.kip).ok_or_else(|| {
             Rejection::new(
                 RejectionKind::UnknownKey,
-                format!("no registered key has id {:?} (the footer's `kip`)", footer.kip),
+                format!(
+                    "no registered key has id {:?} (the footer's `kip`)",
+                    footer.kip
+                ),
             )
         })?;
-        let signature =
-            paseto::verify_signature(self.backend, &record.key, token, &decoded, b"")?;
+        let signature = paseto::verify_signature(self.backend, &record.key, token, &decoded, b"")?;
         if signature == SignatureS::HighS && self.policy.high_s == HighS::Reject {
             return Err(Rejection::new(
                 RejectionKind::HighSSignature,
@@ -197,12 +199,18 @@ impl Verifier {
             }
             None => return Err(invalid("the footer has no `url`".into())),
         };
-        let kip = match (map.remove("kip"), map.remove("kid"), self.policy.key_id_field) {
+        let kip = match (
+            map.remove("kip"),
+            map.remove("kid"),
+            self.policy.key_id_field,
+        ) {
             (Some(serde_json::Value::String(kip)), kid, field) => {
                 if field == KeyIdField::KipOrKid
                     && kid.is_some_and(|kid| kid.as_str() != Some(kip.as_str()))
                 {
-                    return Err(invalid("the footer's `kip` and `kid` name different keys".into()));
+                    return Err(invalid(
+                        "the footer's `kip` and `kid` name different keys".into(),
+                    ));
                 }
                 kip
             }

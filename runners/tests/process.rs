@@ -1,0 +1,687 @@
+//! The process transport against the hostile `credlab-faux-provider` binary: every mode must
+//! give a precise transcript, within its deadlines, leaving nothing behind.
+#![cfg(unix)]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use credlab_runners::process::{
+    DEFAULT_CAPTURE_LIMIT, DEFAULT_LINE_LIMIT, DRAIN_GRACE, ProviderCommand, Sandbox, SpawnError,
+};
+use credlab_suite::provider::{
+    CloseStdin, Exchange, ExitObservation, LineRead, Phase, Timeouts, Transcript,
+};
+
+const FAUX: &str = env!("CARGO_BIN_EXE_credlab-faux-provider");
+const HELLO: &[u8] = br#"{"v":[1]}"#;
+const ANSWER: &[u8] =
+    br#"{"Ok":{"kind":"get","token":"t","cache":"session","operation_independent":true}}"#;
+const REQUEST: &str = r#"{"v":1,"registry":{"index-url":"https://example.com/index/","name":"alt"},"kind":"get","operation":"read"}"#;
+/// What the faux provider's flood modes write.
+const FLOOD: u64 = 50_000_000;
+/// What its `garbage` mode writes.
+const GARBAGE: usize = 3000;
+/// Slack for process start-up and a loaded machine, on top of a deadline.
+const MARGIN: Duration = Duration::from_millis(1500);
+const SHORT: Duration = Duration::from_millis(500);
+/// For exchanges that must finish on their own: far above what they need.
+const LONG: Duration = Duration::from_secs(10);
+
+fn faux(mode: &str) -> ProviderCommand {
+    ProviderCommand::new(FAUX).env("CREDLAB_FAUX", mode)
+}
+
+fn cargo_exchange(each: Duration) -> Exchange {
+    let mut exchange = Exchange::cargo(REQUEST);
+    exchange.timeouts = Timeouts::uniform(each);
+    exchange
+}
+
+fn run(mode: &str, exchange: &Exchange) -> Transcript {
+    faux(mode).run(exchange).expect("the faux provider starts")
+}
+
+fn line(bytes: &[u8]) -> LineRead {
+    LineRead::Line {
+        bytes: bytes.to_vec(),
+    }
+}
+
+fn request_len() -> u64 {
+    REQUEST.len() as u64 + 1
+}
+
+/// The common shape of an exchange the provider completed by itself.
+fn assert_clean(t: &Transcript) {
+    assert_eq!(t.argv, ["--cargo-plugin"]);
+    assert_eq!(t.hello, line(HELLO));
+    assert_eq!(t.response, line(ANSWER), "{t:#?}");
+    assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
+    assert!(!t.orphans_killed);
+    assert!(t.hello_after <= t.elapsed);
+    assert!(t.response_after <= t.elapsed);
+}
+
+/// Dead: no such process, or a zombie waiting for its new parent to reap it.
+fn pid_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => {
+            let state = stat[stat.rfind(')').unwrap() + 1..].trim_start();
+            state.starts_with('Z') || state.starts_with('X')
+        }
+    }
+}
+
+/// Whether `pid` (not a child of ours) is dead within a few seconds. The harness sends
+/// SIGKILL before `run` returns, but the kernel finishes the exit asynchronously; a pidfd
+/// polls readable once it has.
+fn dies_soon(pid: u32) -> bool {
+    // SAFETY: pidfd_open takes no pointers.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return pid_gone(pid); // already gone (ESRCH), or no pidfd support
+    }
+    let mut pfd = libc::pollfd {
+        fd: fd as i32,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; the descriptor is closed right after.
+    let ready = unsafe {
+        let ready = libc::poll(&mut pfd, 1, 5000) == 1;
+        libc::close(fd as i32);
+        ready
+    };
+    ready && pid_gone(pid)
+}
+
+fn stderr_json(t: &Transcript) -> serde_json::Value {
+    serde_json::from_slice(&t.stderr.bytes)
+        .unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {:?}", t.stderr))
+}
+
+#[test]
+fn good_provider_completes_cargos_exchange() {
+    let t = run("good", &cargo_exchange(LONG));
+    assert_clean(&t);
+    assert_eq!(t.written, request_len());
+    assert_eq!(t.write_error, None);
+    assert!(t.trailing_stdout.is_empty());
+    assert!(t.stderr.is_empty());
+    assert!(t.elapsed < LONG);
+    // The transcript is data: it survives a JSON round trip.
+    let json = serde_json::to_string(&t).unwrap();
+    let back: Transcript = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.hello, t.hello);
+    assert_eq!(back.exit, t.exit);
+}
+
+#[test]
+fn argv_env_cwd_and_session_are_isolated() {
+    let sandbox = Sandbox::new().unwrap();
+    let t = faux("echo-argv")
+        .run_in(&sandbox, &cargo_exchange(LONG))
+        .unwrap();
+    assert_clean(&t);
+    let info = stderr_json(&t);
+
+    let argv: Vec<&str> = info["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(argv, [FAUX, "--cargo-plugin"]);
+    assert_eq!(t.argv, ["--cargo-plugin"]);
+
+    assert_eq!(Path::new(info["cwd"].as_str().unwrap()), sandbox.cwd());
+    assert_eq!(Path::new(info["home"].as_str().unwrap()), sandbox.home());
+    assert!(sandbox.home().starts_with(sandbox.root()));
+
+    // The environment is cleared: only PATH, the sandbox's variables and the extra one.
+    let env = info["env"].as_object().unwrap();
+    let keys: BTreeSet<&str> = env.keys().map(String::as_str).collect();
+    let mut expected: BTreeSet<&str> = [
+        "HOME",
+        "TMPDIR",
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "XDG_CACHE_HOME",
+        "XDG_STATE_HOME",
+        "CREDLAB_FAUX",
+    ]
+    .into();
+    if std::env::var_os("PATH").is_some() {
+        expected.insert("PATH");
+        assert_eq!(
+            env["PATH"].as_str().unwrap(),
+            std::env::var("PATH").unwrap()
+        );
+    }
+    assert_eq!(keys, expected);
+    assert_eq!(info["env_count"].as_u64().unwrap(), expected.len() as u64);
+    assert_eq!(Path::new(env["TMPDIR"].as_str().unwrap()), sandbox.tmp());
+    for xdg in [
+        "XDG_CONFIG_HOME",
+        "XDG_DATA_HOME",
+        "XDG_CACHE_HOME",
+        "XDG_STATE_HOME",
+    ] {
+        let dir = Path::new(env[xdg].as_str().unwrap());
+        assert!(dir.starts_with(sandbox.home()), "{xdg}={dir:?}");
+        assert!(dir.is_dir(), "{xdg} exists");
+    }
+
+    // A new session: its own process group, no controlling terminal.
+    let pid = info["pid"].as_i64().unwrap();
+    assert_eq!(info["pgid"].as_i64().unwrap(), pid);
+    assert_eq!(info["sid"].as_i64().unwrap(), pid);
+    assert_eq!(info["tty"], serde_json::Value::Bool(false));
+
+    // Only stdin, stdout and stderr are inherited.
+    let mut fds: Vec<u64> = info["fds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|fd| fd.as_u64().unwrap())
+        .collect();
+    fds.sort();
+    assert_eq!(fds, [0, 1, 2]);
+}
+
+#[test]
+fn relative_program_paths_resolve_against_the_harness_cwd() {
+    // The child runs in the sandbox's cwd; the program path must not be resolved there.
+    let cwd = std::env::current_dir().unwrap();
+    let relative = pathdiff(Path::new(FAUX), &cwd);
+    let t = ProviderCommand::new(&relative)
+        .env("CREDLAB_FAUX", "good")
+        .run(&cargo_exchange(LONG))
+        .unwrap_or_else(|e| panic!("{}: {e}", relative.display()));
+    assert_clean(&t);
+}
+
+/// `target` relative to `base` (both absolute), with `..` as needed.
+fn pathdiff(target: &Path, base: &Path) -> std::path::PathBuf {
+    let t: Vec<_> = target.components().collect();
+    let b: Vec<_> = base.components().collect();
+    let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = std::path::PathBuf::new();
+    for _ in common..b.len() {
+        out.push("..");
+    }
+    for c in &t[common..] {
+        out.push(c);
+    }
+    if out.components().count() == 1 {
+        out = Path::new(".").join(out);
+    }
+    out
+}
+
+#[test]
+fn run_uses_a_fresh_sandbox_and_run_in_reuses_one() {
+    let home_of = |t: &Transcript| stderr_json(t)["home"].as_str().unwrap().to_owned();
+    let echo = faux("echo-argv");
+    let a = home_of(&echo.run(&cargo_exchange(LONG)).unwrap());
+    let b = home_of(&echo.run(&cargo_exchange(LONG)).unwrap());
+    assert_ne!(a, b);
+    assert!(!Path::new(&a).exists(), "the sandbox of run() is removed");
+    assert!(!Path::new(&b).exists());
+
+    let sandbox = Sandbox::new().unwrap();
+    let c = home_of(&echo.run_in(&sandbox, &cargo_exchange(LONG)).unwrap());
+    let d = home_of(&echo.run_in(&sandbox, &cargo_exchange(LONG)).unwrap());
+    assert_eq!(c, d);
+    assert_eq!(Path::new(&c), sandbox.home());
+
+    // Dropping removes it, even with a directory its owner cannot write.
+    let root = sandbox.root().to_owned();
+    let locked = sandbox.home().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::write(locked.join("f"), b"x").unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o500)).unwrap();
+    }
+    drop(sandbox);
+    assert!(!root.exists());
+}
+
+#[test]
+fn spawn_errors_are_precise() {
+    let dir = tempfile::tempdir().unwrap();
+    let exchange = cargo_exchange(SHORT);
+
+    let missing = dir.path().join("no-such-provider");
+    match ProviderCommand::new(&missing).run(&exchange) {
+        Err(SpawnError::NotFound(p)) => assert_eq!(p, missing),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+
+    let plain = dir.path().join("not-executable");
+    std::fs::write(&plain, "#!/bin/sh\necho hi\n").unwrap();
+    let err = ProviderCommand::new(&plain).run(&exchange).unwrap_err();
+    assert!(
+        matches!(&err, SpawnError::NotExecutable(p) if *p == plain),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("not-executable"), "{err}");
+
+    match ProviderCommand::new(dir.path()).run(&exchange) {
+        Err(SpawnError::NotExecutable(_)) => {}
+        other => panic!("a directory is not executable: {other:?}"),
+    }
+
+    match ProviderCommand::new("credlab-no-such-provider-on-path").run(&exchange) {
+        Err(SpawnError::NotFound(_)) => {}
+        other => panic!("expected NotFound for a bare name, got {other:?}"),
+    }
+}
+
+#[test]
+fn no_hello_is_killed_at_the_hello_deadline() {
+    let mut exchange = cargo_exchange(LONG);
+    exchange.timeouts.hello = SHORT;
+    let t = run("no-hello", &exchange);
+    assert_eq!(t.hello, LineRead::TimedOut { bytes: vec![] });
+    assert_eq!(t.response, LineRead::NotRead);
+    assert_eq!(
+        t.exit,
+        ExitObservation::Killed {
+            phase: Phase::Hello
+        }
+    );
+    assert_eq!(t.written, 0);
+    assert!(t.hello_after >= SHORT, "{:?}", t.hello_after);
+    assert!(
+        t.elapsed >= SHORT && t.elapsed < SHORT + MARGIN,
+        "{:?}",
+        t.elapsed
+    );
+    assert!(!t.orphans_killed);
+}
+
+#[test]
+fn hang_after_hello_is_killed_at_the_response_deadline() {
+    let t = run("hang-after-hello", &cargo_exchange(SHORT));
+    assert_eq!(t.hello, line(HELLO));
+    assert_eq!(t.response, LineRead::TimedOut { bytes: vec![] });
+    assert_eq!(
+        t.exit,
+        ExitObservation::Killed {
+            phase: Phase::Response
+        }
+    );
+    // The request fit in the pipe even though nobody reads it.
+    assert_eq!(t.written, request_len());
+    assert_eq!(t.write_error, None);
+    assert!(t.response_after >= SHORT);
+    assert!(t.elapsed < 2 * SHORT + MARGIN, "{:?}", t.elapsed);
+}
+
+#[test]
+fn sixteen_mib_request_to_a_provider_that_never_reads_does_not_block() {
+    let mut request = vec![b'a'; 16 << 20];
+    request.push(b'\n');
+    let exchange = Exchange {
+        request: Some(request),
+        read_response: true,
+        close_stdin: CloseStdin::AfterResponse,
+        timeouts: Timeouts::uniform(Duration::from_secs(1)),
+    };
+    let t = run("never-read-stdin", &exchange);
+    assert_eq!(t.hello, line(HELLO));
+    assert_eq!(t.response, LineRead::TimedOut { bytes: vec![] });
+    assert_eq!(
+        t.exit,
+        ExitObservation::Killed {
+            phase: Phase::Request
+        }
+    );
+    assert!(t.written > 0 && t.written < 16 << 20, "{}", t.written);
+    assert!(
+        t.elapsed < t.hello_after + Duration::from_secs(1) + MARGIN,
+        "{:?}",
+        t.elapsed
+    );
+}
+
+#[test]
+fn sixteen_mib_request_reaches_a_provider_that_reads() {
+    let mut request = vec![b'a'; 16 << 20];
+    request.push(b'\n');
+    let exchange = Exchange {
+        request: Some(request),
+        ..cargo_exchange(LONG)
+    };
+    let t = run("good", &exchange);
+    assert_clean(&t);
+    assert_eq!(t.written, (16 << 20) + 1);
+    assert_eq!(t.write_error, None);
+}
+
+#[test]
+fn no_exit_after_eof_is_killed_at_the_exit_deadline() {
+    let mut exchange = cargo_exchange(LONG);
+    exchange.timeouts.exit = SHORT;
+    let t = run("no-exit-after-eof", &exchange);
+    assert_eq!(t.response, line(ANSWER));
+    assert_eq!(t.exit, ExitObservation::Killed { phase: Phase::Exit });
+    // The exit deadline counts from the response, not from the spawn.
+    let exit_wait = t.elapsed - t.hello_after - t.response_after;
+    assert!(
+        exit_wait >= SHORT && exit_wait < SHORT + MARGIN,
+        "{exit_wait:?}"
+    );
+}
+
+#[test]
+fn flood_before_the_response_is_too_long_and_drained() {
+    let t = run("flood-stdout", &cargo_exchange(LONG));
+    assert_eq!(t.hello, line(HELLO));
+    let LineRead::TooLong { prefix, limit } = &t.response else {
+        panic!("expected TooLong, got {:?}", t.response);
+    };
+    assert_eq!(*limit, DEFAULT_LINE_LIMIT);
+    assert_eq!(prefix.len(), DEFAULT_LINE_LIMIT);
+    assert!(prefix.iter().all(|&b| b == b'x'));
+    // Every byte is accounted for: line prefix + trailing = flood + answer line.
+    assert_eq!(
+        t.trailing_stdout.total,
+        FLOOD - DEFAULT_LINE_LIMIT as u64 + ANSWER.len() as u64 + 1
+    );
+    assert_eq!(t.trailing_stdout.bytes.len(), DEFAULT_CAPTURE_LIMIT);
+    assert!(t.trailing_stdout.truncated());
+    // The harness closed stdin after the (failed) response; the provider exited at EOF.
+    assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
+}
+
+#[test]
+fn flood_after_the_response_is_counted_not_stored() {
+    let t = faux("flood-after-response")
+        .capture_limit(1000)
+        .run(&cargo_exchange(LONG))
+        .unwrap();
+    assert_clean(&t);
+    assert_eq!(t.trailing_stdout.total, FLOOD);
+    assert_eq!(t.trailing_stdout.bytes, vec![b'y'; 1000]);
+}
+
+/// Peak resident memory of this process, in KiB.
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// 150 MB of floods through one exchange after another raise the harness's peak memory by a
+/// few MiB at most (line limit + captures + buffers), not by the flood size. Measured in a
+/// child process running only this test, so that other tests' allocations do not count.
+#[test]
+fn floods_keep_the_harness_memory_bounded() {
+    const PROBE: &str = "CREDLAB_TEST_MEMORY_PROBE";
+    if std::env::var_os(PROBE).is_some() {
+        let before = peak_rss_kib();
+        for mode in ["flood-stdout", "flood-after-response", "flood-stderr"] {
+            let t = run(mode, &cargo_exchange(LONG));
+            let drained = t.trailing_stdout.total + t.stderr.total;
+            assert!(
+                drained > FLOOD - 2 * DEFAULT_LINE_LIMIT as u64,
+                "{mode}: {drained}"
+            );
+        }
+        println!("peak-rss-kib {before} {}", peak_rss_kib());
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "floods_keep_the_harness_memory_bounded",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(PROBE, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // libtest prints `test <name> ... ` on the same line, before the probe's own output.
+    let numbers: Vec<u64> = stdout
+        .split_once("peak-rss-kib ")
+        .unwrap_or_else(|| panic!("no probe output in {stdout}"))
+        .1
+        .split_whitespace()
+        .take(2)
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let grown = numbers[1].saturating_sub(numbers[0]);
+    println!("peak RSS {} KiB -> {} KiB", numbers[0], numbers[1]);
+    assert!(grown < 8 * 1024, "peak RSS grew by {grown} KiB");
+}
+
+#[test]
+fn flood_on_stderr_is_counted_not_stored() {
+    let t = faux("flood-stderr")
+        .capture_limit(4096)
+        .run(&cargo_exchange(LONG))
+        .unwrap();
+    assert_clean(&t);
+    assert_eq!(t.stderr.total, FLOOD);
+    assert_eq!(t.stderr.bytes, vec![b'e'; 4096]);
+    assert!(t.trailing_stdout.is_empty());
+}
+
+#[test]
+fn garbage_without_newline_times_out_as_bytes() {
+    let mut exchange = cargo_exchange(LONG);
+    exchange.timeouts.hello = SHORT;
+    let t = run("garbage", &exchange);
+    let LineRead::TimedOut { bytes } = &t.hello else {
+        panic!("expected TimedOut, got {:?}", t.hello);
+    };
+    assert_eq!(bytes.len(), GARBAGE);
+    assert!(!bytes.contains(&b'\n'));
+    assert!(std::str::from_utf8(bytes).is_err());
+    assert_eq!(
+        t.exit,
+        ExitObservation::Killed {
+            phase: Phase::Hello
+        }
+    );
+    assert_eq!(t.written, 0);
+}
+
+#[test]
+fn garbage_past_the_line_limit_is_too_long() {
+    let t = faux("garbage")
+        .line_limit(1000)
+        .run(&cargo_exchange(LONG))
+        .unwrap();
+    let LineRead::TooLong { prefix, limit } = &t.hello else {
+        panic!("expected TooLong, got {:?}", t.hello);
+    };
+    assert_eq!((prefix.len(), *limit), (1000, 1000));
+    assert!(prefix.starts_with(b"\xff\xfe"));
+    assert_eq!(t.trailing_stdout.total, (GARBAGE - 1000) as u64);
+    assert_eq!(t.response, LineRead::NotRead);
+    assert_eq!(t.written, 0, "no request after a failed hello");
+    // stdin was closed after the failed hello; the provider exits at EOF.
+    assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
+}
+
+#[test]
+fn crash_is_a_signal() {
+    let t = run("crash", &cargo_exchange(LONG));
+    assert_eq!(t.hello, line(HELLO));
+    assert_eq!(t.response, LineRead::Eof { bytes: vec![] });
+    assert_eq!(
+        t.exit,
+        ExitObservation::Signaled {
+            signal: libc::SIGABRT
+        }
+    );
+}
+
+#[test]
+fn exit_1_after_answering() {
+    let t = run("exit-1", &cargo_exchange(LONG));
+    assert_eq!(t.response, line(ANSWER));
+    assert_eq!(t.exit, ExitObservation::Exited { code: 1 });
+    assert!(!t.orphans_killed);
+}
+
+#[test]
+fn orphan_holding_stdout_is_killed() {
+    let t = run("orphan", &cargo_exchange(LONG));
+    assert_eq!(t.response, line(ANSWER));
+    assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
+    assert!(t.orphans_killed);
+    let pid = stderr_json(&t)["orphan_pid"].as_u64().unwrap() as u32;
+    assert!(dies_soon(pid), "orphan {pid} still running");
+    assert!(t.elapsed < LONG, "{:?}", t.elapsed);
+}
+
+#[test]
+fn escapee_from_the_process_group_holding_stdout_is_found_and_killed() {
+    let t = run("escape", &cargo_exchange(LONG));
+    assert_eq!(t.response, line(ANSWER));
+    assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
+    assert!(t.orphans_killed);
+    let pid = stderr_json(&t)["escaped_pid"].as_u64().unwrap() as u32;
+    assert!(dies_soon(pid), "escapee {pid} still running");
+    assert!(t.elapsed < 2 * DRAIN_GRACE + MARGIN, "{:?}", t.elapsed);
+}
+
+#[test]
+fn descendant_in_another_process_group_is_killed_through_the_session() {
+    let t = run("leave-group", &cargo_exchange(LONG));
+    assert_eq!(t.response, line(ANSWER));
+    assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
+    assert!(t.orphans_killed);
+    let pid = stderr_json(&t)["regrouped_pid"].as_u64().unwrap() as u32;
+    assert!(dies_soon(pid), "{pid} still running");
+    // Found by its session, not through a pipe: no grace period was spent.
+    assert!(t.elapsed < DRAIN_GRACE, "{:?}", t.elapsed);
+}
+
+#[test]
+fn response_without_newline_deadlocks_cargos_exchange() {
+    let t = run("no-newline", &cargo_exchange(SHORT));
+    assert_eq!(
+        t.response,
+        LineRead::TimedOut {
+            bytes: ANSWER.to_vec()
+        }
+    );
+    assert_eq!(
+        t.exit,
+        ExitObservation::Killed {
+            phase: Phase::Response
+        }
+    );
+}
+
+#[test]
+fn response_without_newline_then_eof_when_stdin_closes_early() {
+    let exchange = Exchange {
+        close_stdin: CloseStdin::AfterRequest,
+        ..cargo_exchange(LONG)
+    };
+    let t = run("no-newline", &exchange);
+    assert_eq!(
+        t.response,
+        LineRead::Eof {
+            bytes: ANSWER.to_vec()
+        }
+    );
+    assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
+}
+
+#[test]
+fn close_after_hello_sends_no_request() {
+    let exchange = Exchange {
+        close_stdin: CloseStdin::AfterHello,
+        ..cargo_exchange(LONG)
+    };
+    let t = run("good", &exchange);
+    assert_eq!(t.hello, line(HELLO));
+    assert_eq!(t.written, 0);
+    assert_eq!(t.response, LineRead::Eof { bytes: vec![] });
+    assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
+}
+
+#[test]
+fn never_closing_stdin_leaves_only_the_exit_deadline() {
+    let mut exchange = Exchange {
+        close_stdin: CloseStdin::Never,
+        ..cargo_exchange(LONG)
+    };
+    exchange.timeouts.exit = SHORT;
+    let t = run("good", &exchange);
+    assert_eq!(t.response, line(ANSWER));
+    assert_eq!(t.exit, ExitObservation::Killed { phase: Phase::Exit });
+}
+
+#[test]
+fn without_a_response_read_stdout_after_the_hello_is_trailing() {
+    let exchange = Exchange {
+        read_response: false,
+        close_stdin: CloseStdin::AfterRequest,
+        ..cargo_exchange(LONG)
+    };
+    let t = run("good", &exchange);
+    assert_eq!(t.hello, line(HELLO));
+    assert_eq!(t.response, LineRead::NotRead);
+    assert_eq!(t.response_after, Duration::ZERO);
+    let mut answer = ANSWER.to_vec();
+    answer.push(b'\n');
+    assert_eq!(t.trailing_stdout.bytes, answer);
+    assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
+}
+
+#[test]
+fn parallel_hangs_take_one_timeout_not_eight() {
+    let each = Duration::from_secs(1);
+    let started = Instant::now();
+    let transcripts: Vec<Transcript> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                s.spawn(move || {
+                    let mode = if i % 2 == 0 {
+                        "no-hello"
+                    } else {
+                        "hang-after-hello"
+                    };
+                    // no-hello dies at the hello deadline; hang-after-hello sends its hello at
+                    // once and dies at the response deadline: one timeout each.
+                    run(mode, &cargo_exchange(each))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let wall = started.elapsed();
+    for (i, t) in transcripts.iter().enumerate() {
+        let phase = if i % 2 == 0 {
+            Phase::Hello
+        } else {
+            Phase::Response
+        };
+        assert_eq!(t.exit, ExitObservation::Killed { phase }, "exchange {i}");
+    }
+    assert!(wall < each + MARGIN, "8 parallel hangs took {wall:?}");
+}
+
+#[test]
+fn provider_command_is_shareable_across_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ProviderCommand>();
+    assert_send_sync::<Sandbox>();
+}

@@ -1,0 +1,204 @@
+//! Provider cases: what to send a credential provider, one process per step (as Cargo runs
+//! it), and what its answers must be.
+//!
+//! Requests are stored as the exact line sent, with `${…}` placeholders that the runner fills
+//! from the target's profile (JSON-escaped): `${index_url}`, `${unsupported_url}`,
+//! `${registry_name}`, `${args}` (a JSON array), `${login_token}`, `${cksum}`,
+//! `${huge_header}`.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{Case, VectorFile};
+use crate::provider::CloseStdin;
+
+pub type ProviderCase = Case<ProviderInput, ProviderExpect>;
+pub type ProviderFile = VectorFile<ProviderInput, ProviderExpect>;
+
+/// What the runner does with the provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderInput {
+    /// Capabilities the case needs; without them it is skipped, saying which is missing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires: Vec<Feature>,
+    /// Steps that prepare the provider's state (e.g. a login). Each must answer `Ok`; if one
+    /// does not, the case is skipped with the answer as the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<Step>,
+    /// The steps under test, in order, sharing the setup's HOME and working directory.
+    pub steps: Vec<Step>,
+}
+
+/// One provider process: hello, then `send`, then (per `close_stdin`) EOF.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub send: Send,
+    /// When stdin is closed; Cargo closes it after the response.
+    #[serde(default = "after_response", skip_serializing_if = "is_after_response")]
+    pub close_stdin: CloseStdin,
+    /// Whether a response line is expected.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub read_response: bool,
+}
+
+fn after_response() -> CloseStdin {
+    CloseStdin::AfterResponse
+}
+fn is_after_response(c: &CloseStdin) -> bool {
+    *c == CloseStdin::AfterResponse
+}
+fn yes() -> bool {
+    true
+}
+fn is_yes(b: &bool) -> bool {
+    *b
+}
+
+/// What is written to the provider's stdin after its hello.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Send {
+    /// One request line; the runner appends `terminator` (default `\n`).
+    Line {
+        line: String,
+        #[serde(default = "newline", skip_serializing_if = "is_newline")]
+        terminator: String,
+    },
+    /// Exact text (malformed input), nothing appended.
+    Text { text: String },
+    /// Exact bytes, base64 (for input that is not UTF-8).
+    Bytes { base64: String },
+    /// Nothing at all.
+    Nothing,
+}
+
+fn newline() -> String {
+    "\n".into()
+}
+fn is_newline(s: &String) -> bool {
+    s == "\n"
+}
+
+/// A capability a case depends on, detected by a probe before the run or given by flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Feature {
+    /// `login` stores a credential (a probe login answered `Ok`).
+    Login,
+    /// `get` returns the token given to `login` (a token store).
+    StoresTokens,
+    /// `get` returns PASETO v3.public tokens (an asymmetric-token provider).
+    GeneratesPaseto,
+    /// The profile names an index URL the provider does not serve (`--unsupported-url`).
+    UnsupportedUrl,
+}
+
+impl Feature {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feature::Login => "login",
+            Feature::StoresTokens => "stores-tokens",
+            Feature::GeneratesPaseto => "generates-paseto",
+            Feature::UnsupportedUrl => "unsupported-url",
+        }
+    }
+}
+
+/// How a response line parsed with Cargo's own types classifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Answer {
+    OkGet,
+    OkLogin,
+    OkLogout,
+    ErrUrlNotSupported,
+    ErrNotFound,
+    ErrOperationNotSupported,
+    ErrOther,
+    /// No response line: the provider exited (stdout closed) without answering.
+    NoAnswer,
+}
+
+impl Answer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Answer::OkGet => "ok-get",
+            Answer::OkLogin => "ok-login",
+            Answer::OkLogout => "ok-logout",
+            Answer::ErrUrlNotSupported => "err-url-not-supported",
+            Answer::ErrNotFound => "err-not-found",
+            Answer::ErrOperationNotSupported => "err-operation-not-supported",
+            Answer::ErrOther => "err-other",
+            Answer::NoAnswer => "no-answer",
+        }
+    }
+
+    /// Every `Err` answer and no answer: what a provider may do with input it cannot use.
+    pub const REFUSALS: [Answer; 5] = [
+        Answer::ErrUrlNotSupported,
+        Answer::ErrNotFound,
+        Answer::ErrOperationNotSupported,
+        Answer::ErrOther,
+        Answer::NoAnswer,
+    ];
+}
+
+/// A property checked on top of the baseline (the exchange Cargo itself would complete: a
+/// hello listing version 1, a response Cargo's types parse, exit status 0 after stdin closes,
+/// and nothing on stdout but those two lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Check {
+    /// The hello is byte for byte `{"v":[1]}`.
+    HelloExact,
+    /// The response line ends with `\n` (not just end of stream).
+    ResponseNewline,
+    /// A `get` returns exactly the token the setup's login stored.
+    TokenIsLoginToken,
+    /// The token is a non-empty string of visible ASCII (a valid HTTP header value).
+    TokenHeaderSafe,
+    /// `cache` is `never`, `session` or `expires` (Cargo silently treats others as never).
+    CacheKnown,
+    /// An `expires` answer expires more than a minute ahead (else Cargo never caches it).
+    ExpirationAhead,
+    /// A PASETO token verifies for exactly the step's request (key, url, operation, crate
+    /// fields, fresh iat).
+    TokenVerifies,
+    /// A mutation token is not cacheable: `cache` `never` and `operation_independent` false.
+    MutationNotCached,
+    /// The steps' tokens all differ (a mutation token is never handed out twice).
+    TokensDiffer,
+}
+
+/// Whether the exit status is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExitRule {
+    /// Exit status 0 within the exit timeout after stdin is closed (Cargo discards the
+    /// answer otherwise, and waits forever for a provider that does not exit).
+    #[default]
+    Zero,
+    /// Not judged (the case is about something else).
+    Any,
+}
+
+fn is_default_exit(e: &ExitRule) -> bool {
+    *e == ExitRule::Zero
+}
+
+/// What a conforming provider does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderExpect {
+    /// The answers that conform, for every step under test (empty when no response is read).
+    pub answers: Vec<Answer>,
+    /// Answers that mean "not implemented" rather than "wrong" (reported as unimplemented).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unimplemented: Vec<Answer>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+    #[serde(default, skip_serializing_if = "is_default_exit")]
+    pub exit: ExitRule,
+}

@@ -1,0 +1,487 @@
+//! Judging provider exchanges exactly as Cargo reads them: the hello and the response are
+//! parsed with `cargo-credential`'s own types (Cargo's `process.rs` does the same), so credlab
+//! accepts and rejects what Cargo accepts and rejects. Properties Cargo does not check but a
+//! conforming provider must have are separate, named [`Check`]s.
+
+use std::time::Duration;
+
+use cargo_credential::{CacheControl, CredentialHello, CredentialResponse};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::Outcome;
+use crate::cases::provider::{Answer, Check, ExitRule, ProviderExpect};
+use crate::provider::{ExitObservation, LineRead, Phase, Transcript};
+use crate::token::Operation;
+use crate::verify::{KeyStore, Request, Verifier};
+
+/// One step as it ran: the bytes sent and what came back.
+#[derive(Debug, Clone)]
+pub struct StepRecord {
+    pub sent: Vec<u8>,
+    pub transcript: Transcript,
+    /// When the response arrived (the "now" for token freshness).
+    pub at: OffsetDateTime,
+}
+
+/// What the judge needs beyond the transcripts.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// The token the case's setup gave to `login`, decoded from its JSON.
+    pub login_token: Option<String>,
+    /// Keys PASETO tokens must verify under (the run's login key, `--public-key`).
+    pub keys: KeyStore,
+}
+
+/// A response line, parsed with Cargo's types.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub answer: Answer,
+    pub token: Option<String>,
+    pub cache: Option<CacheControl>,
+    pub operation_independent: Option<bool>,
+    /// The message of an `Err` `other`.
+    pub message: Option<String>,
+}
+
+/// Parses a response line as Cargo does (`serde_json::from_str` of the line read).
+pub fn parse_response(line: &[u8]) -> Result<Response, String> {
+    let text = std::str::from_utf8(line).map_err(|_| {
+        "stream did not contain valid UTF-8 (Cargo: failed to read response)".to_string()
+    })?;
+    let parsed: Result<CredentialResponse, cargo_credential::Error> =
+        serde_json::from_str(text).map_err(|e| format!("Cargo cannot parse it: {e}"))?;
+    let mut response = Response {
+        answer: Answer::NoAnswer,
+        token: None,
+        cache: None,
+        operation_independent: None,
+        message: None,
+    };
+    response.answer = match parsed {
+        Ok(CredentialResponse::Get {
+            token,
+            cache,
+            operation_independent,
+        }) => {
+            response.token = Some(token.expose());
+            response.cache = Some(cache);
+            response.operation_independent = Some(operation_independent);
+            Answer::OkGet
+        }
+        Ok(CredentialResponse::Login) => Answer::OkLogin,
+        Ok(CredentialResponse::Logout) => Answer::OkLogout,
+        Ok(_) => {
+            return Err("an Ok of a kind Cargo does not know (Cargo: unexpected response)".into());
+        }
+        Err(cargo_credential::Error::UrlNotSupported) => Answer::ErrUrlNotSupported,
+        Err(cargo_credential::Error::NotFound) => Answer::ErrNotFound,
+        Err(cargo_credential::Error::OperationNotSupported) => Answer::ErrOperationNotSupported,
+        Err(cargo_credential::Error::Other(e)) => {
+            response.message = Some(e.to_string());
+            Answer::ErrOther
+        }
+        Err(_) => {
+            return Err(
+                "an Err kind Cargo does not know (Cargo: unknown error kind; try updating Cargo?)"
+                    .into(),
+            );
+        }
+    };
+    Ok(response)
+}
+
+/// Shows bytes for a report: text when UTF-8, escaped, shortened.
+pub fn show(bytes: &[u8]) -> String {
+    const LIMIT: usize = 300;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(LIMIT)]);
+    let mut shown = format!("{text:?}");
+    if bytes.len() > LIMIT {
+        shown.push_str(&format!(" … ({} bytes in all)", bytes.len()));
+    }
+    shown
+}
+
+fn hang(phase: &str, after: Duration) -> Outcome {
+    Outcome::Hang {
+        phase: phase.into(),
+        after,
+    }
+}
+
+/// The hello, judged as Cargo reads it.
+fn judge_hello(t: &Transcript) -> Result<(), Outcome> {
+    let expected = "a hello line Cargo parses, listing version 1 (e.g. {\"v\":[1]})";
+    match &t.hello {
+        LineRead::Line { bytes } => {
+            let hello: CredentialHello = std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .ok_or_else(|| Outcome::fail(expected, show(bytes)))?;
+            if !hello.v.contains(&1) {
+                return Err(Outcome::fail(
+                    expected,
+                    format!("versions {:?} (Cargo refuses them)", hello.v),
+                ));
+            }
+            Ok(())
+        }
+        LineRead::TimedOut { bytes } if bytes.is_empty() => Err(hang("hello", t.hello_after)),
+        LineRead::TimedOut { bytes } => Err(Outcome::fail(
+            expected,
+            format!("{} and no newline before the timeout", show(bytes)),
+        )),
+        LineRead::Eof { bytes } => Err(Outcome::fail(
+            expected,
+            format!(
+                "stdout closed after {} ({})",
+                show(bytes),
+                exit_text(&t.exit)
+            ),
+        )),
+        LineRead::TooLong { prefix, limit } => Err(Outcome::fail(
+            expected,
+            format!("a line over {limit} bytes starting {}", show(prefix)),
+        )),
+        LineRead::NotRead => Err(Outcome::Error {
+            message: "the harness did not read the hello".into(),
+        }),
+    }
+}
+
+fn exit_text(exit: &ExitObservation) -> String {
+    match exit {
+        ExitObservation::Exited { code } => format!("exit status {code}"),
+        ExitObservation::Signaled { signal } => format!("killed by signal {signal}"),
+        ExitObservation::Killed { phase } => format!("still running at the {phase:?} deadline"),
+    }
+}
+
+/// The response of a step that reads one: its parse, or why there is none.
+fn judge_response(t: &Transcript) -> Result<Option<Response>, Outcome> {
+    match &t.response {
+        LineRead::Line { bytes } => parse_response(bytes).map(Some).map_err(|e| {
+            Outcome::fail(
+                "a response line Cargo parses",
+                format!("{}: {e}", show(bytes)),
+            )
+        }),
+        // Cargo's read_line returns the partial line at end of stream and parses it.
+        LineRead::Eof { bytes } if !bytes.is_empty() => {
+            parse_response(bytes).map(Some).map_err(|e| {
+                Outcome::fail(
+                    "a response line Cargo parses",
+                    format!("{} then end of stream: {e}", show(bytes)),
+                )
+            })
+        }
+        LineRead::Eof { .. } => Ok(None),
+        LineRead::TimedOut { bytes } if bytes.is_empty() => Err(hang("response", t.response_after)),
+        LineRead::TimedOut { bytes } => Err(Outcome::fail(
+            "a response ending in a newline",
+            format!(
+                "{} with no newline before the timeout (Cargo waits forever)",
+                show(bytes)
+            ),
+        )),
+        LineRead::TooLong { prefix, limit } => Err(Outcome::fail(
+            "a response line",
+            format!("a line over {limit} bytes starting {}", show(prefix)),
+        )),
+        LineRead::NotRead => Err(Outcome::Error {
+            message: "the harness did not read the response".into(),
+        }),
+    }
+}
+
+fn judge_exit(t: &Transcript, rule: ExitRule) -> Result<(), Outcome> {
+    if rule == ExitRule::Any {
+        return Ok(());
+    }
+    match &t.exit {
+        ExitObservation::Exited { code: 0 } => Ok(()),
+        ExitObservation::Killed { phase: Phase::Exit } => Err(hang("exit", t.elapsed)),
+        ExitObservation::Killed { phase } => {
+            Err(hang(&format!("{phase:?}").to_lowercase(), t.elapsed))
+        }
+        other => Err(Outcome::fail(
+            "exit status 0 once stdin is closed (Cargo discards the answer otherwise)",
+            exit_text(other),
+        )),
+    }
+}
+
+/// The request a step's line describes, for binding checks.
+fn request_of(sent: &[u8]) -> Option<Request> {
+    let value: Value = serde_json::from_slice(sent).ok()?;
+    let url = value
+        .get("registry")?
+        .get("index-url")?
+        .as_str()?
+        .to_string();
+    let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
+    let operation = match value.get("operation")?.as_str()? {
+        "read" => Operation::Read,
+        "publish" => Operation::Publish {
+            name: field("name")?,
+            vers: field("vers")?,
+            cksum: field("cksum")?,
+        },
+        "yank" => Operation::Yank {
+            name: field("name")?,
+            vers: field("vers")?,
+        },
+        "unyank" => Operation::Unyank {
+            name: field("name")?,
+            vers: field("vers")?,
+        },
+        "owners" => Operation::Owners {
+            name: field("name")?,
+        },
+        _ => return None,
+    };
+    Some(Request::new(url, operation))
+}
+
+fn check(
+    check: Check,
+    record: &StepRecord,
+    response: &Response,
+    ctx: &Context,
+) -> Result<(), Outcome> {
+    let token = response.token.as_deref();
+    match check {
+        Check::HelloExact | Check::ResponseNewline | Check::TokensDiffer => Ok(()),
+        Check::TokenIsLoginToken => {
+            let expected = ctx.login_token.as_deref().unwrap_or_default();
+            if token == Some(expected) {
+                Ok(())
+            } else {
+                Err(Outcome::fail(
+                    format!("the token given to login: {}", show(expected.as_bytes())),
+                    show(token.unwrap_or_default().as_bytes()),
+                ))
+            }
+        }
+        Check::TokenHeaderSafe => {
+            let t = token.unwrap_or_default();
+            let safe = !t.is_empty() && t.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b));
+            if safe {
+                Ok(())
+            } else {
+                Err(Outcome::fail(
+                    "a non-empty token of visible ASCII",
+                    show(t.as_bytes()),
+                ))
+            }
+        }
+        Check::CacheKnown => match &response.cache {
+            Some(CacheControl::Never | CacheControl::Session | CacheControl::Expires { .. }) => {
+                Ok(())
+            }
+            _ => Err(Outcome::fail(
+                "cache never, session or expires",
+                "a cache value Cargo does not know (treated as never)",
+            )),
+        },
+        Check::ExpirationAhead => match &response.cache {
+            Some(CacheControl::Expires { expiration })
+                if *expiration <= record.at + time::Duration::minutes(1) =>
+            {
+                Err(Outcome::fail(
+                    "an expiration more than a minute ahead",
+                    format!(
+                        "expiration {expiration}, {} s from now",
+                        (*expiration - record.at).whole_seconds()
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        },
+        Check::TokenVerifies => {
+            let t = token.unwrap_or_default();
+            if !t.starts_with("v3.public.") {
+                return Err(Outcome::fail(
+                    "a PASETO v3.public token",
+                    show(t.as_bytes()),
+                ));
+            }
+            let Some(request) = request_of(&record.sent) else {
+                return Err(Outcome::Error {
+                    message: "the step's request does not name an operation".into(),
+                });
+            };
+            Verifier::new(ctx.keys.clone())
+                .verify(t, &request, record.at)
+                .map(|_| ())
+                .map_err(|r| {
+                    Outcome::fail(
+                        format!(
+                            "a token that verifies for {} at {:?}",
+                            request.operation.kind().as_str(),
+                            request.index_url
+                        ),
+                        format!("rejected: {r}"),
+                    )
+                })
+        }
+        Check::MutationNotCached => {
+            let mutation =
+                request_of(&record.sent).is_some_and(|r| r.operation.mutation().is_some());
+            let never = matches!(response.cache, Some(CacheControl::Never));
+            if !mutation || (never && response.operation_independent == Some(false)) {
+                Ok(())
+            } else {
+                Err(Outcome::fail(
+                    "cache never and operation_independent false for a mutation token",
+                    format!(
+                        "cache {:?}, operation_independent {:?}",
+                        response.cache, response.operation_independent
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// Judges one step; returns its response (if any) for cross-step checks.
+fn judge_step(
+    expect: &ProviderExpect,
+    read_response: bool,
+    record: &StepRecord,
+    ctx: &Context,
+) -> Result<(Option<Response>, bool), Outcome> {
+    let t = &record.transcript;
+    judge_hello(t)?;
+    if expect.checks.contains(&Check::HelloExact)
+        && let LineRead::Line { bytes } = &t.hello
+        && bytes != br#"{"v":[1]}"#
+    {
+        return Err(Outcome::fail(r#"{"v":[1]}"#, show(bytes)));
+    }
+    let mut unimplemented = false;
+    let response = if read_response {
+        let response = judge_response(t)?;
+        let answer = response.as_ref().map_or(Answer::NoAnswer, |r| r.answer);
+        if expect.unimplemented.contains(&answer) {
+            unimplemented = true;
+        } else if !expect.answers.contains(&answer) {
+            let allowed: Vec<&str> = expect.answers.iter().map(|a| a.as_str()).collect();
+            let detail = response
+                .as_ref()
+                .and_then(|r| r.message.clone())
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default();
+            return Err(Outcome::fail(
+                format!("one of {}", allowed.join(", ")),
+                format!("{}{detail}", answer.as_str()),
+            ));
+        }
+        if expect.checks.contains(&Check::ResponseNewline)
+            && !matches!(t.response, LineRead::Line { .. })
+        {
+            return Err(Outcome::fail(
+                "a response ending in a newline",
+                "a response ended by end of stream",
+            ));
+        }
+        response
+    } else {
+        None
+    };
+    judge_exit(t, expect.exit)?;
+    if !t.trailing_stdout.is_empty() {
+        return Err(Outcome::fail(
+            "nothing on stdout after the response",
+            format!(
+                "{} more bytes: {}",
+                t.trailing_stdout.total,
+                show(&t.trailing_stdout.bytes)
+            ),
+        ));
+    }
+    if let (Some(r), false) = (&response, unimplemented)
+        && r.answer == Answer::OkGet
+    {
+        for &c in &expect.checks {
+            check(c, record, r, ctx)?;
+        }
+    }
+    Ok((response, unimplemented))
+}
+
+/// Judges the steps of a case.
+pub fn judge(
+    expect: &ProviderExpect,
+    read_response: &[bool],
+    records: &[StepRecord],
+    ctx: &Context,
+) -> Outcome {
+    let mut tokens = Vec::new();
+    let mut unimplemented = None;
+    for (i, record) in records.iter().enumerate() {
+        match judge_step(
+            expect,
+            read_response.get(i).copied().unwrap_or(true),
+            record,
+            ctx,
+        ) {
+            Ok((response, was_unimplemented)) => {
+                if was_unimplemented {
+                    unimplemented.get_or_insert(i);
+                }
+                tokens.extend(response.and_then(|r| r.token));
+            }
+            Err(outcome) if records.len() > 1 => return prefix_step(outcome, i),
+            Err(outcome) => return outcome,
+        }
+    }
+    if let Some(step) = unimplemented {
+        return Outcome::Unimplemented {
+            note: format!("step {} answered operation-not-supported", step + 1),
+        };
+    }
+    if expect.checks.contains(&Check::TokensDiffer) {
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = tokens.iter().find(|t| !seen.insert(*t)) {
+            return Outcome::fail(
+                "a different token for every mutation",
+                format!("the same token twice: {}", crate::redact::token(dup)),
+            );
+        }
+    }
+    Outcome::Pass
+}
+
+fn prefix_step(outcome: Outcome, step: usize) -> Outcome {
+    match outcome {
+        Outcome::Fail { expected, found } => Outcome::Fail {
+            expected: format!("step {}: {expected}", step + 1),
+            found,
+        },
+        other => other,
+    }
+}
+
+/// Judges a setup step: it must complete as Cargo would and answer `Ok`.
+pub fn judge_setup(record: &StepRecord) -> Result<(), String> {
+    let t = &record.transcript;
+    let explain = |o: Outcome| match o {
+        Outcome::Fail { expected, found } => format!("expected {expected}, found {found}"),
+        Outcome::Hang { phase, .. } => format!("hung at {phase}"),
+        other => format!("{other:?}"),
+    };
+    judge_hello(t).map_err(explain)?;
+    match judge_response(t).map_err(explain)? {
+        Some(r) if matches!(r.answer, Answer::OkGet | Answer::OkLogin | Answer::OkLogout) => {}
+        Some(r) => {
+            return Err(format!(
+                "answered {}{}",
+                r.answer.as_str(),
+                r.message.map(|m| format!(" ({m})")).unwrap_or_default()
+            ));
+        }
+        None => return Err("exited without answering".into()),
+    }
+    judge_exit(t, ExitRule::Zero).map_err(explain)
+}

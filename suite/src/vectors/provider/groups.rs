@@ -1,0 +1,573 @@
+//! The provider cases, by group (../shared/spec/provider-protocol.md §9).
+
+use super::build::*;
+use super::cite::*;
+use crate::cases::Level::{Info, Must, Should};
+use crate::cases::provider::{Answer::*, Check, Feature};
+use crate::provider::CloseStdin;
+
+/// Every answer a well-formed provider can give.
+const REFUSALS: [crate::cases::provider::Answer; 5] = crate::cases::provider::Answer::REFUSALS;
+
+const ANY: [crate::cases::provider::Answer; 7] = [
+    OkGet,
+    OkLogin,
+    OkLogout,
+    ErrUrlNotSupported,
+    ErrNotFound,
+    ErrOperationNotSupported,
+    ErrOther,
+];
+
+pub fn handshake_group() -> Group {
+    let mut g = Group::new(
+        "provider::handshake",
+        "The hello: Cargo reads one line before it writes anything.",
+    );
+    g.case("hello", Must, "the first stdout line, sent before any input, is a hello whose `v` lists protocol version 1")
+        .spec(&[PROTO_HELLO, LIB_HELLO, PROTO_ARGV])
+        .flags(&["Handshake"])
+        .run(vec![hello_only()], answers(&[]).any_exit());
+    g.case(
+        "eof-after-hello",
+        Should,
+        "stdin closed right after the hello: the provider exits 0 without writing anything more",
+    )
+    .spec(&[LIB_LOOP])
+    .flags(&["Handshake", "Lifecycle"])
+    .run(vec![hello_only()], answers(&[]));
+    g.case(
+        "hello-exact",
+        Info,
+        "the hello is byte for byte `{\"v\":[1]}` (Cargo also accepts extra versions and fields)",
+    )
+    .spec(&[LIB_HELLO])
+    .flags(&["Handshake"])
+    .run(
+        vec![hello_only()],
+        answers(&[]).checks(&[Check::HelloExact]).any_exit(),
+    );
+    g
+}
+
+fn hello_only() -> crate::cases::provider::Step {
+    crate::cases::provider::Step {
+        send: crate::cases::provider::Send::Nothing,
+        close_stdin: CloseStdin::AfterHello,
+        read_response: false,
+    }
+}
+
+pub fn get_group() -> Group {
+    let mut g = Group::new(
+        "provider::get",
+        "`get` for every operation, with the credential stored by the run's login.",
+    );
+    for op in ["read", "publish", "yank", "unyank", "owners"] {
+        g.case(op, Must, &format!("get for `{op}` answers one `Ok` get line Cargo parses (token, cache, operation_independent)"))
+            .spec(&[PROTO_REQUEST, LIB_REQUEST, LIB_RESPONSE, AUTH_KIND])
+            .flags(&["Get"])
+            .requires(&[Feature::Login])
+            .setup(logged_in())
+            .run(vec![line(get(op))], answers(&[OkGet]).unimplemented(&[ErrOperationNotSupported]));
+    }
+    let headers = r#"["WWW-Authenticate: Cargo login_url=\"https://registry.credlab.test/me\"","X-Test: yes"]"#;
+    g.case("read-with-headers", Must, "get/read carrying `registry.headers` from a 401, as Cargo sends after an authentication challenge")
+        .spec(&[HEADERS, LIB_REQUEST])
+        .flags(&["Get"])
+        .requires(&[Feature::Login])
+        .setup(logged_in())
+        .run(vec![line(get_with(&registry("${index_url}", true, Some(headers)), "read", ""))], answers(&[OkGet]));
+    g.case(
+        "read-without-registry-name",
+        Must,
+        "get/read without `registry.name` (Cargo omits it for registries known only by URL)",
+    )
+    .spec(&[LIB_REQUEST])
+    .flags(&["Get"])
+    .requires(&[Feature::Login])
+    .setup(logged_in())
+    .run(
+        vec![line(get_with(
+            &registry("${index_url}", false, None),
+            "read",
+            "",
+        ))],
+        answers(&[OkGet, ErrNotFound, ErrUrlNotSupported]),
+    );
+    g.case(
+        "unknown-operation",
+        Should,
+        "get with an operation Cargo may add later: a token, or operation-not-supported",
+    )
+    .spec(&[LIB_REQUEST, LIB_ERRORS])
+    .flags(&["Get", "ForwardCompat"])
+    .requires(&[Feature::Login])
+    .setup(logged_in())
+    .run(
+        vec![line(get_with(
+            &registry("${index_url}", true, None),
+            "frobnicate",
+            ",\"x\":1",
+        ))],
+        answers(&[OkGet, ErrOperationNotSupported]),
+    );
+    g.case(
+        "token-is-header-value",
+        Should,
+        "the token is non-empty visible ASCII: Cargo sends it verbatim as the Authorization header",
+    )
+    .spec(&[TOKEN_HEADER])
+    .flags(&["Get"])
+    .requires(&[Feature::Login])
+    .setup(logged_in())
+    .run(
+        vec![line(get("read"))],
+        answers(&[OkGet]).checks(&[Check::TokenHeaderSafe]),
+    );
+    g
+}
+
+pub fn errors_group() -> Group {
+    let mut g = Group::new(
+        "provider::errors",
+        "The error kinds Cargo acts on: url-not-supported and not-found fall through to the next provider, anything else is fatal.",
+    );
+    g.case("url-not-supported", Should, "get/read for an index URL the provider does not serve answers url-not-supported, so Cargo tries the next provider")
+        .spec(&[LIB_ERRORS, PROTO_ERRORS, AUTH_FALLBACK])
+        .flags(&["Errors"])
+        .requires(&[Feature::UnsupportedUrl])
+        .run(vec![line(get_with(&registry("${unsupported_url}", true, None), "read", ""))], answers(&[ErrUrlNotSupported]));
+    g.case(
+        "not-found",
+        Should,
+        "get/read with nothing stored answers not-found (Cargo then suggests `cargo login`)",
+    )
+    .spec(&[LIB_ERRORS, PROTO_ERRORS])
+    .flags(&["Errors"])
+    .requires(&[Feature::Login])
+    .run(vec![line(get("read"))], answers(&[ErrNotFound]));
+    g.case(
+        "logout-nothing-stored",
+        Should,
+        "logout with nothing stored answers not-found (Cargo reports 'not currently logged in')",
+    )
+    .spec(&[PROTO_ERRORS])
+    .flags(&["Errors", "Logout"])
+    .requires(&[Feature::Login])
+    .run(
+        vec![line(logout())],
+        answers(&[ErrNotFound]).unimplemented(&[ErrOperationNotSupported]),
+    );
+    g
+}
+
+pub fn login_group() -> Group {
+    let mut g = Group::new(
+        "provider::login",
+        "login and logout: storing and erasing the credential.",
+    );
+    g.case("with-token", Must, "login with a token answers `Ok` login")
+        .spec(&[PROTO_LOGIN, LIB_REQUEST, AUTH_KIND])
+        .flags(&["Login"])
+        .run(
+            vec![line(login(Some("${login_token}"), None))],
+            answers(&[OkLogin]).unimplemented(&[ErrOperationNotSupported]),
+        );
+    g.case(
+        "with-token-and-login-url",
+        Must,
+        "login with a token and the registry's login-url",
+    )
+    .spec(&[PROTO_LOGIN, LIB_REQUEST])
+    .flags(&["Login"])
+    .run(
+        vec![line(login(
+            Some("${login_token}"),
+            Some("https://registry.credlab.test/me"),
+        ))],
+        answers(&[OkLogin]).unimplemented(&[ErrOperationNotSupported]),
+    );
+    g.case("without-token", Must, "login with no token and stdin still open: the provider answers (never reads the token from the protocol pipe or blocks on a terminal)")
+        .spec(&[LIB_STDIO, PROTO_EXIT])
+        .flags(&["Login", "NoTty"])
+        .run(vec![line(login(None, Some("https://registry.credlab.test/me")))], answers(&ANY));
+    g.case(
+        "token-is-stored",
+        Should,
+        "after login, a get in a new process returns exactly the token given",
+    )
+    .spec(&[PROTO_LOGIN])
+    .flags(&["Login", "Get"])
+    .requires(&[Feature::StoresTokens])
+    .setup(logged_in())
+    .run(
+        vec![line(get("read"))],
+        answers(&[OkGet]).checks(&[Check::TokenIsLoginToken]),
+    );
+    g.case("escaped-token", Should, "login with a token Cargo writes with JSON escapes (`a\\\"b\\\\c é`); get returns it decoded (cargo-credential 0.4.11 itself fails this)")
+        .spec(&[ISSUE_13615, PROTO_LOGIN])
+        .flags(&["Login", "Escapes"])
+        .requires(&[Feature::StoresTokens])
+        .setup(vec![line(login(Some("a\\\"b\\\\c é"), None))])
+        .run(vec![line(get("read"))], answers(&[OkGet]).checks(&[Check::TokenIsLoginToken]));
+    g.case(
+        "logout-after-login",
+        Must,
+        "logout after a login answers `Ok` logout",
+    )
+    .spec(&[LIB_REQUEST, AUTH_KIND])
+    .flags(&["Logout"])
+    .requires(&[Feature::Login])
+    .setup(logged_in())
+    .run(
+        vec![line(logout())],
+        answers(&[OkLogout]).unimplemented(&[ErrOperationNotSupported]),
+    );
+    g.case(
+        "get-after-logout",
+        Should,
+        "after login then logout, get answers not-found",
+    )
+    .spec(&[PROTO_ERRORS])
+    .flags(&["Logout", "Get"])
+    .requires(&[Feature::Login])
+    .setup(vec![
+        line(login(Some("${login_token}"), None)),
+        line(logout()),
+    ])
+    .run(vec![line(get("read"))], answers(&[ErrNotFound]));
+    g.case("logout-unknown-argument", Must, "logout with an argument the provider does not know: a well-formed answer, never a crash or garbage")
+        .spec(&[PROTO_REQUEST])
+        .flags(&["Logout", "Args"])
+        .run(vec![line(format!("{{\"v\":1,{},\"kind\":\"logout\",\"args\":[\"--definitely-unknown\"]}}", registry("${index_url}", true, None)))], answers(&ANY));
+    g
+}
+
+pub fn cache_group() -> Group {
+    let mut g = Group::new("provider::cache", "Cache control in get answers.");
+    g.case("known-value", Must, "`cache` is never, session or expires: Cargo parses anything else as Unknown and silently never caches")
+        .spec(&[LIB_RESPONSE, AUTH_CACHE])
+        .flags(&["Cache"])
+        .requires(&[Feature::Login])
+        .setup(logged_in())
+        .run(vec![line(get("read"))], answers(&[OkGet]).checks(&[Check::CacheKnown]));
+    g.case("expiration-ahead", Should, "an `expires` answer expires more than a minute from now (Cargo discards entries within a minute of expiry)")
+        .spec(&[AUTH_CACHE])
+        .flags(&["Cache"])
+        .requires(&[Feature::Login])
+        .setup(logged_in())
+        .run(vec![line(get("publish"))], answers(&[OkGet]).checks(&[Check::ExpirationAhead]).unimplemented(&[ErrOperationNotSupported]));
+    g
+}
+
+pub fn framing_group() -> Group {
+    let mut g = Group::new(
+        "provider::framing",
+        "Lines, stdout hygiene and process lifecycle, and request encodings Cargo may send.",
+    );
+    let logged = || logged_in();
+    g.case("response-newline", Must, "the response ends with a newline, flushed while stdin is still open (else Cargo waits forever)")
+        .spec(&[PROTO_LINES, PROTO_REQUEST])
+        .flags(&["Framing"])
+        .requires(&[Feature::Login])
+        .setup(logged())
+        .run(vec![line(get("read"))], answers(&[OkGet]).checks(&[Check::ResponseNewline]));
+    g.case(
+        "exit-after-eof",
+        Must,
+        "after the response, closing stdin makes the provider exit (Cargo's wait has no timeout)",
+    )
+    .spec(&[PROTO_EXIT])
+    .flags(&["Framing", "Lifecycle"])
+    .run(vec![line(logout())], answers(&ANY));
+    g.case(
+        "exit-zero-after-error",
+        Must,
+        "the exit status is 0 after an Err answer too (a non-zero status makes Cargo discard it)",
+    )
+    .spec(&[PROTO_EXIT])
+    .flags(&["Framing", "Lifecycle"])
+    .run(
+        vec![line(get_with(
+            &registry("${index_url}", true, None),
+            "read",
+            "",
+        ))],
+        answers(&ANY),
+    );
+    g.case("stdout-only-protocol", Must, "stdout carries the hello and one response line and nothing else (diagnostics go to stderr)")
+        .spec(&[PROTO_LINES])
+        .flags(&["Framing"])
+        .requires(&[Feature::Login])
+        .setup(logged())
+        .run(vec![line(get("publish"))], answers(&[OkGet]).unimplemented(&[ErrOperationNotSupported]));
+    let url_name = registry("${index_url}", true, None);
+    for (slug, level, description, request) in [
+        (
+            "keys-reordered",
+            Must,
+            "the request's keys in another order (`kind` first, `registry` last)",
+            format!(
+                "{{\"kind\":\"get\",\"operation\":\"read\",\"v\":1,{url_name}${{args_field}}}}"
+            ),
+        ),
+        (
+            "unknown-fields",
+            Must,
+            "unknown fields at the top level and inside `registry` (Cargo added `headers` after release)",
+            "{\"v\":1,\"registry\":{\"index-url\":\"${index_url}\",\"name\":\"${registry_name}\",\"x-future\":{\"a\":[1]}},\"kind\":\"get\",\"operation\":\"read\",\"extra\":true${args_field}}".to_string(),
+        ),
+        (
+            "empty-args",
+            Must,
+            "`\"args\":[]` written out (Cargo omits an empty list)",
+            format!("{{\"v\":1,{url_name},\"kind\":\"get\",\"operation\":\"read\",\"args\":[]}}"),
+        ),
+        (
+            "non-ascii-url",
+            Must,
+            "an index URL with raw non-ASCII UTF-8 (serde_json does not escape it)",
+            get_with(&registry("${index_url}é/", true, None), "read", ""),
+        ),
+    ] {
+        let expected = if slug == "non-ascii-url" {
+            answers(&[OkGet, ErrNotFound, ErrUrlNotSupported])
+        } else {
+            answers(&[OkGet])
+        };
+        g.case(
+            slug,
+            level,
+            &format!("get/read with {description}: the same answer"),
+        )
+        .spec(&[LIB_REQUEST])
+        .flags(&["Framing", "Encoding"])
+        .requires(&[Feature::Login])
+        .setup(logged())
+        .run(vec![line(request)], expected);
+    }
+    g.case("escaped-slashes", Should, "the index URL written with `\\/` escapes, valid JSON some encoders produce (cargo-credential 0.4.11 itself fails this)")
+        .spec(&[ISSUE_13615])
+        .flags(&["Framing", "Escapes"])
+        .requires(&[Feature::Login])
+        .setup(logged())
+        .run(vec![line(get_with(&registry("${index_url_escaped_slashes}", true, None), "read", ""))], answers(&[OkGet]));
+    g.case(
+        "crlf",
+        Should,
+        "the request ends in `\\r\\n` (JSON whitespace)",
+    )
+    .spec(&[PROTO_LINES])
+    .flags(&["Framing"])
+    .requires(&[Feature::Login])
+    .setup(logged())
+    .run(
+        vec![crate::cases::provider::Step {
+            send: crate::cases::provider::Send::Line {
+                line: get("read"),
+                terminator: "\r\n".into(),
+            },
+            close_stdin: CloseStdin::AfterResponse,
+            read_response: true,
+        }],
+        answers(&[OkGet]),
+    );
+    g.case(
+        "no-newline-then-eof",
+        Should,
+        "the request without a trailing newline, then EOF: the provider still answers, then exits",
+    )
+    .spec(&[LIB_LOOP])
+    .flags(&["Framing", "Lifecycle"])
+    .requires(&[Feature::Login])
+    .setup(logged())
+    .run(
+        vec![crate::cases::provider::Step {
+            send: crate::cases::provider::Send::Line {
+                line: get("read"),
+                terminator: String::new(),
+            },
+            close_stdin: CloseStdin::AfterRequest,
+            read_response: true,
+        }],
+        answers(&[OkGet]),
+    );
+    g
+}
+
+pub fn malformed_group() -> Group {
+    let mut g = Group::new(
+        "provider::malformed",
+        "Input Cargo never sends: the provider must fail closed — an Err line or a silent exit, never a hang, never non-JSON output, never Ok.",
+    );
+    let reg = registry("${index_url}", true, None);
+    let cases: Vec<(&str, &str, String)> = vec![
+        ("not-json", "`hello world`", "hello world\n".into()),
+        (
+            "protocol-version-2",
+            "a request with `\"v\":2` (must not be served as version 1)",
+            format!("{{\"v\":2,{reg},\"kind\":\"get\",\"operation\":\"read\"}}\n"),
+        ),
+        (
+            "missing-registry",
+            "a request without `registry`",
+            "{\"v\":1,\"kind\":\"get\",\"operation\":\"read\"}\n".into(),
+        ),
+        (
+            "missing-kind",
+            "a request without `kind`",
+            format!("{{\"v\":1,{reg},\"operation\":\"read\"}}\n"),
+        ),
+        (
+            "missing-v",
+            "a request without `v`",
+            format!("{{{reg},\"kind\":\"get\",\"operation\":\"read\"}}\n"),
+        ),
+        (
+            "missing-operation",
+            "a get without `operation`",
+            format!("{{\"v\":1,{reg},\"kind\":\"get\"}}\n"),
+        ),
+        (
+            "publish-without-cksum",
+            "a publish get without `cksum`",
+            format!(
+                "{{\"v\":1,{reg},\"kind\":\"get\",\"operation\":\"publish\",\"name\":\"{CRATE}\",\"vers\":\"{VERS}\"}}\n"
+            ),
+        ),
+        (
+            "v-as-string",
+            "`\"v\":\"1\"`",
+            format!("{{\"v\":\"1\",{reg},\"kind\":\"get\",\"operation\":\"read\"}}\n"),
+        ),
+        (
+            "args-not-strings",
+            "`\"args\":[1]`",
+            format!("{{\"v\":1,{reg},\"kind\":\"get\",\"operation\":\"read\",\"args\":[1]}}\n"),
+        ),
+        (
+            "registry-not-object",
+            "`\"registry\":\"x\"`",
+            "{\"v\":1,\"registry\":\"x\",\"kind\":\"get\",\"operation\":\"read\"}\n".into(),
+        ),
+        ("blank-line", "an empty line", "\n".into()),
+        (
+            "pretty-printed",
+            "a request spread over several lines",
+            format!(
+                "{{\n  \"v\": 1,\n  {reg},\n  \"kind\": \"get\",\n  \"operation\": \"read\"\n}}\n"
+            ),
+        ),
+        ("json-array", "a JSON array", "[1,2,3]\n".into()),
+    ];
+    for (slug, description, input) in cases {
+        g.case(
+            slug,
+            Must,
+            &format!("{description}: an Err line or a silent exit; no hang, no garbage, no Ok"),
+        )
+        .spec(&[PROTO_REQUEST, LIB_LOOP, DIGEST_OBSERVED])
+        .flags(&["Malformed"])
+        .run(vec![text(input)], answers(&REFUSALS));
+    }
+    g.case(
+        "truncated-then-eof",
+        Must,
+        "half a request, then EOF: an Err line or a silent exit, no hang",
+    )
+    .spec(&[LIB_LOOP])
+    .flags(&["Malformed", "Lifecycle"])
+    .run(
+        vec![crate::cases::provider::Step {
+            send: crate::cases::provider::Send::Text {
+                text: format!("{{\"v\":1,{}", &reg[..25]),
+            },
+            close_stdin: CloseStdin::AfterRequest,
+            read_response: true,
+        }],
+        answers(&REFUSALS),
+    );
+    g.case("invalid-utf8", Must, "bytes that are not UTF-8 inside a string: an Err line or a silent exit")
+        .spec(&[LIB_LOOP, DIGEST_OBSERVED])
+        .flags(&["Malformed", "Encoding"])
+        .run(vec![crate::cases::provider::Step {
+            send: crate::cases::provider::Send::Bytes { base64: crate::b64::encode(b"{\"v\":1,\"registry\":{\"index-url\":\"\xff\xfe\"},\"kind\":\"get\",\"operation\":\"read\"}\n") },
+            close_stdin: CloseStdin::AfterResponse,
+            read_response: true,
+        }], answers(&REFUSALS));
+    for (slug, kind) in [("unknown-kind", "refresh"), ("uppercase-kind", "GET")] {
+        g.case(slug, Should, &format!("a request of kind `{kind}` (kinds are case-sensitive; unknown kinds are for future Cargo): operation-not-supported"))
+            .spec(&[LIB_REQUEST, LIB_ERRORS])
+            .flags(&["Malformed", "ForwardCompat"])
+            .run(vec![line(format!("{{\"v\":1,{reg},\"kind\":\"{kind}\"}}"))], answers(&[ErrOperationNotSupported]));
+    }
+    g
+}
+
+pub fn robustness_group() -> Group {
+    let mut g = Group::new(
+        "provider::robustness",
+        "Inputs at the edge of what Cargo sends.",
+    );
+    g.case("huge-header", Should, "get/read with a 16 MiB `registry.headers` entry (Cargo sets no size limit): a normal answer")
+        .spec(&[HEADERS, PROTO_REQUEST])
+        .flags(&["Robustness"])
+        .requires(&[Feature::Login])
+        .setup(logged_in())
+        .run(vec![line(get_with(&registry("${index_url}", true, Some("[\"${huge_header}\"]")), "read", ""))], answers(&[OkGet]));
+    g.case("stdin-closed-after-request", Should, "stdin closed right after the request, before the answer: the provider still answers, then exits")
+        .spec(&[LIB_LOOP])
+        .flags(&["Robustness", "Lifecycle"])
+        .requires(&[Feature::Login])
+        .setup(logged_in())
+        .run(vec![crate::cases::provider::Step {
+            send: crate::cases::provider::Send::Line { line: get("read"), terminator: "\n".into() },
+            close_stdin: CloseStdin::AfterRequest,
+            read_response: true,
+        }], answers(&[OkGet]));
+    g
+}
+
+pub fn token_group() -> Group {
+    let mut g = Group::new(
+        "provider::token",
+        "Providers that answer with PASETO v3.public tokens (asymmetric tokens): every token must verify for exactly its request.",
+    );
+    for op in ["read", "publish", "yank", "unyank", "owners"] {
+        g.case(&format!("{op}-binding"), Must, &format!("the {op} token verifies under the login key for exactly this request: footer url = index-url verbatim, kip, mutation, name, vers, cksum, fresh iat"))
+            .spec(&[PASETO_PROVIDER, RFC_3231])
+            .flags(&["Token", "Binding"])
+            .requires(&[Feature::GeneratesPaseto])
+            .setup(logged_in())
+            .run(vec![line(get(op))], answers(&[OkGet]).checks(&[Check::TokenVerifies]));
+    }
+    g.case("url-verbatim", Must, "an index URL with upper-case host and explicit default port: the footer carries it byte for byte, as Cargo does")
+        .spec(&[PASETO_PROVIDER, RFC_3231])
+        .flags(&["Token", "Binding", "Url"])
+        .requires(&[Feature::GeneratesPaseto])
+        .setup(logged_in())
+        .run(vec![line(get_with(&registry("sparse+https://Registry.Credlab.TEST:443/Index/", true, None), "yank", &fields("yank")))], answers(&[OkGet]).checks(&[Check::TokenVerifies]));
+    for op in ["publish", "yank", "owners"] {
+        g.case(&format!("{op}-not-cacheable"), Must, &format!("a {op} token is scoped to one operation: `cache` never and `operation_independent` false, so Cargo asks again for the next mutation"))
+            .spec(&[PASETO_PROVIDER, AUTH_CACHE, PROTO_CACHE])
+            .flags(&["Token", "Cache"])
+            .requires(&[Feature::GeneratesPaseto])
+            .setup(logged_in())
+            .run(vec![line(get(op))], answers(&[OkGet]).checks(&[Check::MutationNotCached]));
+    }
+    g.case(
+        "fresh-per-mutation",
+        Must,
+        "two publish requests get two different tokens: a mutation token is never handed out twice",
+    )
+    .spec(&[PASETO_PROVIDER, RFC_3231])
+    .flags(&["Token", "Replay"])
+    .requires(&[Feature::GeneratesPaseto])
+    .setup(logged_in())
+    .run(
+        vec![line(get("publish")), line(get("publish"))],
+        answers(&[OkGet]).checks(&[Check::TokensDiffer, Check::TokenVerifies]),
+    );
+    g
+}
