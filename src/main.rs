@@ -2,12 +2,22 @@
 
 mod cli;
 mod exit;
+mod run;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `credlab --cargo-plugin` with CREDLAB_BUILTIN_PROVIDER set is one of credlab's own
+    // providers (the reference targets and the seeded-bug mutants), started by the runner.
+    let argv: Vec<_> = std::env::args_os().skip(1).collect();
+    if argv == ["--cargo-plugin"]
+        && let Some(name) = std::env::var_os(run::BUILTIN_ENV)
+    {
+        let code = credlab_runners::builtin::run(&name.to_string_lossy());
+        return exit::code(u8::try_from(code).unwrap_or(1));
+    }
     let cli = cli::Cli::parse();
     match cli::run(cli) {
         Ok(code) => exit::code(code),

@@ -9,5 +9,8 @@
 //! [`Exchange`]: credlab_suite::provider::Exchange
 //! [`Transcript`]: credlab_suite::provider::Transcript
 
+pub mod builtin;
+pub mod mutants;
 pub mod process;
+pub mod provider_run;
 pub mod reference;

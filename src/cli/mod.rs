@@ -13,11 +13,17 @@ use crate::exit::Failure;
     name = "credlab",
     version,
     about = "Conformance suite and fuzzing lab for Cargo's securer tokens",
-    long_about = None
+    long_about = "Conformance suite and fuzzing lab for Cargo's securer tokens.\n\n\
+        With no subcommand, credlab runs its conformance cases: against the credential \
+        provider given with --provider, or, with no target, against its built-in reference \
+        targets.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    run: Box<crate::run::RunArgs>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -27,7 +33,7 @@ enum Command {
     Key(key::KeyCommand),
     /// Decode, sign and verify Cargo asymmetric tokens (v3.public).
     #[command(subcommand)]
-    Token(token::TokenCommand),
+    Token(Box<token::TokenCommand>),
     /// Generate and check the JSON test vectors.
     #[command(subcommand)]
     Vectors(vectors::VectorsCommand),
@@ -36,9 +42,10 @@ enum Command {
 /// Runs the parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> Result<u8, Failure> {
     match cli.command {
-        Command::Key(cmd) => key::run(cmd),
-        Command::Token(cmd) => token::run(cmd),
-        Command::Vectors(cmd) => vectors::run(cmd),
+        Some(Command::Key(cmd)) => key::run(cmd),
+        Some(Command::Token(cmd)) => token::run(*cmd),
+        Some(Command::Vectors(cmd)) => vectors::run(cmd),
+        None => crate::run::run(*cli.run),
     }
 }
 

@@ -36,6 +36,7 @@ pub mod provider;
 pub mod redact;
 pub mod registry;
 pub mod rejection;
+pub mod report;
 pub mod token;
 pub mod vectors;
 pub mod verify;

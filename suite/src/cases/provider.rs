@@ -194,6 +194,9 @@ fn is_default_exit(e: &ExitRule) -> bool {
 pub struct ProviderExpect {
     /// The answers that conform, for every step under test (empty when no response is read).
     pub answers: Vec<Answer>,
+    /// Per-step overrides of `answers`: entry `i` applies to step `i + 1`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub step_answers: Vec<Vec<Answer>>,
     /// Answers that mean "not implemented" rather than "wrong" (reported as unimplemented).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unimplemented: Vec<Answer>,

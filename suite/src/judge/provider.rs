@@ -347,6 +347,7 @@ fn check(
 /// Judges one step; returns its response (if any) for cross-step checks.
 fn judge_step(
     expect: &ProviderExpect,
+    allowed: &[Answer],
     read_response: bool,
     record: &StepRecord,
     ctx: &Context,
@@ -365,8 +366,8 @@ fn judge_step(
         let answer = response.as_ref().map_or(Answer::NoAnswer, |r| r.answer);
         if expect.unimplemented.contains(&answer) {
             unimplemented = true;
-        } else if !expect.answers.contains(&answer) {
-            let allowed: Vec<&str> = expect.answers.iter().map(|a| a.as_str()).collect();
+        } else if !allowed.contains(&answer) {
+            let allowed: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
             let detail = response
                 .as_ref()
                 .and_then(|r| r.message.clone())
@@ -420,12 +421,9 @@ pub fn judge(
     let mut tokens = Vec::new();
     let mut unimplemented = None;
     for (i, record) in records.iter().enumerate() {
-        match judge_step(
-            expect,
-            read_response.get(i).copied().unwrap_or(true),
-            record,
-            ctx,
-        ) {
+        let allowed = expect.step_answers.get(i).unwrap_or(&expect.answers);
+        let reads = read_response.get(i).copied().unwrap_or(true);
+        match judge_step(expect, allowed, reads, record, ctx) {
             Ok((response, was_unimplemented)) => {
                 if was_unimplemented {
                     unimplemented.get_or_insert(i);

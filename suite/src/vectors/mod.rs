@@ -8,6 +8,7 @@
 mod build;
 pub mod check;
 mod cite;
+pub mod embedded;
 mod expired;
 pub mod fixture;
 mod malformed;

@@ -54,10 +54,12 @@ pub fn get(operation: &str) -> String {
 
 /// Cargo's `login` line (`token` and `login-url` when given).
 pub fn login(token: Option<&str>, login_url: Option<&str>) -> String {
-    let mut out = format!(
-        "{{\"v\":1,{},\"kind\":\"login\"",
-        registry("${index_url}", true, None)
-    );
+    login_at("${index_url}", token, login_url)
+}
+
+/// Cargo's `login` line for the registry at `url`.
+pub fn login_at(url: &str, token: Option<&str>, login_url: Option<&str>) -> String {
+    let mut out = format!("{{\"v\":1,{},\"kind\":\"login\"", registry(url, true, None));
     if let Some(token) = token {
         out.push_str(&format!(",\"token\":\"{token}\""));
     }
@@ -106,6 +108,7 @@ pub fn logged_in() -> Vec<Step> {
 pub fn answers(answers: &[Answer]) -> ProviderExpect {
     ProviderExpect {
         answers: answers.to_vec(),
+        step_answers: Vec::new(),
         unimplemented: Vec::new(),
         checks: Vec::new(),
         exit: ExitRule::Zero,
@@ -114,6 +117,8 @@ pub fn answers(answers: &[Answer]) -> ProviderExpect {
 
 pub trait ExpectExt {
     fn checks(self, checks: &[Check]) -> Self;
+    /// Answers for step `step` (1-based) instead of the general ones.
+    fn step(self, step: usize, answers: &[Answer]) -> Self;
     fn unimplemented(self, answers: &[Answer]) -> Self;
     fn any_exit(self) -> Self;
 }
@@ -121,6 +126,13 @@ pub trait ExpectExt {
 impl ExpectExt for ProviderExpect {
     fn checks(mut self, checks: &[Check]) -> Self {
         self.checks.extend_from_slice(checks);
+        self
+    }
+    fn step(mut self, step: usize, answers: &[Answer]) -> Self {
+        if self.step_answers.len() < step {
+            self.step_answers.resize(step, self.answers.clone());
+        }
+        self.step_answers[step - 1] = answers.to_vec();
         self
     }
     fn unimplemented(mut self, answers: &[Answer]) -> Self {

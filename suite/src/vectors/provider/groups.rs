@@ -205,12 +205,14 @@ pub fn login_group() -> Group {
         vec![line(get("read"))],
         answers(&[OkGet]).checks(&[Check::TokenIsLoginToken]),
     );
-    g.case("escaped-token", Should, "login with a token Cargo writes with JSON escapes (`a\\\"b\\\\c é`); get returns it decoded (cargo-credential 0.4.11 itself fails this)")
+    g.case("escaped-token", Should, "login with a token Cargo writes with JSON escapes (`a\\\"b\\\\c é`), then get: it returns the token decoded (cargo-credential 0.4.11 itself fails this)")
         .spec(&[ISSUE_13615, PROTO_LOGIN])
         .flags(&["Login", "Escapes"])
         .requires(&[Feature::StoresTokens])
-        .setup(vec![line(login(Some("a\\\"b\\\\c é"), None))])
-        .run(vec![line(get("read"))], answers(&[OkGet]).checks(&[Check::TokenIsLoginToken]));
+        .run(
+            vec![line(login(Some("a\\\"b\\\\c é"), None)), line(get("read"))],
+            answers(&[OkGet]).step(1, &[OkLogin]).checks(&[Check::TokenIsLoginToken]),
+        );
     g.case(
         "logout-after-login",
         Must,
@@ -270,9 +272,7 @@ pub fn framing_group() -> Group {
     g.case("response-newline", Must, "the response ends with a newline, flushed while stdin is still open (else Cargo waits forever)")
         .spec(&[PROTO_LINES, PROTO_REQUEST])
         .flags(&["Framing"])
-        .requires(&[Feature::Login])
-        .setup(logged())
-        .run(vec![line(get("read"))], answers(&[OkGet]).checks(&[Check::ResponseNewline]));
+        .run(vec![line(logout())], answers(&ANY).checks(&[Check::ResponseNewline]));
     g.case(
         "exit-after-eof",
         Must,
@@ -529,6 +529,9 @@ pub fn robustness_group() -> Group {
     g
 }
 
+/// An index URL Cargo keeps byte for byte although a normaliser would change it.
+const ODD_URL: &str = "sparse+https://Registry.Credlab.TEST:443/Index/";
+
 pub fn token_group() -> Group {
     let mut g = Group::new(
         "provider::token",
@@ -546,8 +549,8 @@ pub fn token_group() -> Group {
         .spec(&[PASETO_PROVIDER, RFC_3231])
         .flags(&["Token", "Binding", "Url"])
         .requires(&[Feature::GeneratesPaseto])
-        .setup(logged_in())
-        .run(vec![line(get_with(&registry("sparse+https://Registry.Credlab.TEST:443/Index/", true, None), "yank", &fields("yank")))], answers(&[OkGet]).checks(&[Check::TokenVerifies]));
+        .setup(vec![line(login_at(ODD_URL, Some("${login_token}"), None))])
+        .run(vec![line(get_with(&registry(ODD_URL, true, None), "yank", &fields("yank")))], answers(&[OkGet]).checks(&[Check::TokenVerifies]));
     for op in ["publish", "yank", "owners"] {
         g.case(&format!("{op}-not-cacheable"), Must, &format!("a {op} token is scoped to one operation: `cache` never and `operation_independent` false, so Cargo asks again for the next mutation"))
             .spec(&[PASETO_PROVIDER, AUTH_CACHE, PROTO_CACHE])

@@ -1,0 +1,43 @@
+//! Built-in providers, run by the `credlab` binary itself when it is started as
+//! `credlab --cargo-plugin` with `CREDLAB_BUILTIN_PROVIDER=NAME`: the two reference providers
+//! and the seeded-bug mutants. One binary means `credlab` with no arguments can judge its own
+//! reference targets anywhere it is installed.
+
+use crate::mutants;
+use crate::reference::{PasetoProvider, TokenStore, protocol};
+
+/// Every built-in provider name.
+pub fn names() -> Vec<String> {
+    let mut names = vec!["token-store".to_string(), "paseto".to_string()];
+    names.extend(
+        mutants::MUTANTS
+            .iter()
+            .map(|m| format!("mutant:{}", m.name)),
+    );
+    names
+}
+
+pub fn exists(name: &str) -> bool {
+    names().iter().any(|n| n == name)
+}
+
+/// Serves the protocol as `name` on stdin/stdout; returns the exit code.
+pub fn run(name: &str) -> i32 {
+    match name {
+        "token-store" => {
+            protocol::run(&TokenStore::from_env());
+            0
+        }
+        "paseto" => {
+            protocol::run(&PasetoProvider::from_env());
+            0
+        }
+        other => match other.strip_prefix("mutant:").and_then(mutants::find) {
+            Some(mutant) => mutants::run(mutant),
+            None => {
+                eprintln!("credlab: no built-in provider {name:?}");
+                2
+            }
+        },
+    }
+}

@@ -1,0 +1,445 @@
+//! Runs provider cases against one provider: fills the case templates from the target's
+//! profile, probes what the provider can do, runs each case's steps (one process each, in a
+//! sandbox of its own) on `jobs` threads, and hands the transcripts to the judge.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use credlab_suite::cases::provider::{Answer, Feature, ProviderCase, Send, Step};
+use credlab_suite::judge::Outcome;
+use credlab_suite::judge::provider::{
+    Context, StepRecord, judge, judge_setup, parse_response, show,
+};
+use credlab_suite::keys::{PublicKey, SecretKey};
+use credlab_suite::provider::{Exchange, ExitObservation, LineRead, Timeouts, Transcript};
+use credlab_suite::report::Evidence;
+use credlab_suite::verify::KeyStore;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::process::{ProviderCommand, Sandbox, SpawnError};
+
+/// What credlab sends on behalf of Cargo, configurable per target.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    /// An index URL the provider serves (`${index_url}`).
+    pub index_url: String,
+    /// An index URL it does not serve, if known (`${unsupported_url}`).
+    pub unsupported_url: Option<String>,
+    pub registry_name: String,
+    /// Config arguments, sent in the JSON `args` field as Cargo does (never on argv).
+    pub args: Vec<String>,
+    /// The key credlab logs in with (`${login_token}` is its k3.secret): token stores keep it
+    /// verbatim, PASETO providers sign with it, so either kind can be judged.
+    pub login_key: SecretKey,
+    /// More keys PASETO tokens may be signed with (`--public-key`).
+    pub public_keys: Vec<PublicKey>,
+    pub timeouts: Timeouts,
+}
+
+impl Profile {
+    pub fn new(login_key: SecretKey) -> Self {
+        Self {
+            index_url: "sparse+https://registry.credlab.test/index/".into(),
+            unsupported_url: None,
+            registry_name: "credlab".into(),
+            args: Vec::new(),
+            login_key,
+            public_keys: Vec::new(),
+            timeouts: Timeouts::default(),
+        }
+    }
+
+    fn login_token(&self) -> String {
+        self.login_key.expose_paserk()
+    }
+
+    /// The keys a PASETO answer must verify under.
+    pub fn keys(&self) -> KeyStore {
+        let mut keys = KeyStore::new();
+        keys.insert(self.login_key.public_key().clone(), None);
+        for key in &self.public_keys {
+            keys.insert(key.clone(), None);
+        }
+        keys
+    }
+
+    /// Fills the `${…}` placeholders of a template, JSON-escaping the values.
+    pub fn render(&self, template: &str) -> String {
+        fn escaped(s: &str) -> String {
+            let quoted = serde_json::to_string(s).expect("strings serialize");
+            quoted[1..quoted.len() - 1].to_string()
+        }
+        let args_field = if self.args.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ",\"args\":{}",
+                serde_json::to_string(&self.args).expect("strings serialize")
+            )
+        };
+        let mut out = template
+            .replace(
+                "${index_url_escaped_slashes}",
+                &escaped(&self.index_url).replace('/', "\\/"),
+            )
+            .replace("${index_url}", &escaped(&self.index_url))
+            .replace(
+                "${unsupported_url}",
+                &escaped(self.unsupported_url.as_deref().unwrap_or_default()),
+            )
+            .replace("${registry_name}", &escaped(&self.registry_name))
+            .replace("${args_field}", &args_field)
+            .replace("${login_token}", &escaped(&self.login_token()));
+        if out.contains("${huge_header}") {
+            out = out.replace(
+                "${huge_header}",
+                &format!("X-Huge: {}", "x".repeat(16 << 20)),
+            );
+        }
+        out
+    }
+
+    /// The bytes a step writes.
+    pub fn bytes(&self, step: &Step) -> Vec<u8> {
+        match &step.send {
+            Send::Line { line, terminator } => {
+                format!("{}{terminator}", self.render(line)).into_bytes()
+            }
+            Send::Text { text } => self.render(text).into_bytes(),
+            Send::Bytes { base64 } => credlab_suite::b64::decode(base64).unwrap_or_default(),
+            Send::Nothing => Vec::new(),
+        }
+    }
+
+    /// Shows bytes for a report with the login secret replaced.
+    pub fn redacted(&self, bytes: &[u8]) -> String {
+        let text = String::from_utf8_lossy(bytes).replace(&self.login_token(), "<login-token>");
+        show(text.as_bytes())
+    }
+}
+
+/// What the probe found out about the provider.
+#[derive(Debug, Clone, Default)]
+pub struct Features {
+    pub set: HashSet<Feature>,
+    /// How each feature was decided, for the report.
+    pub facts: BTreeMap<String, String>,
+}
+
+impl Features {
+    pub fn has(&self, feature: Feature) -> bool {
+        self.set.contains(&feature)
+    }
+}
+
+fn exchange(profile: &Profile, step: &Step) -> Exchange {
+    let bytes = profile.bytes(step);
+    Exchange {
+        request: (!matches!(step.send, Send::Nothing)).then_some(bytes),
+        read_response: step.read_response,
+        close_stdin: step.close_stdin,
+        timeouts: profile.timeouts,
+    }
+}
+
+fn login_step() -> Step {
+    Step {
+        send: Send::Line {
+            line: "{\"v\":1,\"registry\":{\"index-url\":\"${index_url}\",\"name\":\"${registry_name}\"},\"kind\":\"login\",\"token\":\"${login_token}\"${args_field}}".into(),
+            terminator: "\n".into(),
+        },
+        close_stdin: credlab_suite::provider::CloseStdin::AfterResponse,
+        read_response: true,
+    }
+}
+
+fn read_step() -> Step {
+    Step {
+        send: Send::Line {
+            line: "{\"v\":1,\"registry\":{\"index-url\":\"${index_url}\",\"name\":\"${registry_name}\"},\"kind\":\"get\",\"operation\":\"read\"${args_field}}".into(),
+            terminator: "\n".into(),
+        },
+        close_stdin: credlab_suite::provider::CloseStdin::AfterResponse,
+        read_response: true,
+    }
+}
+
+/// Logs in with the profile's key, then asks for a read token, to learn what kind of
+/// provider this is. Fails only when the provider cannot be started at all.
+pub fn probe(command: &ProviderCommand, profile: &Profile) -> Result<Features, SpawnError> {
+    let mut features = Features::default();
+    if profile.unsupported_url.is_some() {
+        features.set.insert(Feature::UnsupportedUrl);
+    }
+    let sandbox = Sandbox::new().map_err(|source| SpawnError::Io {
+        context: "creating the probe sandbox".into(),
+        source,
+    })?;
+    let answer = |t: &Transcript| t.response.line().and_then(|l| parse_response(l).ok());
+    let login = command.run_in(&sandbox, &exchange(profile, &login_step()))?;
+    match answer(&login) {
+        Some(r) if r.answer == Answer::OkLogin => {
+            features.set.insert(Feature::Login);
+            features.facts.insert(
+                "login".into(),
+                "a login with credlab's key answered Ok".into(),
+            );
+        }
+        Some(r) => {
+            features.facts.insert(
+                "login".into(),
+                format!("a login answered {}", r.answer.as_str()),
+            );
+        }
+        None => {
+            features
+                .facts
+                .insert("login".into(), "a login got no parsable answer".into());
+        }
+    }
+    if !features.has(Feature::Login) {
+        return Ok(features);
+    }
+    let read = command.run_in(&sandbox, &exchange(profile, &read_step()))?;
+    let token = answer(&read).and_then(|r| r.token);
+    // Anything but a PASETO is judged as a token store: a store that returns the wrong
+    // token must fail the store cases, not skip them.
+    let kind = match token.as_deref() {
+        Some(t) if t.starts_with("v3.public.") => {
+            features.set.insert(Feature::GeneratesPaseto);
+            "a PASETO provider (get returns v3.public tokens)"
+        }
+        Some(t) => {
+            features.set.insert(Feature::StoresTokens);
+            if t == profile.login_token() {
+                "a token store (get returns the login token)"
+            } else {
+                "a token store, by elimination (get returns a token that is not the login token)"
+            }
+        }
+        None => "unknown: get after login gave no token",
+    };
+    features.facts.insert("kind".into(), kind.into());
+    Ok(features)
+}
+
+/// A case's result and what was exchanged.
+#[derive(Debug, Clone)]
+pub struct CaseRun {
+    pub outcome: Outcome,
+    pub evidence: Vec<Evidence>,
+    pub duration: Duration,
+}
+
+fn exit_text(exit: &ExitObservation) -> String {
+    match exit {
+        ExitObservation::Exited { code } => format!("status {code}"),
+        ExitObservation::Signaled { signal } => format!("signal {signal}"),
+        ExitObservation::Killed { phase } => format!("killed by credlab at the {phase:?} deadline"),
+    }
+}
+
+fn evidence(profile: &Profile, label: String, sent: &[u8], t: &Transcript) -> Evidence {
+    let line = |l: &LineRead| match l {
+        LineRead::Line { bytes } => Some(profile.redacted(bytes)),
+        LineRead::Eof { bytes } => {
+            Some(format!("{} (then end of stream)", profile.redacted(bytes)))
+        }
+        LineRead::TimedOut { bytes } => Some(format!(
+            "{} (then nothing until the deadline)",
+            profile.redacted(bytes)
+        )),
+        LineRead::TooLong { prefix, limit } => Some(format!(
+            "{} … (a line over {limit} bytes)",
+            profile.redacted(prefix)
+        )),
+        LineRead::NotRead => None,
+    };
+    let mut received = [line(&t.hello), line(&t.response)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" / ");
+    if !t.trailing_stdout.is_empty() {
+        received.push_str(&format!(
+            " / then {} more stdout bytes",
+            t.trailing_stdout.total
+        ));
+    }
+    Evidence {
+        step: label,
+        sent: (!sent.is_empty()).then(|| profile.redacted(sent)),
+        received: Some(received),
+        stderr: (!t.stderr.is_empty()).then(|| profile.redacted(&t.stderr.bytes)),
+        exit: Some(exit_text(&t.exit)),
+    }
+}
+
+/// The token the case's last login (in the setup or the steps) sends, decoded.
+fn login_token(profile: &Profile, steps: &[&Step]) -> Option<String> {
+    steps.iter().rev().find_map(|step| {
+        let Send::Line { line, .. } = &step.send else {
+            return None;
+        };
+        let value: Value = serde_json::from_str(&profile.render(line)).ok()?;
+        (value.get("kind")?.as_str()? == "login")
+            .then(|| value.get("token")?.as_str().map(str::to_string))?
+    })
+}
+
+/// Runs one case.
+pub fn run_case(
+    command: &ProviderCommand,
+    profile: &Profile,
+    features: &Features,
+    case: &ProviderCase,
+) -> CaseRun {
+    let started = Instant::now();
+    let finish = |outcome, evidence| CaseRun {
+        outcome,
+        evidence,
+        duration: started.elapsed(),
+    };
+    if let Some(missing) = case.input.requires.iter().find(|f| !features.has(**f)) {
+        let how = match missing {
+            Feature::UnsupportedUrl => "give one with --unsupported-url",
+            Feature::Login => "the provider did not accept credlab's login",
+            Feature::StoresTokens => "only for providers that store the login token",
+            Feature::GeneratesPaseto => "only for providers that answer PASETO tokens",
+        };
+        return finish(
+            Outcome::Skip {
+                reason: format!("needs `{}` ({how})", missing.as_str()),
+            },
+            Vec::new(),
+        );
+    }
+    let sandbox = match Sandbox::new() {
+        Ok(s) => s,
+        Err(e) => {
+            return finish(
+                Outcome::Error {
+                    message: format!("creating a sandbox: {e}"),
+                },
+                Vec::new(),
+            );
+        }
+    };
+    let mut evidence_list = Vec::new();
+    for (i, step) in case.input.setup.iter().enumerate() {
+        let bytes = profile.bytes(step);
+        let transcript = match command.run_in(&sandbox, &exchange(profile, step)) {
+            Ok(t) => t,
+            Err(e) => {
+                return finish(
+                    Outcome::Error {
+                        message: e.to_string(),
+                    },
+                    evidence_list,
+                );
+            }
+        };
+        let record = StepRecord {
+            sent: bytes.clone(),
+            transcript,
+            at: OffsetDateTime::now_utc(),
+        };
+        if let Err(reason) = judge_setup(&record) {
+            evidence_list.push(evidence(
+                profile,
+                format!("setup {}", i + 1),
+                &bytes,
+                &record.transcript,
+            ));
+            return finish(
+                Outcome::Skip {
+                    reason: format!("setup step {} did not succeed: {reason}", i + 1),
+                },
+                evidence_list,
+            );
+        }
+    }
+    let mut records = Vec::new();
+    for (i, step) in case.input.steps.iter().enumerate() {
+        let bytes = profile.bytes(step);
+        match command.run_in(&sandbox, &exchange(profile, step)) {
+            Ok(transcript) => {
+                evidence_list.push(evidence(
+                    profile,
+                    format!("step {}", i + 1),
+                    &bytes,
+                    &transcript,
+                ));
+                records.push(StepRecord {
+                    sent: bytes,
+                    transcript,
+                    at: OffsetDateTime::now_utc(),
+                });
+            }
+            Err(e) => {
+                return finish(
+                    Outcome::Error {
+                        message: e.to_string(),
+                    },
+                    evidence_list,
+                );
+            }
+        }
+    }
+    let context = Context {
+        login_token: login_token(
+            profile,
+            &case
+                .input
+                .setup
+                .iter()
+                .chain(&case.input.steps)
+                .collect::<Vec<_>>(),
+        ),
+        keys: profile.keys(),
+    };
+    let reads: Vec<bool> = case.input.steps.iter().map(|s| s.read_response).collect();
+    let outcome = judge(&case.expect, &reads, &records, &context);
+    if outcome.is_pass() {
+        evidence_list.clear();
+    }
+    finish(outcome, evidence_list)
+}
+
+/// Runs `cases` on `jobs` threads, calling `done` (from the worker threads) as each finishes.
+/// Results come back in case order.
+pub fn run_cases(
+    command: &ProviderCommand,
+    profile: &Profile,
+    features: &Features,
+    cases: &[ProviderCase],
+    jobs: usize,
+    done: &(dyn Fn(&ProviderCase, &CaseRun) + Sync),
+) -> Vec<CaseRun> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<CaseRun>>> = Mutex::new(vec![None; cases.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, cases.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(case) = cases.get(i) else { break };
+                    let run = run_case(command, profile, features, case);
+                    done(case, &run);
+                    results
+                        .lock()
+                        .expect("no worker panics while holding the lock")[i] = Some(run);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("no worker panicked")
+        .into_iter()
+        .map(|r| r.expect("every case ran"))
+        .collect()
+}

@@ -1,0 +1,90 @@
+//! `credlab --list` and `credlab --explain ID`: every case, from the embedded vectors.
+
+use credlab_suite::cases::Case;
+use credlab_suite::vectors::embedded;
+use serde::Serialize;
+
+use super::Filter;
+use crate::exit::{Failure, OK};
+
+fn line<I, E>(case: &Case<I, E>) -> String {
+    format!(
+        "{:<6} {:<58} {}",
+        case.level.as_str(),
+        case.id.as_str(),
+        case.description
+    )
+}
+
+pub fn list(filter: &Filter) -> Result<u8, Failure> {
+    let mut n = 0;
+    for file in embedded::token_files() {
+        for case in file.cases.iter().filter(|c| filter.keeps(c.id.as_str())) {
+            println!("{}", line(case));
+            n += 1;
+        }
+    }
+    for file in embedded::provider_files() {
+        for case in file.cases.iter().filter(|c| filter.keeps(c.id.as_str())) {
+            println!("{}", line(case));
+            n += 1;
+        }
+    }
+    eprintln!("{n} cases");
+    Ok(OK)
+}
+
+fn show<I: Serialize, E: Serialize>(case: &Case<I, E>) {
+    println!("{}  ({})", case.id, case.level.as_str());
+    println!("  {}", case.description);
+    if !case.flags.is_empty() {
+        println!("  flags: {}", case.flags.join(", "));
+    }
+    if let (Some(base), Some(mutation)) = (&case.base, &case.mutation) {
+        println!("  derived from {base} by: {mutation}");
+    }
+    for cite in &case.spec {
+        println!("  spec: {cite}");
+    }
+    if let Some(clock) = &case.clock {
+        println!("  clock: {clock}");
+    }
+    let pretty = |v: serde_json::Result<String>| v.expect("cases serialize");
+    println!("  expect: {}", pretty(serde_json::to_string(&case.expect)));
+    println!(
+        "  input:\n{}",
+        indent(&pretty(serde_json::to_string_pretty(&case.input)))
+    );
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn explain(id: &str) -> Result<u8, Failure> {
+    for file in embedded::token_files() {
+        if let Some(case) = file
+            .cases
+            .iter()
+            .find(|c| c.id.as_str() == id || c.aliases.iter().any(|a| a.as_str() == id))
+        {
+            show(case);
+            if let credlab_suite::cases::token::TokenExpect::Invalid { rejection } = case.expect {
+                println!("  rejection {rejection}: {}", rejection.explain());
+            }
+            return Ok(OK);
+        }
+    }
+    for file in embedded::provider_files() {
+        if let Some(case) = file.cases.iter().find(|c| c.id.as_str() == id) {
+            show(case);
+            return Ok(OK);
+        }
+    }
+    Err(Failure::usage(format!(
+        "no case {id:?}; `credlab --list` shows them all"
+    )))
+}

@@ -1,0 +1,170 @@
+//! The main job: run the conformance cases against a target and report.
+//!
+//! `credlab --provider PATH` judges a credential provider; with no target, credlab judges its
+//! built-in reference targets (both reference providers, and the token vectors against the
+//! reference verifier), which must always be conformant.
+
+mod catalogue;
+mod output;
+mod provider;
+mod verifier;
+
+pub use provider::BUILTIN_ENV;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use credlab_suite::report::{Expectations, Report};
+
+use crate::exit::{Failure, USAGE};
+
+/// Options of the main job.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The credential provider to judge: a path (run as `PATH --cargo-plugin`, like Cargo),
+    /// or `builtin:token-store`, `builtin:paseto`, `builtin:mutant:NAME`.
+    #[arg(long, value_name = "PATH")]
+    provider: Option<String>,
+    /// An index URL the provider serves (what Cargo sends as `registry.index-url`).
+    #[arg(long, value_name = "URL")]
+    index_url: Option<String>,
+    /// An index URL the provider does not serve (enables the url-not-supported case).
+    #[arg(long, value_name = "URL")]
+    unsupported_url: Option<String>,
+    /// The registry name sent as `registry.name`.
+    #[arg(long, default_value = "credlab")]
+    registry_name: String,
+    /// A config argument for the provider, sent in the JSON `args` as Cargo does (repeat).
+    #[arg(long = "provider-arg", value_name = "ARG", allow_hyphen_values = true)]
+    provider_args: Vec<String>,
+    /// An environment variable for the provider, KEY=VALUE (repeat). The provider otherwise
+    /// gets only PATH and a private HOME/XDG/TMPDIR.
+    #[arg(long = "provider-env", value_name = "KEY=VALUE")]
+    provider_env: Vec<String>,
+    /// The k3.secret credlab logs in with (default: a fresh key per run). Prefer the
+    /// CREDLAB_SECRET_KEY environment variable: command lines are visible to other users.
+    #[arg(long, env = "CREDLAB_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+    /// A k3.public key PASETO tokens from the provider may be signed with (repeat).
+    #[arg(long = "public-key", value_name = "KEY")]
+    public_keys: Vec<String>,
+    /// Output format on stdout (or in --report FILE).
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Write the --format report to FILE; stdout then shows the human report.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Known failures (TOML); listed failures become xfail, listed passes and entries that
+    /// match nothing fail the run.
+    #[arg(long, value_name = "FILE")]
+    expect: Option<PathBuf>,
+    /// Run only cases whose id matches GLOB (repeat).
+    #[arg(long, value_name = "GLOB")]
+    only: Vec<String>,
+    /// Skip cases whose id matches GLOB (repeat).
+    #[arg(long, value_name = "GLOB")]
+    skip: Vec<String>,
+    /// Cases run in parallel (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Seconds each phase of a provider exchange may take (hello, response, exit).
+    #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
+    timeout: Option<Duration>,
+    /// Count should-level failures too.
+    #[arg(long)]
+    strict: bool,
+    /// List the cases and exit.
+    #[arg(long)]
+    list: bool,
+    /// Explain one case and exit.
+    #[arg(long, value_name = "ID")]
+    explain: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Junit,
+    Markdown,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(secs > 0.0 && secs <= 3600.0) {
+        return Err("the timeout must be between 0 and 3600 seconds".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Case-id filters from --only and --skip.
+pub struct Filter {
+    only: Option<globset::GlobSet>,
+    skip: globset::GlobSet,
+}
+
+impl Filter {
+    fn new(only: &[String], skip: &[String]) -> Result<Self, Failure> {
+        let build = |globs: &[String]| -> Result<globset::GlobSet, Failure> {
+            let mut set = globset::GlobSetBuilder::new();
+            for g in globs {
+                set.add(globset::Glob::new(g).map_err(|e| Failure::usage(format!("{g:?}: {e}")))?);
+            }
+            set.build().map_err(|e| Failure::usage(e.to_string()))
+        };
+        Ok(Self {
+            only: if only.is_empty() {
+                None
+            } else {
+                Some(build(only)?)
+            },
+            skip: build(skip)?,
+        })
+    }
+
+    pub fn keeps(&self, id: &str) -> bool {
+        self.only.as_ref().is_none_or(|o| o.is_match(id)) && !self.skip.is_match(id)
+    }
+}
+
+pub fn run(args: RunArgs) -> Result<u8, Failure> {
+    let filter = Filter::new(&args.only, &args.skip)?;
+    if args.list {
+        return catalogue::list(&filter);
+    }
+    if let Some(id) = &args.explain {
+        return catalogue::explain(id);
+    }
+    let expectations = match &args.expect {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::data(format!("{}: {e}", path.display())))?;
+            Expectations::parse(&text)
+                .map_err(|e| Failure::data(format!("{}: {e}", path.display())))?
+        }
+        None => Expectations::default(),
+    };
+    let out = output::Output::new(args.format, args.report.clone());
+    let reports: Vec<Report> = match &args.provider {
+        Some(target) => vec![provider::run(&args, target, &filter, &expectations, &out)?],
+        None => {
+            if args.index_url.is_some() || !args.provider_args.is_empty() {
+                return Err(Failure {
+                    code: USAGE,
+                    message: "--index-url and --provider-arg need --provider".into(),
+                });
+            }
+            let mut reports = Vec::new();
+            for builtin in ["builtin:token-store", "builtin:paseto"] {
+                reports.push(provider::run(&args, builtin, &filter, &expectations, &out)?);
+            }
+            reports.push(verifier::run(&filter, &expectations, args.strict, &out));
+            reports
+        }
+    };
+    out.finish(&reports)?;
+    Ok(reports.iter().map(Report::exit_code).max().unwrap_or(0))
+}

@@ -1,0 +1,89 @@
+//! Where the report goes: --format on stdout, or into --report FILE with the human report on
+//! stdout. Progress lines go to stdout in human mode, to stderr otherwise.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use credlab_suite::report::{self, CaseReport, Report};
+
+use super::Format;
+use crate::exit::Failure;
+
+pub struct Output {
+    format: Format,
+    file: Option<PathBuf>,
+    lock: Mutex<()>,
+}
+
+impl Output {
+    pub fn new(format: Format, file: Option<PathBuf>) -> Self {
+        Self {
+            format,
+            file,
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn human_on_stdout(&self) -> bool {
+        self.format == Format::Human || self.file.is_some()
+    }
+
+    /// A line shown while the run goes on.
+    pub fn note(&self, line: &str) {
+        let _guard = self.lock.lock();
+        if self.human_on_stdout() {
+            println!("{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    }
+
+    /// Called from worker threads as each case finishes.
+    pub fn progress(&self, case: &CaseReport) {
+        self.note(&report::progress_line(case));
+    }
+
+    /// Prints the human part of one target's report.
+    pub fn target_done(&self, report: &Report) {
+        if self.human_on_stdout() {
+            print!("{}", report::render_human(report));
+            let _ = std::io::stdout().flush();
+        }
+    }
+
+    fn render(&self, reports: &[Report]) -> String {
+        match self.format {
+            Format::Human => reports.iter().map(report::render_human).collect(),
+            Format::Json if reports.len() == 1 => reports[0].to_json(),
+            Format::Json => {
+                let mut text = serde_json::to_string_pretty(reports).expect("reports serialize");
+                text.push('\n');
+                text
+            }
+            Format::Junit => reports
+                .iter()
+                .map(report::render_junit)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Format::Markdown => reports
+                .iter()
+                .map(report::render_markdown)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+
+    /// Writes the machine-readable report once every target ran.
+    pub fn finish(&self, reports: &[Report]) -> Result<(), Failure> {
+        match &self.file {
+            Some(path) => std::fs::write(path, self.render(reports))
+                .map_err(|e| Failure::usage(format!("--report {}: {e}", path.display()))),
+            None if self.format != Format::Human => {
+                print!("{}", self.render(reports));
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! `credlab --provider PATH`: the provider cases against one credential provider.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use credlab_runners::process::{ProviderCommand, SpawnError};
+use credlab_runners::provider_run::{self, CaseRun, Profile};
+use credlab_suite::cases::provider::ProviderCase;
+use credlab_suite::keys::{PublicKey, SecretKey};
+use credlab_suite::provider::Timeouts;
+use credlab_suite::report::{CaseReport, Expectations, Report, Target};
+use credlab_suite::vectors::embedded;
+
+use super::output::Output;
+use super::{Filter, RunArgs};
+use crate::exit::Failure;
+
+/// The environment variable that makes `credlab --cargo-plugin` a built-in provider.
+pub const BUILTIN_ENV: &str = "CREDLAB_BUILTIN_PROVIDER";
+
+/// The command for a target: a path, or credlab itself as a built-in provider.
+fn command(target: &str, args: &RunArgs) -> Result<ProviderCommand, Failure> {
+    let mut command = match target.strip_prefix("builtin:") {
+        Some(name) => {
+            if !credlab_runners::builtin::exists(name) {
+                return Err(Failure::usage(format!(
+                    "no built-in provider {name:?}; known: {}",
+                    credlab_runners::builtin::names().join(", ")
+                )));
+            }
+            let exe = std::env::current_exe().map_err(|e| {
+                Failure::target(format!("cannot locate the credlab executable: {e}"))
+            })?;
+            ProviderCommand::new(exe).env(BUILTIN_ENV, name)
+        }
+        None => ProviderCommand::new(Path::new(target)),
+    };
+    for pair in &args.provider_env {
+        let (key, value) = pair.split_once('=').ok_or_else(|| {
+            Failure::usage(format!("--provider-env {pair:?}: expected KEY=VALUE"))
+        })?;
+        command = command.env(key, value);
+    }
+    Ok(command)
+}
+
+fn profile(args: &RunArgs) -> Result<Profile, Failure> {
+    let login_key = match &args.secret_key {
+        Some(text) => SecretKey::from_paserk(text)
+            .map_err(|e| Failure::usage(format!("--secret-key: {e}")))?,
+        None => SecretKey::generate(),
+    };
+    let mut profile = Profile::new(login_key);
+    if let Some(url) = &args.index_url {
+        profile.index_url = url.clone();
+    }
+    profile.unsupported_url = args.unsupported_url.clone();
+    profile.registry_name = args.registry_name.clone();
+    profile.args = args.provider_args.clone();
+    for text in &args.public_keys {
+        profile.public_keys.push(
+            PublicKey::from_paserk(text)
+                .map_err(|e| Failure::usage(format!("--public-key: {e}")))?,
+        );
+    }
+    if let Some(each) = args.timeout {
+        profile.timeouts = Timeouts::uniform(each);
+    }
+    Ok(profile)
+}
+
+/// The reference token store (and the mutants built on it) is told which URLs it serves, so
+/// url-not-supported is tested.
+fn builtin_profile(target: &str, profile: &mut Profile) {
+    let token_store = match target.strip_prefix("builtin:") {
+        Some("token-store") => true,
+        Some(name) => name
+            .strip_prefix("mutant:")
+            .and_then(credlab_runners::mutants::find)
+            .is_some_and(|m| m.base == credlab_runners::mutants::Base::TokenStore),
+        None => false,
+    };
+    if token_store && profile.unsupported_url.is_none() && profile.args.is_empty() {
+        profile.args = vec!["--only-url".into(), profile.index_url.clone()];
+        profile.unsupported_url = Some("sparse+https://elsewhere.credlab.test/index/".into());
+    }
+}
+
+pub fn cases(filter: &Filter) -> Vec<ProviderCase> {
+    embedded::provider_files()
+        .into_iter()
+        .flat_map(|f| f.cases)
+        .filter(|c| filter.keeps(c.id.as_str()))
+        .collect()
+}
+
+fn case_report(case: &ProviderCase, run: &CaseRun) -> CaseReport {
+    CaseReport {
+        id: case.id.clone(),
+        level: case.level,
+        verdict: run.outcome.clone().into(),
+        duration_ms: run.duration.as_millis().try_into().unwrap_or(u64::MAX),
+        evidence: run.evidence.clone(),
+    }
+}
+
+pub fn run(
+    args: &RunArgs,
+    target: &str,
+    filter: &Filter,
+    expectations: &Expectations,
+    out: &Output,
+) -> Result<Report, Failure> {
+    let command = command(target, args)?;
+    let mut profile = profile(args)?;
+    builtin_profile(target, &mut profile);
+    out.note(&format!("credlab: provider {target}"));
+    let features = provider_run::probe(&command, &profile).map_err(|e| match e {
+        SpawnError::NotFound(_) | SpawnError::NotExecutable(_) => Failure::target(e.to_string()),
+        other => Failure::target(format!("the provider could not be started: {other}")),
+    })?;
+    let mut facts: BTreeMap<String, String> = features.facts.clone();
+    facts.insert("index-url".into(), profile.index_url.clone());
+    if let Some(url) = &profile.unsupported_url {
+        facts.insert("unsupported-url".into(), url.clone());
+    }
+    facts.insert(
+        "login-key".into(),
+        profile.login_key.public_key().to_string(),
+    );
+    for (k, v) in &facts {
+        out.note(&format!("  {k}: {v}"));
+    }
+    let cases = cases(filter);
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let runs =
+        provider_run::run_cases(&command, &profile, &features, &cases, jobs, &|case, run| {
+            out.progress(&case_report(case, run));
+        });
+    let reports = cases
+        .iter()
+        .zip(&runs)
+        .map(|(c, r)| case_report(c, r))
+        .collect();
+    let target = Target {
+        kind: "provider".into(),
+        name: target.into(),
+        facts,
+    };
+    let report = Report::new(target, reports, expectations, args.strict);
+    out.target_done(&report);
+    Ok(report)
+}

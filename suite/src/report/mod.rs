@@ -1,0 +1,322 @@
+//! Verdicts and the run report: what every reporter (human, JSON, JUnit, Markdown) renders,
+//! and the exit code a CI gate acts on.
+
+pub mod expect;
+mod human;
+mod junit;
+mod markdown;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use expect::{Expectation, Expectations};
+pub use human::{progress_line, render_human};
+pub use junit::render_junit;
+pub use markdown::render_markdown;
+
+use crate::cases::{CaseId, Level};
+use crate::judge::Outcome;
+
+/// The version of the report format.
+pub const FORMAT: &str = "credlab-report/1";
+
+/// A case's final verdict: its outcome, seen through the expectations file. Each variant
+/// carries exactly what explains it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "verdict", content = "detail", rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    /// The other conforming answer of an `acceptable` case.
+    PassNonStrict {
+        note: String,
+    },
+    Fail {
+        expected: String,
+        found: String,
+    },
+    /// A failure the expectations file lists.
+    Xfail {
+        reason: String,
+        expected: String,
+        found: String,
+    },
+    /// A listed failure that passed: the expectations file is out of date.
+    Xpass {
+        reason: String,
+    },
+    Skip {
+        reason: String,
+    },
+    /// The target answered that it does not implement the operation.
+    Unimplemented {
+        note: String,
+    },
+    /// No answer before the deadline.
+    Hang {
+        phase: String,
+        after_ms: u64,
+    },
+    /// credlab could not run the case.
+    Error {
+        message: String,
+    },
+}
+
+impl Verdict {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::PassNonStrict { .. } => "pass-nonstrict",
+            Verdict::Fail { .. } => "fail",
+            Verdict::Xfail { .. } => "xfail",
+            Verdict::Xpass { .. } => "xpass",
+            Verdict::Skip { .. } => "skip",
+            Verdict::Unimplemented { .. } => "unimplemented",
+            Verdict::Hang { .. } => "hang",
+            Verdict::Error { .. } => "error",
+        }
+    }
+
+    /// The target misbehaved (before expectations are applied).
+    pub fn is_failure(&self) -> bool {
+        matches!(self, Verdict::Fail { .. } | Verdict::Hang { .. })
+    }
+}
+
+impl From<Outcome> for Verdict {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Pass => Verdict::Pass,
+            Outcome::PassNonStrict { note } => Verdict::PassNonStrict { note },
+            Outcome::Fail { expected, found } => Verdict::Fail { expected, found },
+            Outcome::Skip { reason } => Verdict::Skip { reason },
+            Outcome::Unimplemented { note } => Verdict::Unimplemented { note },
+            Outcome::Hang { phase, after } => Verdict::Hang {
+                phase,
+                after_ms: after.as_millis().try_into().unwrap_or(u64::MAX),
+            },
+            Outcome::Error { message } => Verdict::Error { message },
+        }
+    }
+}
+
+/// What was exchanged in one step, shown (shortened, secrets redacted) for failures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Evidence {
+    pub step: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<String>,
+}
+
+/// One case in the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CaseReport {
+    pub id: CaseId,
+    pub level: Level,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    pub duration_ms: u64,
+    /// What was sent and received, for cases that did not pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+}
+
+/// The target that was judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Target {
+    /// `provider`, `registry` or `verifier`.
+    pub kind: String,
+    /// What the user named (a path, a URL, `builtin:…`).
+    pub name: String,
+    /// What the harness found out or was told (features, keys, URLs).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<String, String>,
+}
+
+/// Counts by verdict, and the verdict on the target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub total: usize,
+    pub counts: BTreeMap<String, usize>,
+    /// Must-level failures and hangs (and should-level ones under `--strict`).
+    pub scored_failures: usize,
+    /// Expectation entries that matched no case.
+    pub stale_expectations: Vec<String>,
+    pub conformant: bool,
+    pub strict: bool,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Report {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The credlab version that ran.
+    pub credlab: String,
+    pub target: Target,
+    pub cases: Vec<CaseReport>,
+    pub summary: Summary,
+}
+
+/// The JSON Schema of reports.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Report)).expect("schemas serialize")
+}
+
+/// Whether a verdict counts against conformance at this level.
+fn scored(verdict: &Verdict, level: Level, strict: bool) -> bool {
+    verdict.is_failure() && (level == Level::Must || (strict && level == Level::Should))
+}
+
+impl Report {
+    /// Builds a report, applying the expectations file to the outcomes.
+    pub fn new(
+        target: Target,
+        mut cases: Vec<CaseReport>,
+        expectations: &Expectations,
+        strict: bool,
+    ) -> Self {
+        let stale = expectations.apply(&mut cases);
+        let mut summary = Summary {
+            total: cases.len(),
+            strict,
+            stale_expectations: stale,
+            ..Summary::default()
+        };
+        for case in &cases {
+            *summary
+                .counts
+                .entry(case.verdict.name().to_string())
+                .or_default() += 1;
+            if scored(&case.verdict, case.level, strict) {
+                summary.scored_failures += 1;
+            }
+        }
+        let xpass = summary.counts.get("xpass").copied().unwrap_or(0);
+        let errors = summary.counts.get("error").copied().unwrap_or(0);
+        summary.conformant = summary.scored_failures == 0
+            && xpass == 0
+            && summary.stale_expectations.is_empty()
+            && errors == 0;
+        Self {
+            format: FORMAT.into(),
+            credlab: env!("CARGO_PKG_VERSION").into(),
+            target,
+            cases,
+            summary,
+        }
+    }
+
+    /// 0 conformant; 1 non-conformant (a scored failure, an xpass, a stale expectation);
+    /// 70 (EX_SOFTWARE) when credlab itself could not run some case and nothing else failed.
+    pub fn exit_code(&self) -> u8 {
+        let xpass = self.summary.counts.get("xpass").copied().unwrap_or(0);
+        if self.summary.scored_failures > 0
+            || xpass > 0
+            || !self.summary.stale_expectations.is_empty()
+        {
+            1
+        } else if self.summary.counts.get("error").copied().unwrap_or(0) > 0 {
+            70
+        } else {
+            0
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("reports serialize");
+        text.push('\n');
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(id: &str, level: Level, verdict: Verdict) -> CaseReport {
+        CaseReport {
+            id: id.parse().unwrap(),
+            level,
+            verdict,
+            duration_ms: 1,
+            evidence: Vec::new(),
+        }
+    }
+
+    fn fail() -> Verdict {
+        Verdict::Fail {
+            expected: "a".into(),
+            found: "b".into(),
+        }
+    }
+
+    #[test]
+    fn exit_codes() {
+        let target = Target {
+            kind: "provider".into(),
+            name: "x".into(),
+            facts: BTreeMap::new(),
+        };
+        let none = Expectations::default();
+        let ok = Report::new(
+            target.clone(),
+            vec![case("p::a::b", Level::Must, Verdict::Pass)],
+            &none,
+            false,
+        );
+        assert_eq!(ok.exit_code(), 0);
+        let should = Report::new(
+            target.clone(),
+            vec![case("p::a::b", Level::Should, fail())],
+            &none,
+            false,
+        );
+        assert_eq!(should.exit_code(), 0);
+        let strict = Report::new(
+            target.clone(),
+            vec![case("p::a::b", Level::Should, fail())],
+            &none,
+            true,
+        );
+        assert_eq!(strict.exit_code(), 1);
+        let must = Report::new(
+            target.clone(),
+            vec![case("p::a::b", Level::Must, fail())],
+            &none,
+            false,
+        );
+        assert_eq!(must.exit_code(), 1);
+        let error = Report::new(
+            target,
+            vec![case(
+                "p::a::b",
+                Level::Must,
+                Verdict::Error {
+                    message: "x".into(),
+                },
+            )],
+            &none,
+            false,
+        );
+        assert_eq!(error.exit_code(), 70);
+    }
+
+    #[test]
+    fn json_shape() {
+        let json = serde_json::to_value(case("p::a::b", Level::Must, fail())).unwrap();
+        assert_eq!(json["verdict"], "fail");
+        assert_eq!(json["detail"]["expected"], "a");
+        let pass = serde_json::to_value(case("p::a::b", Level::Must, Verdict::Pass)).unwrap();
+        assert_eq!(pass["verdict"], "pass");
+        assert!(pass.get("detail").is_none());
+    }
+}
