@@ -14,3 +14,5 @@ pub mod mutants;
 pub mod process;
 pub mod provider_run;
 pub mod reference;
+pub mod registry;
+pub mod registry_run;

@@ -114,9 +114,17 @@ impl Profile {
         }
     }
 
-    /// Shows bytes for a report with the login secret replaced.
+    /// Shows bytes for a report with the login secret replaced, and the token of a get
+    /// answer shown by fingerprint only (it is a live credential).
     pub fn redacted(&self, bytes: &[u8]) -> String {
-        let text = String::from_utf8_lossy(bytes).replace(&self.login_token(), "<login-token>");
+        let mut text = String::from_utf8_lossy(bytes).replace(&self.login_token(), "<login-token>");
+        if let Ok(mut answer) = serde_json::from_str::<Value>(&text)
+            && let Some(token) = answer.pointer_mut("/Ok/token")
+            && let Some(t) = token.as_str().map(str::to_string)
+        {
+            *token = Value::String(format!("<token {}>", credlab_suite::redact::token(&t)));
+            text = answer.to_string();
+        }
         show(text.as_bytes())
     }
 }

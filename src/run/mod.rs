@@ -7,6 +7,7 @@
 mod catalogue;
 mod output;
 mod provider;
+mod registry;
 mod verifier;
 
 pub use provider::BUILTIN_ENV;
@@ -24,8 +25,24 @@ use crate::exit::{Failure, USAGE};
 pub struct RunArgs {
     /// The credential provider to judge: a path (run as `PATH --cargo-plugin`, like Cargo),
     /// or `builtin:token-store`, `builtin:paseto`, `builtin:mutant:NAME`.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "registry")]
     provider: Option<String>,
+    /// The registry to judge, by its index URL as Cargo users configure it
+    /// (`sparse+http://127.0.0.1:PORT/index/`). Needs --secret-key.
+    #[arg(long, value_name = "URL")]
+    registry: Option<String>,
+    /// Allow a --registry that is not on loopback (credlab publishes and yanks probe crates).
+    #[arg(long)]
+    allow_remote: bool,
+    /// The subject the registry has on file for credlab's key (RFC 3231 `sub`).
+    #[arg(long)]
+    subject: Option<String>,
+    /// The registry's freshness window for `iat`, in seconds.
+    #[arg(long, default_value_t = 900)]
+    max_age: u64,
+    /// The registry's allowed future skew for `iat`, in seconds.
+    #[arg(long, default_value_t = 60)]
+    max_future_skew: u64,
     /// An index URL the provider serves (what Cargo sends as `registry.index-url`).
     #[arg(long, value_name = "URL")]
     index_url: Option<String>,
@@ -148,9 +165,10 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         None => Expectations::default(),
     };
     let out = output::Output::new(args.format, args.report.clone());
-    let reports: Vec<Report> = match &args.provider {
-        Some(target) => vec![provider::run(&args, target, &filter, &expectations, &out)?],
-        None => {
+    let reports: Vec<Report> = match (&args.provider, &args.registry) {
+        (Some(target), _) => vec![provider::run(&args, target, &filter, &expectations, &out)?],
+        (None, Some(url)) => vec![registry::run(&args, url, &filter, &expectations, &out)?],
+        (None, None) => {
             if args.index_url.is_some() || !args.provider_args.is_empty() {
                 return Err(Failure {
                     code: USAGE,

@@ -43,3 +43,8 @@ pub mod verify;
 
 pub use backend::Backend;
 pub use rejection::{Rejection, RejectionKind};
+
+/// The README's Rust examples, run as doctests so they stay true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

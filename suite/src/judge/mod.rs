@@ -2,6 +2,7 @@
 //! read what a transport recorded and compare it with what a case expects.
 
 pub mod provider;
+pub mod registry;
 pub mod token;
 
 use std::time::Duration;

@@ -257,9 +257,10 @@ fn check(
             if token == Some(expected) {
                 Ok(())
             } else {
+                // Both are credentials: shown by fingerprint only.
                 Err(Outcome::fail(
-                    format!("the token given to login: {}", show(expected.as_bytes())),
-                    show(token.unwrap_or_default().as_bytes()),
+                    format!("the token given to login ({})", crate::redact::token(expected)),
+                    format!("another token ({})", crate::redact::token(token.unwrap_or_default())),
                 ))
             }
         }
@@ -269,9 +270,19 @@ fn check(
             if safe {
                 Ok(())
             } else {
+                let bad: Vec<String> = t
+                    .bytes()
+                    .filter(|b| !(*b == b'\t' || (0x20..0x7f).contains(b)))
+                    .map(|b| format!("0x{b:02x}"))
+                    .collect();
                 Err(Outcome::fail(
                     "a non-empty token of visible ASCII",
-                    show(t.as_bytes()),
+                    format!(
+                        "{} bytes, with [{}] ({})",
+                        t.len(),
+                        bad.join(" "),
+                        crate::redact::token(t)
+                    ),
                 ))
             }
         }

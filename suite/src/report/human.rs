@@ -95,6 +95,11 @@ pub fn render_human(report: &Report) -> String {
             detail(&mut out, case);
         }
     }
+    for case in &report.cases {
+        if let Verdict::Xfail { reason, .. } = &case.verdict {
+            let _ = writeln!(out, "--- XFAIL {} (expected failure: {reason})", case.id);
+        }
+    }
     let s = &report.summary;
     let counts: Vec<String> = s.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
     let _ = writeln!(

@@ -23,13 +23,13 @@ pub fn build(fx: &Fixture) -> Group {
         (
             "just-past-window",
             "iat 15 min 1 s before now",
-            Duration::seconds(-901),
+            -fx.max_age - Duration::seconds(1),
             Expired,
         ),
         (
             "one-nanosecond-past-window",
             "iat 15 min and 1 ns before now: the boundary is exact to the nanosecond",
-            -Duration::minutes(15) - Duration::nanoseconds(1),
+            -fx.max_age - Duration::nanoseconds(1),
             Expired,
         ),
         (
@@ -53,13 +53,13 @@ pub fn build(fx: &Fixture) -> Group {
         (
             "just-past-skew",
             "iat 61 s in the future: beyond the allowed clock skew",
-            Duration::seconds(61),
+            fx.max_skew + Duration::seconds(1),
             IssuedInFuture,
         ),
         (
             "one-nanosecond-past-skew",
             "iat 60 s and 1 ns in the future",
-            Duration::seconds(60) + Duration::nanoseconds(1),
+            fx.max_skew + Duration::nanoseconds(1),
             IssuedInFuture,
         ),
         (
@@ -187,7 +187,7 @@ pub fn build(fx: &Fixture) -> Group {
         .spec(&[RFC_TIME, CARGO_READ_CACHE])
         .flags(&["Expired", "Replay"])
         .token(
-            Draft::new(fx, Operation::Read).iat_at(Duration::minutes(-16)),
+            Draft::new(fx, Operation::Read).iat_at(-fx.max_age - Duration::minutes(1)),
             invalid(Expired),
         );
     g

@@ -1,9 +1,11 @@
 //! The fixed world the offline vectors are generated in, and the live one the registry
 //! runner builds from a registry's own key, URL and clock.
 
+use std::sync::Arc;
+
 use sha2::Digest;
-use time::OffsetDateTime;
 use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
 
 use crate::cases::token::{KeyPairInput, RegisteredKey};
 use crate::keys::SecretKey;
@@ -27,6 +29,30 @@ pub struct CrateFixture {
     pub cksum: String,
 }
 
+/// Where publish requests get their `.crate`: the checksum of a crate for a name and version.
+pub trait CrateSource: std::fmt::Debug + Send + Sync {
+    /// The lowercase hex SHA-256 of the `.crate` for `name` `vers` (a live source also keeps
+    /// the bytes, to send them).
+    fn cksum(&self, name: &str, vers: &str) -> String;
+    /// A version the registry does not have yet, for a publish that must succeed; `None`
+    /// offline, where every case stands alone and the fixture's version is used.
+    fn fresh_version(&self) -> Option<String>;
+}
+
+/// The offline source: a checksum per name and version, no bytes.
+#[derive(Debug)]
+pub struct SyntheticCrates;
+
+impl CrateSource for SyntheticCrates {
+    fn cksum(&self, name: &str, vers: &str) -> String {
+        sha256_hex(format!("credlab fixture: the .crate of {name} {vers}").as_bytes())
+    }
+
+    fn fresh_version(&self) -> Option<String> {
+        None
+    }
+}
+
 /// Everything a case builder may use.
 #[derive(Debug, Clone)]
 pub struct Fixture {
@@ -48,6 +74,11 @@ pub struct Fixture {
     pub krate: CrateFixture,
     /// The checksum of some other `.crate`.
     pub other_cksum: String,
+    /// The registry's freshness window and allowed future skew (RFC 3231 suggests 15 min).
+    pub max_age: Duration,
+    pub max_skew: Duration,
+    /// Where publishes get their crates.
+    pub crates: Arc<dyn CrateSource>,
 }
 
 /// Lowercase hex SHA-256, as Cargo computes `cksum`.
@@ -73,10 +104,38 @@ impl Fixture {
             krate: CrateFixture {
                 name: "foo".into(),
                 vers: "0.1.0".into(),
-                cksum: sha256_hex(b"credlab fixture: the .crate of foo 0.1.0"),
+                cksum: SyntheticCrates.cksum("foo", "0.1.0"),
             },
             other_cksum: sha256_hex(b"credlab fixture: some other .crate"),
+            max_age: Duration::minutes(15),
+            max_skew: Duration::seconds(60),
+            crates: Arc::new(SyntheticCrates),
         }
+    }
+
+    /// A crate name other than the fixture's (`bar` offline; a sibling of the probe crate live,
+    /// so a registry that wrongly accepts creates nothing outside credlab's names).
+    pub fn other_name(&self) -> String {
+        if self.krate.name == "foo" {
+            "bar".into()
+        } else {
+            format!("{}-other", self.krate.name)
+        }
+    }
+
+    /// A publish of the fixture crate at `vers`.
+    pub fn publish_version(&self, vers: &str) -> crate::token::Operation {
+        crate::token::Operation::Publish {
+            name: self.krate.name.clone(),
+            vers: vers.to_string(),
+            cksum: self.crates.cksum(&self.krate.name, vers),
+        }
+    }
+
+    /// A publish the registry can accept: a fresh version live, the fixture's offline.
+    pub fn new_publish(&self) -> crate::token::Operation {
+        let vers = self.crates.fresh_version().unwrap_or_else(|| self.krate.vers.clone());
+        self.publish_version(&vers)
     }
 
     /// The keys the registry has on file.

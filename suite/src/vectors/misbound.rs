@@ -380,7 +380,7 @@ fn crate_fields(fx: &Fixture, g: &mut Group) {
             "name-other-crate",
             "token::valid::yank",
             "name",
-            json!("bar"),
+            json!(fx.other_name()),
             NameMismatch,
             Must,
             "another crate's name",
@@ -475,17 +475,20 @@ fn crate_fields(fx: &Fixture, g: &mut Group) {
                 invalid(kind),
             );
     }
-    let my_crate = Operation::Yank {
-        name: "my-crate".into(),
+    // The request acts on a crate that exists, so refusing it can only be about the token.
+    let dashed = if k.name.contains('-') { k.name.clone() } else { "my-crate".to_string() };
+    let underscored = dashed.replace('-', "_");
+    let dashed_yank = Operation::Yank {
+        name: dashed.clone(),
         vers: k.vers.clone(),
     };
-    g.case("name-dash-for-underscore", Should, "the token says `my_crate`, the request acts on `my-crate` (registries may treat them as one crate; the token binds the exact name)")
-        .from("token::valid::yank", "name := \"my_crate\"; request name := \"my-crate\"")
+    g.case("name-dash-for-underscore", Should, &format!("the token says `{underscored}`, the request acts on `{dashed}` (registries may treat them as one crate; the token binds the exact name)"))
+        .from("token::valid::yank", &format!("name := {underscored:?}; request name := {dashed:?}"))
         .spec(&[RFC_PACKAGE])
         .flags(&["MisBound", "Binding"])
         .token(
-            Draft::new(fx, my_crate).edit_json(|c| {
-                c.insert("name".into(), json!("my_crate"));
+            Draft::new(fx, dashed_yank).edit_json(|c| {
+                c.insert("name".into(), json!(underscored));
             }),
             invalid(NameMismatch),
         );

@@ -50,11 +50,7 @@ pub fn build(fx: &Fixture) -> Group {
         Draft::new(fx, Operation::Read).with(|d| d.footer.url = fx.other_index_url.clone()),
         invalid(UrlMismatch),
     );
-    let next_version = Operation::Publish {
-        name: k.name.clone(),
-        vers: "0.1.1".into(),
-        cksum: fx.other_cksum.clone(),
-    };
+    let next_version = fx.publish_version("0.1.1");
     g.case(
         "publish-for-other-version",
         Must,
@@ -62,7 +58,7 @@ pub fn build(fx: &Fixture) -> Group {
     )
     .from(
         "token::valid::publish",
-        "request := publish 0.1.1 (other .crate)",
+        "request := publish 0.1.1 (its own .crate)",
     )
     .spec(&[RFC_PACKAGE, RFC_PUBLISH])
     .flags(&["Replay"])
@@ -71,7 +67,7 @@ pub fn build(fx: &Fixture) -> Group {
         invalid(VersMismatch),
     );
     let other_crate = Operation::Publish {
-        name: "bar".into(),
+        name: fx.other_name(),
         vers: k.vers.clone(),
         cksum: k.cksum.clone(),
     };
@@ -141,10 +137,6 @@ pub fn build(fx: &Fixture) -> Group {
                 invalid(MutationMismatch),
             );
     }
-    let published = vec![CrateVersion {
-        name: k.name.clone(),
-        vers: k.vers.clone(),
-    }];
     g.case(
         "republish-existing-version",
         Must,
@@ -157,7 +149,11 @@ pub fn build(fx: &Fixture) -> Group {
     .spec(&[RFC_PUBLISH])
     .flags(&["Replay", "Republish"])
     .token(
-        Draft::new(fx, publish(fx)).with(|d| d.registry.published = published.clone()),
+        Draft::new(fx, publish(fx)).with(|d| {
+            if let Operation::Publish { name, vers, .. } = &d.request {
+                d.registry.published = vec![CrateVersion { name: name.clone(), vers: vers.clone() }];
+            }
+        }),
         invalid(VersionExists),
     );
     for (slug, base, op) in [
@@ -220,7 +216,7 @@ pub fn build(fx: &Fixture) -> Group {
         .flags(&["Replay", "Interop"])
         .token(
             Draft::new(fx, Operation::Read)
-                .iat_at(Duration::minutes(-14))
+                .iat_at(-fx.max_age + Duration::minutes(1))
                 .with(|d| d.accepted_before = vec![d.token(), d.token()]),
             valid(),
         );

@@ -17,14 +17,7 @@ pub fn operations(fx: &Fixture) -> [(&'static str, Operation); 5] {
     let k = &fx.krate;
     [
         ("read", Operation::Read),
-        (
-            "publish",
-            Operation::Publish {
-                name: k.name.clone(),
-                vers: k.vers.clone(),
-                cksum: k.cksum.clone(),
-            },
-        ),
+        ("publish", fx.new_publish()),
         (
             "yank",
             Operation::Yank {
@@ -48,9 +41,9 @@ pub fn operations(fx: &Fixture) -> [(&'static str, Operation); 5] {
     ]
 }
 
-/// The publish request of the fixture crate.
+/// A publish request the registry can accept.
 pub fn publish(fx: &Fixture) -> Operation {
-    operations(fx)[1].1.clone()
+    fx.new_publish()
 }
 
 pub fn yank(fx: &Fixture) -> Operation {
@@ -106,11 +99,7 @@ pub fn build(fx: &Fixture) -> Group {
         ("publish-build-metadata", "1.0.0+build.5"),
         ("publish-pre-release-and-build", "2.0.0-rc.1+sha.5114f85"),
     ] {
-        let op = Operation::Publish {
-            name: name.clone(),
-            vers: vers.into(),
-            cksum: fx.krate.cksum.clone(),
-        };
+        let op = fx.publish_version(vers);
         g.case(
             slug,
             Must,
@@ -144,30 +133,30 @@ pub fn build(fx: &Fixture) -> Group {
     g.case(
         "iat-at-window-start",
         Must,
-        "iat exactly 15 minutes before now: the window boundary is inclusive",
+        "iat exactly one window (15 minutes) before now: the boundary is inclusive",
     )
     .spec(&[RFC_TIME])
     .flags(&["Valid", "Boundary"])
     .token(
-        Draft::new(fx, publish(fx)).iat_at(Duration::minutes(-15)),
+        Draft::new(fx, publish(fx)).iat_at(-fx.max_age),
         valid(),
     );
-    g.case("iat-inside-window", Must, "iat 14 min 59 s before now")
+    g.case("iat-inside-window", Must, "iat one second inside the window (14 min 59 s before now)")
         .spec(&[RFC_TIME])
         .flags(&["Valid", "Boundary"])
         .token(
-            Draft::new(fx, publish(fx)).iat_at(Duration::seconds(-899)),
+            Draft::new(fx, publish(fx)).iat_at(-fx.max_age + Duration::seconds(1)),
             valid(),
         );
     g.case(
         "iat-at-skew-limit",
         Must,
-        "iat 60 s in the future: at the allowed clock skew",
+        "iat at the allowed clock skew (60 s) in the future",
     )
     .spec(&[RFC_TIME])
     .flags(&["Valid", "Boundary"])
     .token(
-        Draft::new(fx, publish(fx)).iat_at(Duration::seconds(60)),
+        Draft::new(fx, publish(fx)).iat_at(fx.max_skew),
         valid(),
     );
     g.case("iat-now", Must, "iat equal to now")

@@ -1,0 +1,6 @@
+//! `credlab-registry`: the reference sparse registry (`credlab serve`) as its own binary.
+//! See [`credlab_runners::registry::server`] and `credlab-registry --help`.
+
+fn main() -> std::process::ExitCode {
+    credlab_runners::registry::server::cli::serve_main(std::env::args_os().skip(1))
+}

@@ -1,0 +1,214 @@
+//! Seeded bugs: each makes the reference registry skip exactly one check or misbehave in
+//! exactly one way, so a registry runner can prove that each of its cases can fail.
+//!
+//! # How "skip a check" is modelled
+//!
+//! The registry always calls [`credlab_suite::registry::admit`]. When `admit` refuses a token
+//! with the [`RejectionKind`] a `Skip…` bug names, the refusal is not final:
+//!
+//! - where the check can be neutralised, `admit` runs again with it neutralised, so every
+//!   *other* check still applies (a token with two faults is still refused for the second):
+//!   `SkipUrlCheck` re-runs with the footer's own `url` as the index URL; `SkipExpiry` and
+//!   `SkipFutureCheck` re-run under a policy whose window (or skew) is a century;
+//!   `SkipMutationCheck`, `SkipNameCheck`, `SkipVersCheck`, `SkipCksumCheck` re-run with the
+//!   request's operation kind / `name` / `vers` / `cksum` replaced by the token's (unverified)
+//!   claim. The registry still *acts* on the request as it arrived (and checks
+//!   "version exists" for the request's own crate and version);
+//! - where it cannot (`SkipSignature`: the verifier always checks signatures;
+//!   `AcceptUnknownKey`: there is no key to check against), the refusal is turned into an
+//!   acceptance outright, and the acting key is the footer's (unverified) `kip`. Those tokens
+//!   are not recorded by the replay guard.
+//!
+//! The other bugs are behaviours rather than skipped checks; each is described on its variant.
+
+use credlab_suite::RejectionKind;
+
+/// A seeded bug. `None` in [`super::Config::bug`] is the conformant reference registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bug {
+    /// Accepts a footer `url` that is not the registry's index URL (RFC 3231 R3).
+    SkipUrlCheck,
+    /// Accepts an `iat` older than the freshness window (R4).
+    SkipExpiry,
+    /// Accepts an `iat` further in the future than the allowed skew (R4).
+    SkipFutureCheck,
+    /// Accepts a `mutation` claim that does not match the request (R7, R10).
+    SkipMutationCheck,
+    /// Accepts a `name` claim that is not the request's crate (R8).
+    SkipNameCheck,
+    /// Accepts a `vers` claim that is not the request's version (R8).
+    SkipVersCheck,
+    /// Accepts a `cksum` claim that is not the SHA-256 of the uploaded `.crate` (R9).
+    SkipCksumCheck,
+    /// Accepts a signature that does not verify (R2).
+    SkipSignature,
+    /// Accepts a `kip` that names no enrolled key (R2, "fail closed").
+    AcceptUnknownKey,
+    /// Keeps no single-use record: a publish/yank/unyank token can be replayed (R15).
+    NoReplayGuard,
+    /// Keys the single-use record on the token *string*, so the same token with its
+    /// signature's `s` flipped to `n − s` (also valid) replays.
+    ReplayGuardByTokenString,
+    /// Lets a fresh publish token overwrite an existing version (R9: not already published).
+    AllowRepublish,
+    /// Answers 500 instead of 401 to tokens that do not even parse (garbage, bad base64,
+    /// bad footer, oversized).
+    ServerErrorOnGarbage,
+    /// `auth-required: true`, yet serves `config.json`, index files, downloads and search to
+    /// requests *without* an `Authorization` header (a token that is present is still checked).
+    ReadsWithoutAuth,
+    /// Answers 400 instead of 401/403 when a token is present but refused or not allowed
+    /// (a missing token still gets 401, so Cargo's handshake works).
+    RejectWith400,
+    /// Stores the published version even when the publish is refused (the answer is still
+    /// the refusal): a rejected request leaves a trace.
+    TraceOnRejectedPublish,
+    /// Answers 401 without the `www-authenticate: Cargo login_url=…` header.
+    NoWwwAuthenticate,
+}
+
+impl Bug {
+    /// Every seeded bug.
+    pub const ALL: [Bug; 17] = [
+        Bug::SkipUrlCheck,
+        Bug::SkipExpiry,
+        Bug::SkipFutureCheck,
+        Bug::SkipMutationCheck,
+        Bug::SkipNameCheck,
+        Bug::SkipVersCheck,
+        Bug::SkipCksumCheck,
+        Bug::SkipSignature,
+        Bug::AcceptUnknownKey,
+        Bug::NoReplayGuard,
+        Bug::ReplayGuardByTokenString,
+        Bug::AllowRepublish,
+        Bug::ServerErrorOnGarbage,
+        Bug::ReadsWithoutAuth,
+        Bug::RejectWith400,
+        Bug::TraceOnRejectedPublish,
+        Bug::NoWwwAuthenticate,
+    ];
+
+    /// The stable kebab-case name (`--bug NAME`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Bug::SkipUrlCheck => "skip-url-check",
+            Bug::SkipExpiry => "skip-expiry",
+            Bug::SkipFutureCheck => "skip-future-check",
+            Bug::SkipMutationCheck => "skip-mutation-check",
+            Bug::SkipNameCheck => "skip-name-check",
+            Bug::SkipVersCheck => "skip-vers-check",
+            Bug::SkipCksumCheck => "skip-cksum-check",
+            Bug::SkipSignature => "skip-signature",
+            Bug::AcceptUnknownKey => "accept-unknown-key",
+            Bug::NoReplayGuard => "no-replay-guard",
+            Bug::ReplayGuardByTokenString => "replay-guard-by-token-string",
+            Bug::AllowRepublish => "allow-republish",
+            Bug::ServerErrorOnGarbage => "server-error-on-garbage",
+            Bug::ReadsWithoutAuth => "reads-without-auth",
+            Bug::RejectWith400 => "reject-with-400",
+            Bug::TraceOnRejectedPublish => "trace-on-rejected-publish",
+            Bug::NoWwwAuthenticate => "no-www-authenticate",
+        }
+    }
+
+    /// Parses a name from [`Bug::name`] (also accepts `snake_case` and the variant name).
+    pub fn from_name(name: &str) -> Option<Bug> {
+        let wanted: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        Bug::ALL.into_iter().find(|bug| {
+            bug.name()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .eq(wanted.chars())
+        })
+    }
+
+    /// The verifier check this bug skips, for the `Skip…`/`Accept…` bugs.
+    pub fn skipped(self) -> Option<RejectionKind> {
+        Some(match self {
+            Bug::SkipUrlCheck => RejectionKind::UrlMismatch,
+            Bug::SkipExpiry => RejectionKind::Expired,
+            Bug::SkipFutureCheck => RejectionKind::IssuedInFuture,
+            Bug::SkipMutationCheck => RejectionKind::MutationMismatch,
+            Bug::SkipNameCheck => RejectionKind::NameMismatch,
+            Bug::SkipVersCheck => RejectionKind::VersMismatch,
+            Bug::SkipCksumCheck => RejectionKind::CksumMismatch,
+            Bug::SkipSignature => RejectionKind::BadSignature,
+            Bug::AcceptUnknownKey => RejectionKind::UnknownKey,
+            _ => return None,
+        })
+    }
+
+    /// One line on what the bug changes.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Bug::SkipUrlCheck => "accepts a footer url other than the registry's index URL",
+            Bug::SkipExpiry => "accepts tokens older than the freshness window",
+            Bug::SkipFutureCheck => "accepts tokens issued beyond the allowed clock skew",
+            Bug::SkipMutationCheck => "accepts a mutation claim that does not match the request",
+            Bug::SkipNameCheck => "accepts a name claim that does not match the request",
+            Bug::SkipVersCheck => "accepts a vers claim that does not match the request",
+            Bug::SkipCksumCheck => "accepts a cksum claim that does not match the .crate",
+            Bug::SkipSignature => "accepts signatures that do not verify",
+            Bug::AcceptUnknownKey => "accepts tokens from keys that are not enrolled",
+            Bug::NoReplayGuard => "lets publish/yank/unyank tokens be replayed",
+            Bug::ReplayGuardByTokenString => {
+                "keys the single-use record on the token string (an s -> n-s flip replays)"
+            }
+            Bug::AllowRepublish => "lets a publish overwrite an existing version",
+            Bug::ServerErrorOnGarbage => "answers 500 to unparsable tokens",
+            Bug::ReadsWithoutAuth => {
+                "serves config.json, index, downloads and search without a token"
+            }
+            Bug::RejectWith400 => "answers 400 instead of 401/403 to refused tokens",
+            Bug::TraceOnRejectedPublish => "stores the version of a refused publish",
+            Bug::NoWwwAuthenticate => "omits www-authenticate on 401",
+        }
+    }
+}
+
+impl std::fmt::Display for Bug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Rejections that mean "this is not a token at all": what `ServerErrorOnGarbage` answers
+/// 500 to.
+pub(super) fn is_garbage(kind: RejectionKind) -> bool {
+    use RejectionKind::*;
+    matches!(
+        kind,
+        TooLarge
+            | Malformed
+            | UnsupportedVersion
+            | UnsupportedPurpose
+            | BadBase64
+            | FooterMissing
+            | FooterInvalid
+            | DuplicateKey
+            | NestingTooDeep
+            | PayloadInvalid
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for bug in Bug::ALL {
+            assert_eq!(Bug::from_name(bug.name()), Some(bug));
+            assert_eq!(Bug::from_name(&format!("{bug:?}")), Some(bug));
+            assert_eq!(Bug::from_name(&bug.name().replace('-', "_")), Some(bug));
+        }
+        assert_eq!(Bug::from_name("no-such-bug"), None);
+        let names: std::collections::HashSet<_> = Bug::ALL.iter().map(|b| b.name()).collect();
+        assert_eq!(names.len(), Bug::ALL.len());
+    }
+}

@@ -1,0 +1,173 @@
+//! The command line of `credlab serve` / `credlab-registry`.
+//!
+//! ```text
+//! credlab-registry [--addr ADDR] [--data DIR] [--no-auth-required]
+//!                  [--public-key k3.public.…[=SUBJECT]]… [--max-age SECS]
+//!                  [--max-future-skew SECS] [--bug NAME] [--login-url URL]
+//! ```
+//! Once listening it prints exactly one line on stdout, `index: sparse+http://…/index/`
+//! (the readiness signal), logs one line per request on stderr, and serves until killed.
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use credlab_suite::keys::PublicKey;
+
+use super::{Bug, Config, start};
+
+pub const USAGE: &str = "\
+usage: credlab serve [OPTIONS]
+
+A sparse registry that verifies Cargo asymmetric tokens (cargo:paseto), state in SQLite.
+
+options:
+  --addr ADDR                 listen address (default 127.0.0.1:0, a free port)
+  --data DIR                  keep state in DIR/registry.sqlite3 (default: a temp dir)
+  --no-auth-required          reads (index, downloads, search) need no token
+  --public-key KEY[=SUBJECT]  enrol a k3.public key, optionally with its subject (repeat)
+  --max-age SECS              token freshness window (default 900)
+  --max-future-skew SECS      allowed clock skew for iat in the future (default 60)
+  --bug NAME                  seed a bug (negative control); --bug list shows them
+  --login-url URL             login_url of the www-authenticate challenge
+  -h, --help                  this text
+
+Prints `index: sparse+http://HOST:PORT/index/` on stdout once listening.";
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Command {
+    Serve(Config),
+    Help,
+    ListBugs,
+}
+
+/// Parses the arguments after the command name.
+pub fn parse<I, S>(args: I) -> Result<Command, String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<OsString>,
+{
+    let mut config = Config {
+        log: true,
+        ..Config::default()
+    };
+    let mut args = args.into_iter().map(Into::into);
+    while let Some(arg) = args.next() {
+        let arg = arg
+            .into_string()
+            .map_err(|a| format!("argument {a:?} is not UTF-8"))?;
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => {
+                (flag.to_string(), Some(value.to_string()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = |flag: &str| -> Result<String, String> {
+            if let Some(value) = inline.clone() {
+                return Ok(value);
+            }
+            args.next()
+                .ok_or_else(|| format!("{flag} needs a value"))?
+                .into_string()
+                .map_err(|a| format!("{flag} {a:?}: not UTF-8"))
+        };
+        let seconds = |flag: &str, text: String| -> Result<Duration, String> {
+            text.parse::<u64>()
+                .map(Duration::from_secs)
+                .map_err(|_| format!("{flag}: expected whole seconds, found {text:?}"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--addr" => {
+                let text = value("--addr")?;
+                config.addr = text
+                    .parse::<SocketAddr>()
+                    .map_err(|e| format!("--addr {text:?}: {e}"))?;
+            }
+            "--data" => config.data = Some(value("--data")?.into()),
+            "--no-auth-required" if inline.is_none() => config.auth_required = false,
+            "--public-key" => {
+                let text = value("--public-key")?;
+                let (key, subject) = match text.split_once('=') {
+                    Some((key, subject)) => (key, Some(subject.to_string())),
+                    None => (text.as_str(), None),
+                };
+                let key = PublicKey::from_paserk(key).map_err(|e| format!("--public-key: {e}"))?;
+                config.keys.push((key, subject));
+            }
+            "--max-age" => config.policy.max_age = seconds("--max-age", value("--max-age")?)?,
+            "--max-future-skew" => {
+                config.policy.max_future_skew =
+                    seconds("--max-future-skew", value("--max-future-skew")?)?;
+            }
+            "--bug" => {
+                let name = value("--bug")?;
+                if name == "list" {
+                    return Ok(Command::ListBugs);
+                }
+                config.bug = Some(Bug::from_name(&name).ok_or_else(|| {
+                    format!("--bug {name:?}: unknown; `--bug list` shows the seeded bugs")
+                })?);
+            }
+            "--login-url" => config.login_url = Some(value("--login-url")?),
+            other => return Err(format!("unexpected argument {other:?}")),
+        }
+    }
+    Ok(Command::Serve(config))
+}
+
+/// `credlab serve ARGS…`: parse, start, announce the index URL, serve until killed.
+pub fn serve_main<I, S>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = S>,
+    S: Into<OsString>,
+{
+    let config = match parse(args) {
+        Ok(Command::Serve(config)) => config,
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Command::ListBugs) => {
+            for bug in Bug::ALL {
+                println!("{:<30} {}", bug.name(), bug.describe());
+            }
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if config.keys.is_empty() {
+        eprintln!("warning: no --public-key enrolled; every token will be refused");
+    }
+    if let Some(bug) = config.bug {
+        eprintln!("warning: seeded bug `{bug}`: {}", bug.describe());
+    }
+    let running = match start(config) {
+        Ok(running) => running,
+        Err(e) => {
+            eprintln!("error: could not start the registry: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "index: {}", running.index_url())
+        .and_then(|()| stdout.flush())
+        .is_err()
+    {
+        return ExitCode::FAILURE;
+    }
+    drop(stdout);
+    eprintln!(
+        "credlab registry: data in {}; api {}",
+        running.data_dir().display(),
+        running.api_url()
+    );
+    running.wait();
+    ExitCode::SUCCESS
+}

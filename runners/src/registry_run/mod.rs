@@ -1,0 +1,402 @@
+//! Runs registry cases over HTTP: the token vectors rebuilt with the registry's own key, URL
+//! and clock (a live [`Fixture`]), each sent to the endpoint its request names, plus the
+//! authentication cases of the sparse-index protocol. Cases run one after the other: they act
+//! on one probe crate whose state (published, yanked, owners) they share.
+
+mod client;
+pub mod crates;
+pub mod safety;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use credlab_suite::cases::Level;
+use credlab_suite::cases::token::{TokenCase, TokenExpect};
+use credlab_suite::judge::Outcome;
+use credlab_suite::judge::registry::{HttpAnswer, Trace, has_error_json, judge};
+use credlab_suite::keys::SecretKey;
+use credlab_suite::paseto;
+use credlab_suite::rejection::RejectionKind;
+use credlab_suite::report::Evidence;
+use credlab_suite::token::{self, Operation};
+use credlab_suite::vectors::Fixture;
+use credlab_suite::vectors::fixture::{CrateFixture, CrateSource, registered};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+pub use client::{Answer, Client, SendError, header_safe, index_path};
+use crates::LiveCrates;
+
+/// The registry to judge and how it is configured.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The index URL exactly as Cargo users configure it (`sparse+http://…/index/`).
+    pub index_url: String,
+    /// The key the operator enrolled for credlab.
+    pub key: SecretKey,
+    /// The subject on file for that key, if any.
+    pub subject: Option<String>,
+    /// The registry's freshness window and future skew.
+    pub max_age: Duration,
+    pub max_skew: Duration,
+    pub allow_remote: bool,
+    /// Per-request deadline.
+    pub timeout: Duration,
+}
+
+/// Why the run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("the registry could not be reached: {0}")]
+    Unreachable(String),
+}
+
+/// A connected registry: its endpoints, what it said about itself, and the live fixture.
+pub struct Session {
+    pub client: Client,
+    pub fixture: Fixture,
+    crates: Arc<LiveCrates>,
+    pub auth_required: bool,
+    pub facts: BTreeMap<String, String>,
+    target: Target,
+    /// The answer to an unauthenticated `config.json`.
+    anonymous_config: Answer,
+}
+
+fn signed(target: &Target, operation: &Operation) -> String {
+    token::sign_as_cargo(&target.key, &target.index_url, operation, OffsetDateTime::now_utc(), target.subject.as_deref())
+}
+
+/// Checks the URL, reads `config.json` (unauthenticated first, then with a read token, as
+/// Cargo does), and builds the live fixture around a fresh probe crate.
+pub fn connect(target: Target) -> Result<Session, ConnectError> {
+    safety::check(&target.index_url, target.allow_remote).map_err(ConnectError::Refused)?;
+    let mut client = Client::new(&target.index_url, target.timeout);
+    let anonymous_config = client.config(None).map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+    let config = if anonymous_config.status == 401 {
+        client
+            .config(Some(&signed(&target, &Operation::Read)))
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?
+    } else {
+        anonymous_config.clone()
+    };
+    if config.status != 200 {
+        return Err(ConnectError::Unreachable(format!(
+            "config.json answered {} {}",
+            config.status,
+            String::from_utf8_lossy(&config.body)
+        )));
+    }
+    let auth_required = client.learn(&config.body).map_err(ConnectError::Unreachable)?;
+    if let Some(api) = &client.api {
+        safety::check(api, target.allow_remote).map_err(ConnectError::Refused)?;
+    }
+    let now = OffsetDateTime::now_utc();
+    let clock = config
+        .date
+        .as_deref()
+        .and_then(|d| time::OffsetDateTime::parse(d, &time::format_description::well_known::Rfc2822).ok())
+        .unwrap_or(now);
+    let skew = (clock - now).whole_seconds();
+    let crates = Arc::new(LiveCrates::default());
+    let probe = format!("credlab-probe-{}", &hex::encode(SecretKey::generate().public_key().id().as_str().as_bytes())[..10]);
+    let fixture = Fixture {
+        clock: if skew.abs() > 2 { clock } else { now },
+        index_url: target.index_url.clone(),
+        other_index_url: "sparse+https://other-registry.credlab.test/index/".into(),
+        signer: target.key.clone(),
+        signer_subject: target.subject.clone(),
+        second: None,
+        stranger: SecretKey::generate(),
+        krate: CrateFixture {
+            name: probe.clone(),
+            vers: "0.1.0".into(),
+            cksum: crates.cksum(&probe, "0.1.0"),
+        },
+        other_cksum: crates.cksum(&probe, "0.0.0-other"),
+        max_age: time::Duration::try_from(target.max_age).unwrap_or(time::Duration::minutes(15)),
+        max_skew: time::Duration::try_from(target.max_skew).unwrap_or(time::Duration::minutes(1)),
+        crates: crates.clone(),
+    };
+    let mut facts = BTreeMap::new();
+    facts.insert("index-url".into(), target.index_url.clone());
+    facts.insert("api".into(), client.api.clone().unwrap_or_else(|| "(none)".into()));
+    facts.insert("auth-required".into(), auth_required.to_string());
+    facts.insert("clock-skew-seconds".into(), skew.to_string());
+    facts.insert("probe-crate".into(), probe);
+    facts.insert("key".into(), target.key.public_key().to_string());
+    facts.insert("kip".into(), target.key.public_key().id().to_string());
+    Ok(Session { client, fixture, crates, auth_required, facts, target, anonymous_config })
+}
+
+/// A case's result.
+#[derive(Debug, Clone)]
+pub struct CaseRun {
+    pub outcome: Outcome,
+    pub evidence: Vec<Evidence>,
+    pub duration: Duration,
+}
+
+/// The registry's view of a crate: version → yanked.
+fn index_state(session: &Session, name: &str) -> Result<BTreeMap<String, bool>, SendError> {
+    let token = signed(&session.target, &Operation::Read);
+    let answer = session.client.index_file(name, session.auth_required.then_some(token.as_str()))?;
+    if answer.status != 200 {
+        return Ok(BTreeMap::new());
+    }
+    Ok(String::from_utf8_lossy(&answer.body)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|v| Some((v.get("vers")?.as_str()?.to_string(), v.get("yanked")?.as_bool().unwrap_or(false))))
+        .collect())
+}
+
+/// Why a token case cannot be run against a live registry, if it cannot.
+fn inapplicable(session: &Session, case: &TokenCase) -> Option<String> {
+    let input = &case.input;
+    let live_keys = vec![registered(&session.target.key, session.target.subject.clone())];
+    if input.registry.keys != live_keys {
+        return Some(if input.registry.keys.len() > 1 {
+            "needs a second enrolled key (offline only)".into()
+        } else {
+            "needs a registered key other than credlab's (offline only)".into()
+        });
+    }
+    if input.registry.index_url != session.target.index_url {
+        return Some("made for another index URL (offline only)".into());
+    }
+    if input.issued_challenge.is_some() {
+        return Some("needs a registry that issues challenges (Cargo cannot answer them yet)".into());
+    }
+    if case.flags.iter().any(|f| f == "Boundary") {
+        return Some("a timing boundary finer than an HTTP round trip (offline only)".into());
+    }
+    if input.request == Operation::Read && !session.auth_required {
+        return Some("reads are not authenticated on this registry (auth-required is false)".into());
+    }
+    if !header_safe(&input.token) {
+        return Some("the token cannot travel in an HTTP header (control characters)".into());
+    }
+    None
+}
+
+/// The request a token was made for, from its claims (for replays of earlier tokens).
+fn request_of(token: &str) -> Option<Operation> {
+    let decoded = paseto::decode(token).ok()?;
+    let claims: Value = serde_json::from_slice(decoded.payload()).ok()?;
+    let field = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
+    Some(match field("mutation").as_deref() {
+        None => Operation::Read,
+        Some("publish") => Operation::Publish { name: field("name")?, vers: field("vers")?, cksum: field("cksum")? },
+        Some("yank") => Operation::Yank { name: field("name")?, vers: field("vers")? },
+        Some("unyank") => Operation::Unyank { name: field("name")?, vers: field("vers")? },
+        Some("owners") => Operation::Owners { name: field("name")? },
+        Some(_) => return None,
+    })
+}
+
+fn evidence(step: &str, operation: &Operation, token: Option<&str>, answer: &Answer) -> Evidence {
+    let what = match operation {
+        Operation::Read => "GET config.json".to_string(),
+        Operation::Publish { name, vers, .. } => format!("PUT /api/v1/crates/new ({name} {vers})"),
+        Operation::Yank { name, vers } => format!("DELETE /api/v1/crates/{name}/{vers}/yank"),
+        Operation::Unyank { name, vers } => format!("PUT /api/v1/crates/{name}/{vers}/unyank"),
+        Operation::Owners { name } => format!("GET /api/v1/crates/{name}/owners"),
+    };
+    Evidence {
+        step: step.into(),
+        sent: Some(format!("{what} with Authorization: {}", token.map_or("(none)".into(), credlab_suite::redact::token))),
+        received: Some(format!("HTTP {} {}", answer.status, String::from_utf8_lossy(&answer.body[..answer.body.len().min(300)]))),
+        stderr: None,
+        exit: None,
+    }
+}
+
+fn transport_outcome(e: SendError) -> Outcome {
+    match e {
+        SendError::Timeout(after) => Outcome::Hang { phase: "http".into(), after },
+        SendError::Transport(message) => Outcome::Error { message },
+    }
+}
+
+/// Publishes the probe crate: every later case acts on it.
+pub fn publish_probe(session: &Session) -> Result<(), String> {
+    let op = session.fixture.publish_version(&session.fixture.krate.vers);
+    let answer = session
+        .client
+        .request(&op, Some(&signed(&session.target, &op)), &session.crates)
+        .map_err(|e| e.to_string())?;
+    if (200..300).contains(&answer.status) {
+        Ok(())
+    } else {
+        Err(format!("publishing the probe crate answered {} {}", answer.status, String::from_utf8_lossy(&answer.body)))
+    }
+}
+
+/// Runs one token case.
+pub fn run_token_case(session: &Session, case: &TokenCase) -> CaseRun {
+    let started = Instant::now();
+    let finish = |outcome, evidence| CaseRun { outcome, evidence, duration: started.elapsed() };
+    if let Some(reason) = inapplicable(session, case) {
+        return finish(Outcome::Skip { reason }, Vec::new());
+    }
+    let input = &case.input;
+    let mut evidence_list = Vec::new();
+    for version in &input.registry.published {
+        let op = session.fixture.publish_version(&version.vers);
+        let op = match op {
+            Operation::Publish { cksum, .. } => Operation::Publish { name: version.name.clone(), vers: version.vers.clone(), cksum },
+            other => other,
+        };
+        match session.client.request(&op, Some(&signed(&session.target, &op)), &session.crates) {
+            Ok(a) if (200..300).contains(&a.status) => {}
+            Ok(a) => {
+                evidence_list.push(evidence("setup: publish the version the case needs", &op, None, &a));
+                return finish(Outcome::Skip { reason: format!("setup publish answered {}", a.status) }, evidence_list);
+            }
+            Err(e) => return finish(transport_outcome(e), evidence_list),
+        }
+    }
+    for (i, earlier) in input.accepted_before.iter().enumerate() {
+        let Some(op) = request_of(earlier) else {
+            return finish(Outcome::Error { message: "an earlier token names no request".into() }, evidence_list);
+        };
+        match session.client.request(&op, Some(earlier), &session.crates) {
+            Ok(a) if (200..300).contains(&a.status) => evidence_list.push(evidence(&format!("earlier use {}", i + 1), &op, Some(earlier), &a)),
+            Ok(a) => {
+                evidence_list.push(evidence(&format!("earlier use {}", i + 1), &op, Some(earlier), &a));
+                return finish(Outcome::Skip { reason: format!("the earlier use of the token was refused ({})", a.status) }, evidence_list);
+            }
+            Err(e) => return finish(transport_outcome(e), evidence_list),
+        }
+    }
+    let watched = match &input.request {
+        Operation::Publish { name, vers, .. } | Operation::Yank { name, vers } | Operation::Unyank { name, vers } => Some((name.clone(), vers.clone())),
+        _ => None,
+    };
+    let before = match &watched {
+        Some((name, _)) => match index_state(session, name) {
+            Ok(s) => Some(s),
+            Err(e) => return finish(transport_outcome(e), evidence_list),
+        },
+        None => None,
+    };
+    let answer = match session.client.request(&input.request, Some(&input.token), &session.crates) {
+        Ok(a) => a,
+        Err(e) => return finish(transport_outcome(e), evidence_list),
+    };
+    evidence_list.push(evidence("the case", &input.request, Some(&input.token), &answer));
+    let trace = match (&watched, &before) {
+        (Some((name, vers)), Some(before)) if !(200..300).contains(&answer.status) => match index_state(session, name) {
+            Ok(after) if after.get(vers) != before.get(vers) => Trace::Left(format!(
+                "{name} {vers} went from {:?} to {:?} (None: absent; Some(yanked))",
+                before.get(vers),
+                after.get(vers)
+            )),
+            Ok(_) => Trace::None,
+            Err(e) => return finish(transport_outcome(e), evidence_list),
+        },
+        _ => Trace::NotChecked,
+    };
+    let expect = replay_tolerant(&case.expect, &input.request);
+    let outcome = judge(&expect, &HttpAnswer { status: answer.status, body: answer.body.clone() }, &trace);
+    if outcome.is_pass() {
+        evidence_list.clear();
+    }
+    finish(outcome, evidence_list)
+}
+
+/// A replayed publish may be refused for the version existing (409) as well as for the
+/// replay: either is a refusal.
+fn replay_tolerant(expect: &TokenExpect, request: &Operation) -> TokenExpect {
+    match (expect, request) {
+        (TokenExpect::Invalid { rejection: RejectionKind::Replayed }, Operation::Publish { .. }) => {
+            TokenExpect::Invalid { rejection: RejectionKind::VersionExists }
+        }
+        _ => *expect,
+    }
+}
+
+/// A protocol case of the registry itself (not a token vector).
+#[derive(Debug, Clone, Copy)]
+pub struct AuthCase {
+    pub id: &'static str,
+    pub level: Level,
+    pub description: &'static str,
+}
+
+/// The authentication cases (../shared/spec/asymmetric-tokens.md §4, registry-index.md).
+pub const AUTH_CASES: &[AuthCase] = &[
+    AuthCase { id: "registry::auth::config-401-without-token", level: Level::Must, description: "auth-required: an unauthenticated config.json gets 401, the only answer that makes Cargo retry with a token" },
+    AuthCase { id: "registry::auth::www-authenticate", level: Level::Should, description: "that 401 carries `www-authenticate: Cargo login_url=…` so `cargo login` can point users to it" },
+    AuthCase { id: "registry::auth::index-needs-token", level: Level::Must, description: "auth-required: an index file without a token is refused with 401" },
+    AuthCase { id: "registry::auth::download-needs-token", level: Level::Must, description: "auth-required: a download without a token is refused" },
+    AuthCase { id: "registry::auth::mutation-needs-token", level: Level::Must, description: "a yank without any Authorization is refused with 401/403 and Cargo's error JSON, and changes nothing" },
+    AuthCase { id: "registry::auth::probe-publish", level: Level::Must, description: "the probe crate publishes with a valid token: the index lists it and the download serves it" },
+];
+
+/// Runs one authentication case.
+pub fn run_auth_case(session: &Session, case: &AuthCase) -> CaseRun {
+    let started = Instant::now();
+    let finish = |outcome, evidence| CaseRun { outcome, evidence, duration: started.elapsed() };
+    let fx = &session.fixture;
+    let name = fx.krate.name.as_str();
+    let vers = fx.krate.vers.as_str();
+    let needs_auth = matches!(case.id, "registry::auth::config-401-without-token" | "registry::auth::www-authenticate" | "registry::auth::index-needs-token" | "registry::auth::download-needs-token");
+    if needs_auth && !session.auth_required {
+        return finish(Outcome::Skip { reason: "the registry is not auth-required".into() }, Vec::new());
+    }
+    let refused = |a: &Answer| matches!(a.status, 401 | 403);
+    let shown = |a: &Answer| format!("HTTP {} {}", a.status, String::from_utf8_lossy(&a.body[..a.body.len().min(200)]));
+    let result: Result<Outcome, SendError> = (|| {
+        Ok(match case.id {
+            "registry::auth::config-401-without-token" => {
+                let a = &session.anonymous_config;
+                if a.status == 401 { Outcome::Pass } else { Outcome::fail("401", shown(a)) }
+            }
+            "registry::auth::www-authenticate" => match &session.anonymous_config.www_authenticate {
+                Some(v) if v.to_ascii_lowercase().starts_with("cargo") && v.contains("login_url") => Outcome::Pass,
+                other => Outcome::fail("www-authenticate: Cargo login_url=\"…\"", format!("{other:?}")),
+            },
+            "registry::auth::index-needs-token" => {
+                let a = session.client.index_file(name, None)?;
+                if a.status == 401 { Outcome::Pass } else { Outcome::fail("401", shown(&a)) }
+            }
+            "registry::auth::download-needs-token" => {
+                let a = session.client.download(name, vers, None)?;
+                if refused(&a) { Outcome::Pass } else { Outcome::fail("401 or 403", shown(&a)) }
+            }
+            "registry::auth::mutation-needs-token" => {
+                let op = Operation::Yank { name: name.into(), vers: vers.into() };
+                let before = index_state(session, name)?;
+                let a = session.client.request(&op, None, &session.crates)?;
+                let after = index_state(session, name)?;
+                if !refused(&a) || !has_error_json(&a.body) {
+                    Outcome::fail("401 or 403 with {\"errors\":[{\"detail\":…}]}", shown(&a))
+                } else if before != after {
+                    Outcome::fail("no change", format!("index went from {before:?} to {after:?}"))
+                } else {
+                    Outcome::Pass
+                }
+            }
+            "registry::auth::probe-publish" => {
+                let state = index_state(session, name)?;
+                let token = signed(&session.target, &Operation::Read);
+                let dl = session.client.download(name, vers, session.auth_required.then_some(token.as_str()))?;
+                let expected = session.crates.bytes(&fx.krate.cksum).unwrap_or_default();
+                if !state.contains_key(vers) {
+                    Outcome::fail(format!("the index lists {name} {vers}"), format!("{state:?}"))
+                } else if dl.status != 200 || dl.body != expected {
+                    Outcome::fail("the download serves the published .crate", shown(&dl))
+                } else {
+                    Outcome::Pass
+                }
+            }
+            other => Outcome::Error { message: format!("unknown auth case {other}") },
+        })
+    })();
+    finish(result.unwrap_or_else(transport_outcome), Vec::new())
+}

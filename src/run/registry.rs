@@ -1,0 +1,89 @@
+//! `credlab --registry URL`: the registry cases over HTTP against one registry.
+
+use std::time::Duration;
+
+use credlab_runners::registry_run::{self, AUTH_CASES, CaseRun, ConnectError, Session, Target};
+use credlab_suite::cases::CaseId;
+use credlab_suite::cases::Level;
+use credlab_suite::keys::SecretKey;
+use credlab_suite::report::{CaseReport, Expectations, Report, Target as ReportTarget};
+use credlab_suite::vectors;
+
+use super::output::Output;
+use super::{Filter, RunArgs};
+use crate::exit::Failure;
+
+fn case_report(id: CaseId, level: Level, run: CaseRun) -> CaseReport {
+    CaseReport {
+        id,
+        level,
+        verdict: run.outcome.into(),
+        duration_ms: run.duration.as_millis().try_into().unwrap_or(u64::MAX),
+        evidence: run.evidence,
+    }
+}
+
+/// Runs every registry case on a connected session.
+pub fn run_session(session: &Session, name: &str, filter: &Filter, expectations: &Expectations, strict: bool, out: &Output) -> Report {
+    for (k, v) in &session.facts {
+        out.note(&format!("  {k}: {v}"));
+    }
+    if let Err(e) = registry_run::publish_probe(session) {
+        out.note(&format!("  warning: {e}"));
+    }
+    let mut cases = Vec::new();
+    for case in AUTH_CASES.iter().filter(|c| filter.keeps(c.id)) {
+        let report = case_report(case.id.parse().expect("auth case ids are well-formed"), case.level, registry_run::run_auth_case(session, case));
+        out.progress(&report);
+        cases.push(report);
+    }
+    for file in vectors::token_files(&session.fixture) {
+        for case in file.cases.iter().filter(|c| filter.keeps(c.id.as_str())) {
+            let report = case_report(case.id.clone(), case.level, registry_run::run_token_case(session, case));
+            out.progress(&report);
+            cases.push(report);
+        }
+    }
+    let target = ReportTarget {
+        kind: "registry".into(),
+        name: name.into(),
+        facts: session.facts.clone(),
+    };
+    let report = Report::new(target, cases, expectations, strict);
+    out.target_done(&report);
+    report
+}
+
+pub fn target(args: &RunArgs, url: &str, key: SecretKey) -> Target {
+    Target {
+        index_url: url.to_string(),
+        key,
+        subject: args.subject.clone(),
+        max_age: Duration::from_secs(args.max_age),
+        max_skew: Duration::from_secs(args.max_future_skew),
+        allow_remote: args.allow_remote,
+        timeout: args.timeout.unwrap_or(Duration::from_secs(10)),
+    }
+}
+
+pub fn connect(target: Target) -> Result<Session, Failure> {
+    registry_run::connect(target).map_err(|e| match e {
+        ConnectError::Refused(m) => Failure::usage(m),
+        ConnectError::Unreachable(m) => Failure::target(format!("the registry could not be reached: {m}")),
+    })
+}
+
+pub fn run(args: &RunArgs, url: &str, filter: &Filter, expectations: &Expectations, out: &Output) -> Result<Report, Failure> {
+    let key = match &args.secret_key {
+        Some(text) => SecretKey::from_paserk(text).map_err(|e| Failure::usage(format!("--secret-key: {e}")))?,
+        None => {
+            return Err(Failure::usage(
+                "--registry needs --secret-key (or CREDLAB_SECRET_KEY): the k3.secret whose k3.public \
+                 the registry has enrolled for credlab; `credlab key generate` makes a pair",
+            ));
+        }
+    };
+    out.note(&format!("credlab: registry {url}"));
+    let session = connect(target(args, url, key))?;
+    Ok(run_session(&session, url, filter, expectations, args.strict, out))
+}

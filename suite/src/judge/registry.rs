@@ -1,0 +1,126 @@
+//! Judging a registry's HTTP answer to a token case: accepted (2xx) or refused (401/403 with
+//! Cargo's error JSON), never a server error, and a refused request leaves no trace.
+
+use serde_json::Value;
+
+use super::Outcome;
+use crate::cases::token::TokenExpect;
+use crate::rejection::RejectionKind;
+
+/// What the registry answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// What a refused request did to the registry's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trace {
+    /// The state the request would change is as it was.
+    None,
+    /// It changed (the words say how).
+    Left(String),
+    /// Nothing to compare (reads, owner lists).
+    NotChecked,
+}
+
+/// Whether the body is Cargo's error format, `{"errors":[{"detail":"…"}]}`
+/// (registry-web-api.md: Cargo shows the detail to the user).
+pub fn has_error_json(body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body).ok().is_some_and(|v| {
+        v.get("errors")
+            .and_then(Value::as_array)
+            .is_some_and(|errors| {
+                !errors.is_empty()
+                    && errors
+                        .iter()
+                        .all(|e| e.get("detail").is_some_and(Value::is_string))
+            })
+    })
+}
+
+fn show(answer: &HttpAnswer) -> String {
+    let body = String::from_utf8_lossy(&answer.body[..answer.body.len().min(200)]).into_owned();
+    format!("HTTP {} {body:?}", answer.status)
+}
+
+fn refused(answer: &HttpAnswer, rejection: RejectionKind, trace: &Trace) -> Result<(), Outcome> {
+    let ok = match rejection {
+        // A republish is refused for the registry's state, not for the token.
+        RejectionKind::VersionExists => {
+            (400..500).contains(&answer.status) && has_error_json(&answer.body)
+        }
+        // An oversized header may be refused by the HTTP layer (413, 431) before any JSON.
+        RejectionKind::TooLarge => (400..500).contains(&answer.status),
+        _ => matches!(answer.status, 401 | 403) && has_error_json(&answer.body),
+    };
+    if !ok {
+        let expected = match rejection {
+            RejectionKind::VersionExists => "a 4xx refusal of the republish, with {\"errors\":[{\"detail\":…}]}".to_string(),
+            RejectionKind::TooLarge => "a 4xx refusal (413 or 431 are fine)".to_string(),
+            _ => format!("401 or 403 with {{\"errors\":[{{\"detail\":…}}]}} (refused: {rejection})"),
+        };
+        return Err(Outcome::fail(expected, show(answer)));
+    }
+    if let Trace::Left(how) = trace {
+        return Err(Outcome::fail("no trace of the refused request", how.clone()));
+    }
+    Ok(())
+}
+
+/// Judges one answer against a token case's expectation.
+pub fn judge(expect: &TokenExpect, answer: &HttpAnswer, trace: &Trace) -> Outcome {
+    if answer.status >= 500 {
+        return Outcome::fail("a 2xx, or a 401/403 refusal; never a server error", show(answer));
+    }
+    let accepted = (200..300).contains(&answer.status);
+    match expect {
+        TokenExpect::Valid if accepted => Outcome::Pass,
+        TokenExpect::Valid => Outcome::fail("accepted (2xx)", show(answer)),
+        TokenExpect::Invalid { rejection } if accepted => {
+            Outcome::fail(format!("refused ({rejection})"), format!("accepted: {}", show(answer)))
+        }
+        TokenExpect::Invalid { rejection } => match refused(answer, *rejection, trace) {
+            Ok(()) => Outcome::Pass,
+            Err(outcome) => outcome,
+        },
+        TokenExpect::Acceptable { .. } if accepted => Outcome::Pass,
+        TokenExpect::Acceptable { rejection, policy } => match refused(answer, *rejection, trace) {
+            Ok(()) => Outcome::PassNonStrict {
+                note: format!("refused; acceptable under the {policy:?} policy choice"),
+            },
+            Err(outcome) => outcome,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> HttpAnswer {
+        HttpAnswer {
+            status,
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    const ERR: &str = r#"{"errors":[{"detail":"expired"}]}"#;
+
+    #[test]
+    fn table() {
+        let invalid = TokenExpect::Invalid { rejection: RejectionKind::Expired };
+        assert_eq!(judge(&invalid, &answer(401, ERR), &Trace::None), Outcome::Pass);
+        assert_eq!(judge(&invalid, &answer(403, ERR), &Trace::NotChecked), Outcome::Pass);
+        assert!(matches!(judge(&invalid, &answer(400, ERR), &Trace::None), Outcome::Fail { .. }));
+        assert!(matches!(judge(&invalid, &answer(401, "no"), &Trace::None), Outcome::Fail { .. }));
+        assert!(matches!(judge(&invalid, &answer(200, "{}"), &Trace::None), Outcome::Fail { .. }));
+        assert!(matches!(judge(&invalid, &answer(500, ERR), &Trace::None), Outcome::Fail { .. }));
+        assert!(matches!(judge(&invalid, &answer(401, ERR), &Trace::Left("published".into())), Outcome::Fail { .. }));
+        let republish = TokenExpect::Invalid { rejection: RejectionKind::VersionExists };
+        assert_eq!(judge(&republish, &answer(409, ERR), &Trace::None), Outcome::Pass);
+        assert_eq!(judge(&TokenExpect::Valid, &answer(200, "{}"), &Trace::NotChecked), Outcome::Pass);
+        assert!(matches!(judge(&TokenExpect::Valid, &answer(401, ERR), &Trace::NotChecked), Outcome::Fail { .. }));
+    }
+}
