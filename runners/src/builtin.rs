@@ -8,7 +8,7 @@ use crate::reference::{PasetoProvider, TokenStore, protocol};
 
 /// Every built-in provider name.
 pub fn names() -> Vec<String> {
-    let mut names = vec!["token-store".to_string(), "paseto".to_string()];
+    let mut names = vec!["token-store".to_string(), "paseto".to_string(), "trivial".to_string()];
     names.extend(
         mutants::MUTANTS
             .iter()
@@ -32,6 +32,7 @@ pub fn run(name: &str) -> i32 {
             protocol::run(&PasetoProvider::from_env());
             0
         }
+        "trivial" => trivial(),
         other => match other.strip_prefix("mutant:").and_then(mutants::find) {
             Some(mutant) => mutants::run(mutant),
             None => {
@@ -40,4 +41,22 @@ pub fn run(name: &str) -> i32 {
             }
         },
     }
+}
+
+/// The cheapest provider there is: hello, one fixed answer per line, exit at EOF. The bench's
+/// floor for what one exchange costs (process start included).
+fn trivial() -> i32 {
+    use std::io::{BufRead, Write};
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(b"{\"v\":[1]}\n").and_then(|()| out.flush());
+    for line in std::io::stdin().lock().lines() {
+        if line.is_err() {
+            break;
+        }
+        let answer = b"{\"Ok\":{\"kind\":\"get\",\"token\":\"t\",\"cache\":\"session\",\"operation_independent\":true}}\n";
+        if out.write_all(answer).and_then(|()| out.flush()).is_err() {
+            break;
+        }
+    }
+    0
 }

@@ -9,7 +9,9 @@
 //! [`Exchange`]: credlab_suite::provider::Exchange
 //! [`Transcript`]: credlab_suite::provider::Transcript
 
+pub mod blackbox;
 pub mod builtin;
+pub mod fuzzing;
 pub mod mutants;
 pub mod process;
 pub mod provider_run;

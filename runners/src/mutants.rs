@@ -324,6 +324,15 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
+        "crash-on-garbage",
+        T,
+        "panics (exit 101, no answer) on input it cannot parse",
+        &[
+            "provider::malformed::not-json",
+            "provider::malformed::missing-kind",
+        ],
+    ),
+    m(
         "unknown-kind-other",
         T,
         "answers Err other to a kind it does not know",
@@ -684,6 +693,7 @@ fn garbage(name: &str, message: &str) -> Reply {
         })),
         "garbage-on-garbage" => Reply::Raw(format!("error: {message}\n").into_bytes()),
         "hang-on-garbage" => Reply::Hang,
+        "crash-on-garbage" => panic!("cannot parse the request: {message}"),
         _ => other(message),
     }
 }

@@ -2,8 +2,8 @@
 //! profile, probes what the provider can do, runs each case's steps (one process each, in a
 //! sandbox of its own) on `jobs` threads, and hands the transcripts to the judge.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -117,7 +117,9 @@ impl Profile {
     /// Shows bytes for a report with the login secret replaced, and the token of a get
     /// answer shown by fingerprint only (it is a live credential).
     pub fn redacted(&self, bytes: &[u8]) -> String {
-        let mut text = String::from_utf8_lossy(bytes).replace(&self.login_token(), "<login-token>");
+        // Only the start is ever shown; a 16 MiB request need not be scanned whole.
+        let shown = &bytes[..bytes.len().min(64 * 1024)];
+        let mut text = String::from_utf8_lossy(shown).replace(&self.login_token(), "<login-token>");
         if let Ok(mut answer) = serde_json::from_str::<Value>(&text)
             && let Some(token) = answer.pointer_mut("/Ok/token")
             && let Some(t) = token.as_str().map(str::to_string)
@@ -125,7 +127,11 @@ impl Profile {
             *token = Value::String(format!("<token {}>", credlab_suite::redact::token(&t)));
             text = answer.to_string();
         }
-        show(text.as_bytes())
+        let mut out = show(text.as_bytes());
+        if bytes.len() > shown.len() {
+            out.push_str(&format!(" [{} bytes in all]", bytes.len()));
+        }
+        out
     }
 }
 
@@ -298,19 +304,57 @@ fn login_token(profile: &Profile, steps: &[&Step]) -> Option<String> {
     })
 }
 
-/// Runs one case.
-pub fn run_case(
+/// The state a case's setup leaves, run once per distinct setup and copied into each case's
+/// sandbox (a provider's state lives in the sandbox's HOME, XDG and TMPDIR, so the copy is the
+/// state the setup left), or why the setup failed.
+type SetupResult = Result<Sandbox, (String, Vec<Evidence>)>;
+
+/// Setups already run, by the bytes they send.
+#[derive(Default)]
+pub struct Setups {
+    done: Mutex<HashMap<Vec<u8>, Arc<OnceLock<SetupResult>>>>,
+}
+
+impl Setups {
+    /// The setup's result, running it if no other case did yet (concurrent callers wait).
+    fn run(&self, command: &ProviderCommand, profile: &Profile, setup: &[Step]) -> Arc<OnceLock<SetupResult>> {
+        let key: Vec<u8> = setup.iter().flat_map(|s| profile.bytes(s)).collect();
+        let cell = self.done.lock().expect("not poisoned").entry(key).or_default().clone();
+        cell.get_or_init(|| run_setup(command, profile, setup));
+        cell
+    }
+}
+
+fn run_setup(command: &ProviderCommand, profile: &Profile, setup: &[Step]) -> SetupResult {
+    let sandbox = Sandbox::new().map_err(|e| (format!("creating a sandbox: {e}"), Vec::new()))?;
+    for (i, step) in setup.iter().enumerate() {
+        let bytes = profile.bytes(step);
+        let transcript = command
+            .run_in(&sandbox, &exchange(profile, step))
+            .map_err(|e| (e.to_string(), Vec::new()))?;
+        let record = StepRecord { sent: bytes, transcript, at: OffsetDateTime::now_utc() };
+        if let Err(reason) = judge_setup(&record) {
+            let shown = evidence(profile, format!("setup {}", i + 1), &record.sent, &record.transcript);
+            return Err((format!("setup step {} did not succeed: {reason}", i + 1), vec![shown]));
+        }
+    }
+    Ok(sandbox)
+}
+
+/// Runs one case (with its own setup cache).
+pub fn run_case(command: &ProviderCommand, profile: &Profile, features: &Features, case: &ProviderCase) -> CaseRun {
+    run_case_with(command, profile, features, case, &Setups::default())
+}
+
+fn run_case_with(
     command: &ProviderCommand,
     profile: &Profile,
     features: &Features,
     case: &ProviderCase,
+    setups: &Setups,
 ) -> CaseRun {
     let started = Instant::now();
-    let finish = |outcome, evidence| CaseRun {
-        outcome,
-        evidence,
-        duration: started.elapsed(),
-    };
+    let finish = |outcome, evidence| CaseRun { outcome, evidence, duration: started.elapsed() };
     if let Some(missing) = case.input.requires.iter().find(|f| !features.has(**f)) {
         let how = match missing {
             Feature::UnsupportedUrl => "give one with --unsupported-url",
@@ -318,107 +362,48 @@ pub fn run_case(
             Feature::StoresTokens => "only for providers that store the login token",
             Feature::GeneratesPaseto => "only for providers that answer PASETO tokens",
         };
-        return finish(
-            Outcome::Skip {
-                reason: format!("needs `{}` ({how})", missing.as_str()),
-            },
-            Vec::new(),
-        );
+        return finish(Outcome::Skip { reason: format!("needs `{}` ({how})", missing.as_str()) }, Vec::new());
     }
-    let sandbox = match Sandbox::new() {
-        Ok(s) => s,
-        Err(e) => {
-            return finish(
-                Outcome::Error {
-                    message: format!("creating a sandbox: {e}"),
-                },
-                Vec::new(),
-            );
+    let sandbox = if case.input.setup.is_empty() {
+        Sandbox::new().map_err(|e| format!("creating a sandbox: {e}"))
+    } else {
+        let cell = setups.run(command, profile, &case.input.setup);
+        match cell.get().expect("run() initialised it") {
+            Ok(template) => Sandbox::copy_of(template).map_err(|e| format!("copying the setup's state: {e}")),
+            Err((reason, evidence)) => return finish(Outcome::Skip { reason: reason.clone() }, evidence.clone()),
         }
     };
-    let mut evidence_list = Vec::new();
-    for (i, step) in case.input.setup.iter().enumerate() {
-        let bytes = profile.bytes(step);
-        let transcript = match command.run_in(&sandbox, &exchange(profile, step)) {
-            Ok(t) => t,
-            Err(e) => {
-                return finish(
-                    Outcome::Error {
-                        message: e.to_string(),
-                    },
-                    evidence_list,
-                );
-            }
-        };
-        let record = StepRecord {
-            sent: bytes.clone(),
-            transcript,
-            at: OffsetDateTime::now_utc(),
-        };
-        if let Err(reason) = judge_setup(&record) {
-            evidence_list.push(evidence(
-                profile,
-                format!("setup {}", i + 1),
-                &bytes,
-                &record.transcript,
-            ));
-            return finish(
-                Outcome::Skip {
-                    reason: format!("setup step {} did not succeed: {reason}", i + 1),
-                },
-                evidence_list,
-            );
-        }
-    }
+    let sandbox = match sandbox {
+        Ok(s) => s,
+        Err(message) => return finish(Outcome::Error { message }, Vec::new()),
+    };
     let mut records = Vec::new();
-    for (i, step) in case.input.steps.iter().enumerate() {
+    for step in &case.input.steps {
         let bytes = profile.bytes(step);
         match command.run_in(&sandbox, &exchange(profile, step)) {
-            Ok(transcript) => {
-                evidence_list.push(evidence(
-                    profile,
-                    format!("step {}", i + 1),
-                    &bytes,
-                    &transcript,
-                ));
-                records.push(StepRecord {
-                    sent: bytes,
-                    transcript,
-                    at: OffsetDateTime::now_utc(),
-                });
-            }
-            Err(e) => {
-                return finish(
-                    Outcome::Error {
-                        message: e.to_string(),
-                    },
-                    evidence_list,
-                );
-            }
+            Ok(transcript) => records.push(StepRecord { sent: bytes, transcript, at: OffsetDateTime::now_utc() }),
+            Err(e) => return finish(Outcome::Error { message: e.to_string() }, Vec::new()),
         }
     }
-    let context = Context {
-        login_token: login_token(
-            profile,
-            &case
-                .input
-                .setup
-                .iter()
-                .chain(&case.input.steps)
-                .collect::<Vec<_>>(),
-        ),
-        keys: profile.keys(),
-    };
+    let steps: Vec<&Step> = case.input.setup.iter().chain(&case.input.steps).collect();
+    let context = Context { login_token: login_token(profile, &steps), keys: profile.keys() };
     let reads: Vec<bool> = case.input.steps.iter().map(|s| s.read_response).collect();
     let outcome = judge(&case.expect, &reads, &records, &context);
-    if outcome.is_pass() {
-        evidence_list.clear();
-    }
-    finish(outcome, evidence_list)
+    // Evidence is for explaining failures; building it for passes would only cost time.
+    let shown = if outcome.is_pass() {
+        Vec::new()
+    } else {
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| evidence(profile, format!("step {}", i + 1), &r.sent, &r.transcript))
+            .collect()
+    };
+    finish(outcome, shown)
 }
 
 /// Runs `cases` on `jobs` threads, calling `done` (from the worker threads) as each finishes.
-/// Results come back in case order.
+/// Results come back in case order. Each distinct setup runs once.
 pub fn run_cases(
     command: &ProviderCommand,
     profile: &Profile,
@@ -428,6 +413,7 @@ pub fn run_cases(
     done: &(dyn Fn(&ProviderCase, &CaseRun) + Sync),
 ) -> Vec<CaseRun> {
     let next = AtomicUsize::new(0);
+    let setups = Setups::default();
     let results: Mutex<Vec<Option<CaseRun>>> = Mutex::new(vec![None; cases.len()]);
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, cases.len().max(1)) {
@@ -435,11 +421,9 @@ pub fn run_cases(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(case) = cases.get(i) else { break };
-                    let run = run_case(command, profile, features, case);
+                    let run = run_case_with(command, profile, features, case, &setups);
                     done(case, &run);
-                    results
-                        .lock()
-                        .expect("no worker panics while holding the lock")[i] = Some(run);
+                    results.lock().expect("no worker panics while holding the lock")[i] = Some(run);
                 }
             });
         }

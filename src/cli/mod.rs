@@ -1,5 +1,6 @@
 //! The command line: argument types and dispatch. Each subcommand lives in its own module.
 
+mod fuzz;
 mod key;
 mod token;
 mod vectors;
@@ -37,6 +38,15 @@ enum Command {
     /// Generate and check the JSON test vectors.
     #[command(subcommand)]
     Vectors(vectors::VectorsCommand),
+    /// Run the reference registry: a sparse registry on SQLite that verifies Cargo
+    /// asymmetric tokens (`credlab serve --help` lists its options).
+    #[command(disable_help_flag = true)]
+    Serve {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<std::ffi::OsString>,
+    },
+    /// Fuzz a credential provider or a registry; findings become regression vectors.
+    Fuzz(Box<fuzz::FuzzArgs>),
 }
 
 /// Runs the parsed command line and returns the process exit code.
@@ -45,6 +55,8 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Some(Command::Key(cmd)) => key::run(cmd),
         Some(Command::Token(cmd)) => token::run(*cmd),
         Some(Command::Vectors(cmd)) => vectors::run(cmd),
+        Some(Command::Serve { args }) => Ok(credlab_runners::registry::server::serve_main(args)),
+        Some(Command::Fuzz(args)) => fuzz::run(*args),
         None => crate::run::run(*cli.run),
     }
 }

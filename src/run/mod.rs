@@ -179,6 +179,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             for builtin in ["builtin:token-store", "builtin:paseto"] {
                 reports.push(provider::run(&args, builtin, &filter, &expectations, &out)?);
             }
+            reports.push(registry::run_builtin(&args, &filter, &expectations, &out)?);
             reports.push(verifier::run(&filter, &expectations, args.strict, &out));
             reports
         }

@@ -87,3 +87,21 @@ pub fn run(args: &RunArgs, url: &str, filter: &Filter, expectations: &Expectatio
     let session = connect(target(args, url, key))?;
     Ok(run_session(&session, url, filter, expectations, args.strict, out))
 }
+
+/// The registry cases against an in-process reference registry (`credlab serve`), on a
+/// loopback port, with a fresh key enrolled.
+pub fn run_builtin(args: &RunArgs, filter: &Filter, expectations: &Expectations, out: &Output) -> Result<Report, Failure> {
+    use credlab_runners::registry::server::{Config, start};
+    let key = SecretKey::generate();
+    let config = Config {
+        keys: vec![(key.public_key().clone(), args.subject.clone())],
+        ..Config::default()
+    };
+    let running = start(config).map_err(|e| Failure::target(format!("starting the reference registry: {e}")))?;
+    let url = running.index_url();
+    out.note(&format!("credlab: registry builtin:reference-registry at {url}"));
+    let session = connect(target(args, &url, key))?;
+    let report = run_session(&session, "builtin:reference-registry", filter, expectations, args.strict, out);
+    running.shutdown();
+    Ok(report)
+}

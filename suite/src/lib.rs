@@ -28,6 +28,7 @@
 pub mod b64;
 pub mod backend;
 pub mod cases;
+pub mod fuzzing;
 pub mod json;
 pub mod judge;
 pub mod keys;

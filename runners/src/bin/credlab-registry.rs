@@ -2,5 +2,7 @@
 //! See [`credlab_runners::registry::server`] and `credlab-registry --help`.
 
 fn main() -> std::process::ExitCode {
-    credlab_runners::registry::server::cli::serve_main(std::env::args_os().skip(1))
+    std::process::ExitCode::from(credlab_runners::registry::server::cli::serve_main(
+        std::env::args_os().skip(1),
+    ))
 }

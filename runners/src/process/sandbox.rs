@@ -17,9 +17,11 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// A new sandbox under the system's temporary directory.
+    /// A new sandbox under [`default_parent`]: a run makes and removes one per case, and on a
+    /// disk-backed /tmp under load that alone costs ~20 ms each (measured), against ~0.2 ms on
+    /// tmpfs.
     pub fn new() -> io::Result<Self> {
-        Self::from_dir(tempfile::Builder::new().prefix("credlab-").tempdir()?)
+        Self::new_in(default_parent())
     }
 
     /// A new sandbox under `parent`.
@@ -47,6 +49,21 @@ impl Sandbox {
         }
         for (_, path) in sandbox.xdg_dirs() {
             std::fs::create_dir_all(path)?;
+        }
+        Ok(sandbox)
+    }
+
+    /// A new sandbox holding a copy of everything `template`'s providers wrote (files,
+    /// directories and symlinks under `home/`, `cwd/` and `tmp/`): the state a setup left,
+    /// without running the setup again.
+    pub fn copy_of(template: &Sandbox) -> io::Result<Self> {
+        let sandbox = Self::new()?;
+        for (from, to) in [
+            (&template.home, &sandbox.home),
+            (&template.cwd, &sandbox.cwd),
+            (&template.tmp, &sandbox.tmp),
+        ] {
+            copy_tree(from, to)?;
         }
         Ok(sandbox)
     }
@@ -117,4 +134,49 @@ fn restore_permissions(dir: &Path) {
             restore_permissions(&entry.path());
         }
     }
+}
+
+/// Where sandboxes go: `$CREDLAB_SANDBOX_DIR` if set, else `/dev/shm` (tmpfs on Linux) when it
+/// is a writable directory, else the system's temporary directory.
+pub fn default_parent() -> PathBuf {
+    static PARENT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PARENT
+        .get_or_init(|| {
+            if let Some(dir) = std::env::var_os("CREDLAB_SANDBOX_DIR") {
+                return PathBuf::from(dir);
+            }
+            let shm = Path::new("/dev/shm");
+            let writable = std::fs::metadata(shm).is_ok_and(|m| m.is_dir())
+                && tempfile::Builder::new()
+                    .prefix("credlab-check-")
+                    .tempdir_in(shm)
+                    .is_ok();
+            if writable {
+                shm.to_path_buf()
+            } else {
+                std::env::temp_dir()
+            }
+        })
+        .clone()
+}
+
+/// Copies the contents of `from` into `to` (which exists), keeping symlinks as symlinks.
+fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            if !target.exists() {
+                std::fs::create_dir(&target)?;
+            }
+            copy_tree(&entry.path(), &target)?;
+        } else if kind.is_symlink() {
+            #[cfg(unix)]
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }

@@ -62,6 +62,8 @@ impl Client {
             .timeout_global(Some(timeout))
             .max_redirects(0)
             .proxy(None)
+            // Room for the oversized-token cases (a 128 KiB Authorization header).
+            .output_buffer_size(512 * 1024)
             .build();
         let index = index_url.strip_prefix("sparse+").unwrap_or(index_url);
         Self {

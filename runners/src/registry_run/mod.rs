@@ -102,7 +102,8 @@ pub fn connect(target: Target) -> Result<Session, ConnectError> {
         .unwrap_or(now);
     let skew = (clock - now).whole_seconds();
     let crates = Arc::new(LiveCrates::default());
-    let probe = format!("credlab-probe-{}", &hex::encode(SecretKey::generate().public_key().id().as_str().as_bytes())[..10]);
+    let nonce = SecretKey::generate();
+    let probe = format!("credlab-probe-{}", &credlab_suite::vectors::fixture::sha256_hex(nonce.public_key().id().as_str().as_bytes())[..10]);
     let fixture = Fixture {
         clock: if skew.abs() > 2 { clock } else { now },
         index_url: target.index_url.clone(),
@@ -120,6 +121,7 @@ pub fn connect(target: Target) -> Result<Session, ConnectError> {
         max_age: time::Duration::try_from(target.max_age).unwrap_or(time::Duration::minutes(15)),
         max_skew: time::Duration::try_from(target.max_skew).unwrap_or(time::Duration::minutes(1)),
         crates: crates.clone(),
+        distinct_iat: Some(Arc::default()),
     };
     let mut facts = BTreeMap::new();
     facts.insert("index-url".into(), target.index_url.clone());

@@ -79,6 +79,10 @@ pub struct Fixture {
     pub max_skew: Duration,
     /// Where publishes get their crates.
     pub crates: Arc<dyn CrateSource>,
+    /// Live only: a counter that makes every token's `iat` distinct (by a millisecond each),
+    /// so no two cases send the same signed content to one registry, whose single-use
+    /// guard would rightly refuse the second. `None` offline, where cases stand alone.
+    pub distinct_iat: Option<Arc<std::sync::atomic::AtomicU32>>,
 }
 
 /// Lowercase hex SHA-256, as Cargo computes `cksum`.
@@ -110,6 +114,7 @@ impl Fixture {
             max_age: Duration::minutes(15),
             max_skew: Duration::seconds(60),
             crates: Arc::new(SyntheticCrates),
+            distinct_iat: None,
         }
     }
 

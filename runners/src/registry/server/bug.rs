@@ -1,29 +1,32 @@
 //! Seeded bugs: each makes the reference registry skip exactly one check or misbehave in
 //! exactly one way, so a registry runner can prove that each of its cases can fail.
 //!
-//! # How "skip a check" is modelled
-//!
-//! The registry always calls [`credlab_suite::registry::admit`]. When `admit` refuses a token
-//! with the [`RejectionKind`] a `Skip…` bug names, the refusal is not final:
-//!
-//! - where the check can be neutralised, `admit` runs again with it neutralised, so every
-//!   *other* check still applies (a token with two faults is still refused for the second):
-//!   `SkipUrlCheck` re-runs with the footer's own `url` as the index URL; `SkipExpiry` and
-//!   `SkipFutureCheck` re-run under a policy whose window (or skew) is a century;
-//!   `SkipMutationCheck`, `SkipNameCheck`, `SkipVersCheck`, `SkipCksumCheck` re-run with the
-//!   request's operation kind / `name` / `vers` / `cksum` replaced by the token's (unverified)
-//!   claim. The registry still *acts* on the request as it arrived (and checks
-//!   "version exists" for the request's own crate and version);
-//! - where it cannot (`SkipSignature`: the verifier always checks signatures;
-//!   `AcceptUnknownKey`: there is no key to check against), the refusal is turned into an
-//!   acceptance outright, and the acting key is the footer's (unverified) `kip`. Those tokens
-//!   are not recorded by the replay guard.
-//!
-//! The other bugs are behaviours rather than skipped checks; each is described on its variant.
+//! See [`Bug`] for how "skip a check" is modelled.
 
 use credlab_suite::RejectionKind;
 
 /// A seeded bug. `None` in [`super::Config::bug`] is the conformant reference registry.
+///
+/// # How "skip a check" is modelled
+///
+/// The registry always calls [`credlab_suite::registry::admit`]. When `admit` refuses a token
+/// with the [`RejectionKind`] a `Skip…` bug names, the refusal is not final:
+///
+/// - where the check can be neutralised, `admit` runs again with it neutralised, so every
+///   *other* check still applies (a token with two faults is still refused for the second):
+///   `SkipUrlCheck` re-runs with the footer's own `url` as the index URL; `SkipExpiry` and
+///   `SkipFutureCheck` re-run under a policy whose window (or skew) is a century;
+///   `SkipMutationCheck`, `SkipNameCheck`, `SkipVersCheck`, `SkipCksumCheck` re-run with the
+///   request's operation kind / `name` / `vers` / `cksum` replaced by the token's (unverified)
+///   claim (a claim that cannot name an operation, e.g. `mutation: "delete"`, is accepted
+///   outright). The registry still *acts* on the request as it arrived (and checks
+///   "version exists" for the request's own crate and version);
+/// - where it cannot (`SkipSignature`: the verifier always checks signatures;
+///   `AcceptUnknownKey`: there is no key to check against), the refusal is turned into an
+///   acceptance outright, and the acting key is the footer's (unverified) `kip`. Those tokens
+///   are not recorded by the replay guard.
+///
+/// The other bugs are behaviours rather than skipped checks; each is described on its variant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bug {
     /// Accepts a footer `url` that is not the registry's index URL (RFC 3231 R3).

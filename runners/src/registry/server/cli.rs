@@ -11,7 +11,6 @@
 use std::ffi::OsString;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use credlab_suite::keys::PublicKey;
@@ -120,7 +119,7 @@ where
 }
 
 /// `credlab serve ARGS…`: parse, start, announce the index URL, serve until killed.
-pub fn serve_main<I, S>(args: I) -> ExitCode
+pub fn serve_main<I, S>(args: I) -> u8
 where
     I: IntoIterator<Item = S>,
     S: Into<OsString>,
@@ -129,17 +128,17 @@ where
         Ok(Command::Serve(config)) => config,
         Ok(Command::Help) => {
             println!("{USAGE}");
-            return ExitCode::SUCCESS;
+            return 0;
         }
         Ok(Command::ListBugs) => {
             for bug in Bug::ALL {
                 println!("{:<30} {}", bug.name(), bug.describe());
             }
-            return ExitCode::SUCCESS;
+            return 0;
         }
         Err(message) => {
             eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
+            return 2;
         }
     };
     if config.keys.is_empty() {
@@ -152,7 +151,7 @@ where
         Ok(running) => running,
         Err(e) => {
             eprintln!("error: could not start the registry: {e}");
-            return ExitCode::FAILURE;
+            return 1;
         }
     };
     let mut stdout = std::io::stdout().lock();
@@ -160,7 +159,7 @@ where
         .and_then(|()| stdout.flush())
         .is_err()
     {
-        return ExitCode::FAILURE;
+        return 1;
     }
     drop(stdout);
     eprintln!(
@@ -169,5 +168,5 @@ where
         running.api_url()
     );
     running.wait();
-    ExitCode::SUCCESS
+    0
 }

@@ -22,6 +22,14 @@
 //! else its `kip`; only owners may publish new versions, yank, unyank and change owners.
 //!
 //! Path segments are used as sent (Cargo does not percent-encode them).
+//!
+//! Concurrency: requests run on a blocking pool; the SQLite connection sits behind one mutex
+//! that is never held while a token is verified. Read and owners tokens are verified fully in
+//! parallel; publish/yank/unyank tokens are admitted under the replay-guard lock (check and
+//! record must be atomic), which is separate from the database lock. The guard's records are
+//! persisted (`replay` table) and reloaded on start, and pruned once older than the window.
+//!
+//! Seeded bugs for negative controls: [`Bug`].
 
 mod auth;
 mod bug;
@@ -45,6 +53,7 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 pub use bug::Bug;
+pub use cli::serve_main;
 pub use store::index_path;
 
 /// The largest request body accepted (a publish); larger ones get 413.

@@ -180,10 +180,11 @@ fn index_dep(dep: Value) -> Result<Value, BodyError> {
     Ok(out)
 }
 
+/// A feature map.
+type Features = Map<String, Value>;
+
 /// Features whose values use `dep:` or `?/` go to `features2` (index format v2).
-fn split_features(
-    features: Map<String, Value>,
-) -> Result<(Map<String, Value>, Map<String, Value>), BodyError> {
+fn split_features(features: Features) -> Result<(Features, Features), BodyError> {
     let mut plain = Map::new();
     let mut v2 = Map::new();
     for (feature, values) in features {

@@ -201,7 +201,7 @@ impl Store {
                     )));
                 }
                 tx.execute(
-                    "UPDATE crates SET description = ?2 WHERE id = ?1",
+                    "UPDATE crates SET description = COALESCE(?2, description) WHERE id = ?1",
                     params![id, publish.description],
                 )?;
                 id

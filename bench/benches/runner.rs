@@ -1,0 +1,131 @@
+//! The provider runner: what a whole suite run costs against what one process exchange costs.
+//!
+//! Goals (issue "Provider runner"): against a conformant provider, the suite within 1.5× of
+//! (cases × one trivial exchange ÷ jobs); against a provider that hangs on every case, about
+//! ceil(cases ÷ jobs) × timeout, never cases × timeout. Both ratios come from one run and are
+//! written to `target/criterion/credlab-runner.json` for `bench/report.py`.
+//!
+//! The providers are this bench binary itself, started as `--cargo-plugin` with
+//! `CREDLAB_BUILTIN_PROVIDER` (exactly how `credlab` runs its built-in targets), so the floor
+//! and the suite pay the same process start.
+
+use std::time::{Duration, Instant};
+
+use credlab_runners::process::ProviderCommand;
+use credlab_runners::provider_run::{self, Features, Profile};
+use credlab_suite::cases::provider::{Feature, ProviderCase};
+use credlab_suite::keys::SecretKey;
+use credlab_suite::provider::{Exchange, Timeouts};
+use credlab_suite::vectors::embedded;
+use criterion::{Criterion, criterion_group};
+
+const BUILTIN: &str = "CREDLAB_BUILTIN_PROVIDER";
+const HANG_TIMEOUT: Duration = Duration::from_millis(250);
+
+fn provider(name: &str) -> ProviderCommand {
+    ProviderCommand::new(std::env::current_exe().expect("the bench binary")).env(BUILTIN, name)
+}
+
+fn cases() -> Vec<ProviderCase> {
+    embedded::provider_files().into_iter().flat_map(|f| f.cases).collect()
+}
+
+fn jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn trivial_exchange(command: &ProviderCommand) {
+    let exchange = Exchange::cargo(r#"{"v":1,"registry":{"index-url":"sparse+https://r/index/"},"kind":"get","operation":"read"}"#);
+    let transcript = command.run(&exchange).expect("the trivial provider starts");
+    assert!(transcript.response.line().is_some(), "the trivial provider answers");
+}
+
+/// Runs every case; returns the time.
+fn suite(command: &ProviderCommand, profile: &Profile, features: &Features, cases: &[ProviderCase]) -> Duration {
+    let started = Instant::now();
+    let runs = provider_run::run_cases(command, profile, features, cases, jobs(), &|_, _| {});
+    let elapsed = started.elapsed();
+    assert_eq!(runs.len(), cases.len());
+    elapsed
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn bench(c: &mut Criterion) {
+    let cases = cases();
+    let trivial = provider("trivial");
+    let reference = provider("token-store");
+    let mut profile = Profile::new(SecretKey::generate());
+    profile.args = vec!["--only-url".into(), profile.index_url.clone()];
+    profile.unsupported_url = Some("sparse+https://elsewhere.credlab.test/index/".into());
+    let features = provider_run::probe(&reference, &profile).expect("the reference provider starts");
+
+    let mut group = c.benchmark_group("runner");
+    group.sample_size(20);
+    group.bench_function("trivial_exchange", |b| b.iter(|| trivial_exchange(&trivial)));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(15));
+    group.bench_function("suite_reference_token_store", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| suite(&reference, &profile, &features, &cases)).sum())
+    });
+    group.finish();
+
+    // The two ratios, measured back to back in this run (interleaved, median of 5).
+    let floor = median((0..5).map(|_| {
+        let n = 40;
+        let t = Instant::now();
+        for _ in 0..n {
+            trivial_exchange(&trivial);
+        }
+        t.elapsed() / n
+    }).collect());
+    let conformant = median((0..5).map(|_| suite(&reference, &profile, &features, &cases)).collect());
+    let hang = provider("mutant:no-hello");
+    let mut hang_profile = profile.clone();
+    hang_profile.timeouts = Timeouts::uniform(HANG_TIMEOUT);
+    // Every case runs (no probe to skip them): the worst case for the runner.
+    let all = Features {
+        set: [Feature::Login, Feature::StoresTokens, Feature::GeneratesPaseto, Feature::UnsupportedUrl].into(),
+        facts: Default::default(),
+    };
+    let hang_time = suite(&hang, &hang_profile, &all, &cases);
+    let jobs = jobs();
+    let n = cases.len();
+    let ideal = floor * n as u32 / jobs as u32;
+    let waves = n.div_ceil(jobs) as u32;
+    let report = serde_json::json!({
+        "cases": n,
+        "jobs": jobs,
+        "trivial_exchange_ms": floor.as_secs_f64() * 1e3,
+        "suite_ms": conformant.as_secs_f64() * 1e3,
+        "conformant_ratio": conformant.as_secs_f64() / ideal.as_secs_f64(),
+        "conformant_goal": 1.5,
+        "hang_timeout_ms": HANG_TIMEOUT.as_secs_f64() * 1e3,
+        "hang_suite_ms": hang_time.as_secs_f64() * 1e3,
+        "hang_ratio": hang_time.as_secs_f64() / (HANG_TIMEOUT * waves).as_secs_f64(),
+        "hang_serial_ratio": hang_time.as_secs_f64() / (HANG_TIMEOUT * n as u32).as_secs_f64(),
+    });
+    println!("{}", serde_json::to_string_pretty(&report).expect("serializes"));
+    let dir = std::env::var_os("CRITERION_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion"));
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("credlab-runner.json"), report.to_string());
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    // Started by the runner as a provider: serve, do not bench.
+    let argv: Vec<_> = std::env::args_os().skip(1).collect();
+    if argv == ["--cargo-plugin"]
+        && let Some(name) = std::env::var_os(BUILTIN)
+    {
+        std::process::exit(credlab_runners::builtin::run(&name.to_string_lossy()));
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

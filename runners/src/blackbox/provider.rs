@@ -1,0 +1,534 @@
+//! Fuzzing a credential provider: each input is one Cargo-style exchange in a fresh sandbox
+//! (hello, the input written as the request, one response line read, stdin closed, exit),
+//! with the short per-phase deadline of [`FuzzOptions::timeout`].
+//!
+//! Stdin is closed the way the input allows: after the response (as Cargo does) when the
+//! input ends with `\n`; right after the input when it does not (a provider reading a line
+//! would otherwise wait forever for its end, which is not a bug: Cargo always sends one).
+//!
+//! What counts as a finding, in this order:
+//! - [`FindingKind::Hang`]: credlab had to kill the provider at a deadline (no hello, request
+//!   not read, no response line, no exit after stdin closed). Confirmed once with twice the
+//!   deadline before it is reported, so a slow start is not a hang.
+//! - [`FindingKind::Crash`]: killed by a signal, or exit status ≠ 0.
+//! - [`FindingKind::Garbage`]: a hello Cargo refuses; a response line `cargo-credential`'s types
+//!   cannot parse; stdout after the response that is not further answers (a provider may
+//!   answer each request line, so at most one more answer per further line of input, each a
+//!   complete line Cargo parses).
+//! - [`FindingKind::OkOnGarbage`]: an `Ok` answer to a first line that neither
+//!   `cargo-credential`'s request types nor their owned mirrors (which also take JSON escapes)
+//!   parse with `v` = 1.
+//!
+//! An `Err` answer, or exiting without an answer, is fine for any input.
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use cargo_credential::CredentialHello;
+use credlab_suite::cases::provider::{Answer, Send};
+use credlab_suite::judge::provider::{parse_response, show};
+use credlab_suite::provider::{CloseStdin, Exchange, ExitObservation, LineRead, Timeouts, Transcript};
+
+use super::rng::Rng;
+use super::{FindingKind, Finding, FuzzOptions, FuzzReport, found, mutate, shrink};
+use crate::process::{ProviderCommand, SpawnError};
+use crate::provider_run::Profile;
+
+/// The request lines the provider vectors send, rendered with `profile`, without duplicates,
+/// in the vectors' order (the fuzzer's seeds).
+pub fn seeds(profile: &Profile) -> Vec<String> {
+    let mut seen = HashSet::new();
+    let mut lines = Vec::new();
+    for file in credlab_suite::vectors::embedded::provider_files() {
+        for case in file.cases {
+            for step in case.input.setup.iter().chain(&case.input.steps) {
+                if let Send::Line { line, .. } = &step.send
+                    && !line.contains("${huge_header}")
+                {
+                    let rendered = profile.render(line);
+                    if seen.insert(rendered.clone()) {
+                        lines.push(rendered);
+                    }
+                }
+            }
+        }
+    }
+    lines
+}
+
+/// A login key derived from `seed` (SHA-384 of a label and the seed), so a run that is not
+/// given a key renders the same seeds, hence sends the same inputs, every time. Test material
+/// only: it is as public as the seed.
+pub fn login_key_for_seed(seed: u64) -> credlab_suite::keys::SecretKey {
+    use sha2::Digest;
+    (0u32..)
+        .find_map(|counter| {
+            let mut hasher = sha2::Sha384::new();
+            hasher.update(b"credlab fuzz login key");
+            hasher.update(seed.to_le_bytes());
+            hasher.update(counter.to_le_bytes());
+            credlab_suite::keys::SecretKey::from_bytes(&hasher.finalize()).ok()
+        })
+        .expect("some counter gives a scalar in range")
+}
+
+/// The exchange one input runs as.
+pub fn exchange(input: &[u8], timeout: Duration) -> Exchange {
+    Exchange {
+        request: Some(input.to_vec()),
+        read_response: true,
+        close_stdin: close_for(input),
+        timeouts: Timeouts::uniform(timeout),
+    }
+}
+
+/// How stdin is closed for `input` (see the module documentation).
+pub fn close_for(input: &[u8]) -> CloseStdin {
+    if input.ends_with(b"\n") {
+        CloseStdin::AfterResponse
+    } else {
+        CloseStdin::AfterRequest
+    }
+}
+
+/// What one exchange showed, when it is a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub kind: FindingKind,
+    pub detail: String,
+    /// The kind plus what exactly happened (`crash-exit-101`, `hang-response`), for telling
+    /// findings apart with `keep_going`.
+    pub signature: String,
+}
+
+fn observed(kind: FindingKind, signature: &str, detail: String) -> Option<Observed> {
+    Some(Observed {
+        kind,
+        detail,
+        signature: signature.to_string(),
+    })
+}
+
+/// The first line a provider reads from `input` (with its `\n`).
+fn first_line(input: &[u8]) -> &[u8] {
+    match input.iter().position(|b| *b == b'\n') {
+        Some(at) => &input[..=at],
+        None => input,
+    }
+}
+
+/// How many lines a provider reading line by line finds in `input`.
+fn lines_in(input: &[u8]) -> usize {
+    let complete = input.iter().filter(|b| **b == b'\n').count();
+    complete + usize::from(!input.is_empty() && !input.ends_with(b"\n"))
+}
+
+/// Whether a request line is one a provider may act on: `cargo-credential`'s request types
+/// (borrowed, as `cargo_credential::main` parses) or their owned mirrors (which also take JSON
+/// escapes, rust-lang/cargo#13615) parse it, with `v` = 1. `Err` says why not.
+pub fn request_parses(line: &[u8]) -> Result<(), String> {
+    let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_string())?;
+    let borrowed = serde_json::from_str::<cargo_credential::CredentialRequest<'_>>(text)
+        .map_err(|e| e.to_string())
+        .and_then(|r| {
+            (r.v == cargo_credential::PROTOCOL_VERSION_1)
+                .then_some(())
+                .ok_or_else(|| format!("unsupported protocol version {}", r.v))
+        });
+    match borrowed {
+        Ok(()) => Ok(()),
+        Err(e) => crate::reference::request::parse(text.to_string())
+            .map(|_| ())
+            .map_err(|owned| format!("{owned} ({e})")),
+    }
+}
+
+/// Judges one exchange of `input` (see the module documentation).
+pub fn classify(input: &[u8], t: &Transcript) -> Option<Observed> {
+    match &t.exit {
+        ExitObservation::Killed { phase } => {
+            let what = match phase {
+                credlab_suite::provider::Phase::Hello => "no hello line",
+                credlab_suite::provider::Phase::Request => "the request was not read",
+                credlab_suite::provider::Phase::Response => "no response line",
+                credlab_suite::provider::Phase::Exit => "no exit after stdin was closed",
+            };
+            let name = format!("{phase:?}").to_lowercase();
+            return observed(
+                FindingKind::Hang,
+                &format!("hang-{name}"),
+                format!("still running at the {name} deadline: {what}"),
+            );
+        }
+        ExitObservation::Signaled { signal } => {
+            return observed(
+                FindingKind::Crash,
+                &format!("crash-signal-{signal}"),
+                format!("killed by signal {signal}"),
+            );
+        }
+        ExitObservation::Exited { code } if *code != 0 => {
+            return observed(
+                FindingKind::Crash,
+                &format!("crash-exit-{code}"),
+                format!("exit status {code}"),
+            );
+        }
+        ExitObservation::Exited { .. } => {}
+    }
+    match &t.hello {
+        LineRead::Line { bytes } => {
+            let hello = std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|s| serde_json::from_str::<CredentialHello>(s).ok());
+            if !hello.is_some_and(|h| h.v.contains(&1)) {
+                return observed(
+                    FindingKind::Garbage,
+                    "garbage-hello",
+                    format!("a hello Cargo refuses: {}", show(bytes)),
+                );
+            }
+        }
+        LineRead::Eof { bytes } => {
+            return observed(
+                FindingKind::Garbage,
+                "garbage-no-hello",
+                format!("stdout closed before a hello line ({})", show(bytes)),
+            );
+        }
+        LineRead::TooLong { limit, .. } => {
+            return observed(
+                FindingKind::Garbage,
+                "garbage-hello",
+                format!("a hello line over {limit} bytes"),
+            );
+        }
+        LineRead::TimedOut { .. } => {
+            return observed(FindingKind::Hang, "hang-hello", "no hello line".into());
+        }
+        LineRead::NotRead => return None,
+    }
+    let response = match &t.response {
+        LineRead::Line { bytes } => Some(bytes),
+        LineRead::Eof { bytes } if !bytes.is_empty() => Some(bytes),
+        LineRead::Eof { .. } | LineRead::NotRead => None,
+        LineRead::TooLong { limit, .. } => {
+            return observed(
+                FindingKind::Garbage,
+                "garbage-response",
+                format!("a response line over {limit} bytes"),
+            );
+        }
+        LineRead::TimedOut { .. } => {
+            return observed(
+                FindingKind::Hang,
+                "hang-response",
+                "no complete response line".into(),
+            );
+        }
+    };
+    let answer = match response.map(|bytes| (bytes, parse_response(bytes))) {
+        Some((bytes, Err(e))) => {
+            return observed(
+                FindingKind::Garbage,
+                "garbage-response",
+                format!("a response Cargo cannot parse: {}: {e}", show(bytes)),
+            );
+        }
+        Some((_, Ok(r))) => Some(r.answer),
+        None => None,
+    };
+    let trailing = &t.trailing_stdout;
+    if !trailing.is_empty() {
+        let more_allowed = lines_in(input).saturating_sub(1);
+        let text = &trailing.bytes;
+        let problem = if answer.is_none() || trailing.truncated() {
+            Some(format!("{} bytes after the response", trailing.total))
+        } else if !text.ends_with(b"\n") {
+            Some(format!(
+                "bytes after the response without a newline: {}",
+                show(text)
+            ))
+        } else {
+            let lines: Vec<&[u8]> = text[..text.len() - 1].split(|b| *b == b'\n').collect();
+            if lines.len() > more_allowed {
+                Some(format!(
+                    "{} more lines after the response, for {more_allowed} more request lines: {}",
+                    lines.len(),
+                    show(text)
+                ))
+            } else {
+                lines.iter().find_map(|line| {
+                    parse_response(line).err().map(|e| {
+                        format!("a line after the response Cargo cannot parse: {}: {e}", show(line))
+                    })
+                })
+            }
+        };
+        if let Some(detail) = problem {
+            return observed(FindingKind::Garbage, "garbage-trailing", detail);
+        }
+    }
+    if let Some(answer @ (Answer::OkGet | Answer::OkLogin | Answer::OkLogout)) = answer
+        && let Err(why) = request_parses(first_line(input))
+    {
+        return observed(
+            FindingKind::OkOnGarbage,
+            "ok-on-garbage",
+            format!(
+                "answered {} to a request cargo-credential cannot parse ({why})",
+                answer.as_str()
+            ),
+        );
+    }
+    None
+}
+
+/// The longest hello or response line read: far beyond what the inputs can provoke (a
+/// provider may echo a whole input line in an error message, escaped), so that a line is
+/// only "too long" when something is really wrong. Cargo itself has no limit.
+pub const LINE_LIMIT: usize = 64 << 20;
+
+fn run(
+    command: &ProviderCommand,
+    input: &[u8],
+    timeout: Duration,
+) -> Result<Option<Observed>, SpawnError> {
+    let t = command.run(&exchange(input, timeout))?;
+    Ok(classify(input, &t))
+}
+
+/// Whether `input` still hangs with twice the deadline.
+fn hang_confirmed(command: &ProviderCommand, input: &[u8], timeout: Duration) -> bool {
+    matches!(run(command, input, timeout * 2), Ok(Some(o)) if o.kind == FindingKind::Hang)
+}
+
+/// Fuzzes one provider. `progress` gets one line per notable event.
+pub fn fuzz_provider(
+    command: &ProviderCommand,
+    profile: &Profile,
+    opts: &FuzzOptions,
+    progress: &dyn Fn(&str),
+) -> FuzzReport {
+    let started = Instant::now();
+    let (max_iterations, max_duration) = opts.bounds();
+    let seeds = seeds(profile);
+    let command = &command.clone().line_limit(LINE_LIMIT);
+    let mut report = FuzzReport {
+        iterations: 0,
+        findings: Vec::new(),
+        elapsed: Duration::ZERO,
+        duplicates: 0,
+        notes: Vec::new(),
+    };
+    let mut signatures: HashSet<String> = HashSet::new();
+    let mut i = 0u64;
+    while !max_iterations.is_some_and(|m| i >= m)
+        && !max_duration.is_some_and(|d| started.elapsed() >= d)
+        && !seeds.is_empty()
+    {
+        let input = mutate::input(&mut Rng::for_iteration(opts.seed, i), &seeds);
+        let iteration = i;
+        i += 1;
+        if i % 50 == 0 {
+            progress(&format!(
+                "  {i} inputs, {} findings, {:.1} s",
+                report.findings.len(),
+                started.elapsed().as_secs_f64()
+            ));
+        }
+        let found = match run(command, &input, opts.timeout) {
+            Ok(found) => found,
+            Err(e) => {
+                let fatal = matches!(e, SpawnError::NotFound(_) | SpawnError::NotExecutable(_));
+                report.notes.push(format!("input {iteration}: {e}"));
+                if fatal {
+                    break;
+                }
+                continue;
+            }
+        };
+        let Some(first) = found else { continue };
+        if signatures.contains(&first.signature) {
+            report.duplicates += 1;
+            continue;
+        }
+        if first.kind == FindingKind::Hang && !hang_confirmed(command, &input, opts.timeout) {
+            report.notes.push(format!(
+                "input {iteration}: hung once, but not again with twice the deadline (not reported)"
+            ));
+            continue;
+        }
+        signatures.insert(first.signature.clone());
+        progress(&format!(
+            "found {} at input {iteration} ({}); shrinking {} bytes",
+            first.kind,
+            first.detail,
+            input.len()
+        ));
+        let finding = shrink_and_write(command, profile, opts, iteration, input, first, &mut report);
+        progress(&format!(
+            "  {} -> {} bytes in {} attempts: {}{}",
+            finding.input.len(),
+            finding.minimized.len(),
+            finding.shrink_attempts,
+            finding.case_id,
+            finding
+                .vector
+                .as_ref()
+                .map(|p| format!(" (wrote {})", p.display()))
+                .unwrap_or_default()
+        ));
+        report.findings.push(finding);
+        if !opts.keep_going {
+            break;
+        }
+    }
+    report.iterations = i;
+    report.elapsed = started.elapsed();
+    report
+}
+
+fn shrink_and_write(
+    command: &ProviderCommand,
+    profile: &Profile,
+    opts: &FuzzOptions,
+    iteration: u64,
+    input: Vec<u8>,
+    first: Observed,
+    report: &mut FuzzReport,
+) -> Finding {
+    let kind = first.kind;
+    let budget = if kind == FindingKind::Hang {
+        opts.shrink_budget / 4
+    } else {
+        opts.shrink_budget
+    };
+    let mut seen: BTreeMap<Vec<u8>, Observed> = BTreeMap::new();
+    let keep = usize::from(input.ends_with(b"\n"));
+    let shrunk = shrink::shrink(&input, keep, budget, &mut |candidate| {
+        match run(command, candidate, opts.timeout) {
+            Ok(Some(o)) if o.kind == kind => {
+                seen.insert(candidate.to_vec(), o);
+                true
+            }
+            _ => false,
+        }
+    });
+    let mut minimized = shrunk.input;
+    let mut detail = seen.remove(&minimized).unwrap_or(first.clone()).detail;
+    if kind == FindingKind::Hang
+        && minimized != input
+        && !hang_confirmed(command, &minimized, opts.timeout)
+    {
+        report.notes.push(format!(
+            "input {iteration}: the shrunk input did not hang again with twice the deadline; kept the original"
+        ));
+        minimized = input.clone();
+        detail = first.detail.clone();
+    }
+    let vector_bytes = found::redact_login(profile, &minimized);
+    let case_id = found::provider_case_id(kind, &vector_bytes);
+    let vector = match &opts.found_dir {
+        None => None,
+        Some(dir) => match found::write_provider(dir, kind, &vector_bytes, &detail) {
+            Ok(path) => Some(path),
+            Err(e) => {
+                report.notes.push(e);
+                None
+            }
+        },
+    };
+    Finding {
+        kind,
+        case_id,
+        input,
+        minimized,
+        detail,
+        vector,
+        iteration,
+        shrink_attempts: shrunk.attempts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use credlab_suite::provider::Capture;
+
+    fn transcript(response: &[u8], trailing: &[u8], exit: ExitObservation) -> Transcript {
+        Transcript {
+            argv: vec!["--cargo-plugin".into()],
+            hello: LineRead::Line {
+                bytes: br#"{"v":[1]}"#.to_vec(),
+            },
+            written: 0,
+            write_error: None,
+            response: if response.is_empty() {
+                LineRead::Eof { bytes: Vec::new() }
+            } else {
+                LineRead::Line {
+                    bytes: response.to_vec(),
+                }
+            },
+            trailing_stdout: Capture {
+                bytes: trailing.to_vec(),
+                total: trailing.len() as u64,
+            },
+            stderr: Capture::default(),
+            exit,
+            orphans_killed: false,
+            hello_after: Duration::ZERO,
+            response_after: Duration::ZERO,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    const GET: &[u8] = br#"{"v":1,"registry":{"index-url":"https:\/\/r\/"},"kind":"get","operation":"read"}"#;
+    const ERR: &[u8] = br#"{"Err":{"kind":"other","message":"bad","caused-by":[]}}"#;
+    const OK: &[u8] =
+        br#"{"Ok":{"kind":"get","token":"t","cache":"session","operation_independent":true}}"#;
+
+    fn kind(input: &[u8], response: &[u8], trailing: &[u8], exit: ExitObservation) -> Option<FindingKind> {
+        classify(input, &transcript(response, trailing, exit)).map(|o| o.kind)
+    }
+
+    #[test]
+    fn classification() {
+        let ok = ExitObservation::Exited { code: 0 };
+        assert_eq!(kind(b"x\n", ERR, b"", ok.clone()), None);
+        assert_eq!(kind(b"x\n", b"", b"", ok.clone()), None);
+        assert_eq!(kind(b"x\n", b"error: x", b"", ok.clone()), Some(FindingKind::Garbage));
+        assert_eq!(
+            kind(b"x\n", b"", b"", ExitObservation::Exited { code: 101 }),
+            Some(FindingKind::Crash)
+        );
+        assert_eq!(
+            kind(b"x\n", b"", b"", ExitObservation::Killed {
+                phase: credlab_suite::provider::Phase::Response
+            }),
+            Some(FindingKind::Hang)
+        );
+        assert_eq!(kind(b"x\n", OK, b"", ok.clone()), Some(FindingKind::OkOnGarbage));
+        let mut get = GET.to_vec();
+        get.push(b'\n');
+        assert_eq!(kind(&get, OK, b"", ok.clone()), None);
+        // Two request lines may get two answers, not three, and never noise.
+        let mut two = get.clone();
+        two.extend_from_slice(&get);
+        let mut answer = OK.to_vec();
+        answer.push(b'\n');
+        assert_eq!(kind(&two, OK, &answer, ok.clone()), None);
+        assert_eq!(kind(&get, OK, &answer, ok.clone()), Some(FindingKind::Garbage));
+        assert_eq!(kind(&two, OK, b"done\n", ok.clone()), Some(FindingKind::Garbage));
+        assert_eq!(kind(&two, OK, OK, ok), Some(FindingKind::Garbage));
+    }
+
+    #[test]
+    fn request_parsing_takes_escapes_and_refuses_other_versions() {
+        assert!(request_parses(GET).is_ok());
+        assert!(request_parses(br#"{"v":2,"registry":{"index-url":"u"},"kind":"logout"}"#).is_err());
+        assert!(request_parses(b"\xff").is_err());
+        assert!(request_parses(b"[]").is_err());
+    }
+}

@@ -1,0 +1,655 @@
+//! Fuzzing a registry over HTTP: tokens signed for the live session (the operator's key, the
+//! registry's index URL and clock), mutated, and sent with the real request Cargo makes for
+//! their operation ([`Client::request`]).
+//!
+//! Operations: publish (a fresh `0.0.0-fuzz.N` version of the session's probe crate), yank and
+//! unyank (the probe crate's first version), owners, and reads (only when the registry is
+//! auth-required: otherwise reads ignore the token). Before fuzzing, each endpoint is asked
+//! once without a token; an endpoint that answers 2xx to that is open, and its 2xx answers
+//! are never counted as accepting garbage.
+//!
+//! Token mutations, one or two per input:
+//! - **text**: the header (`v3.local.`, `v4.public.`, `V3.public.`, no dot, …), the segments
+//!   (drop or repeat the footer, an extra or empty segment, swapped segments), base64
+//!   characters (`+`, `/`, `=`, `!`, case flips), lengths (cut 1 to 3 characters, so the
+//!   length is impossible; cut the signature), dots (inserted, removed, doubled), padding,
+//!   whitespace inside the token, a bit flip in the signature, a huge token (past the 8 KiB
+//!   limit), the empty token;
+//! - **re-signed** with the session's key, so only the changed part is wrong: `iat` a day old
+//!   or ahead or not RFC 3339, another `mutation`/`name`/`vers`/`cksum`, a missing claim, a
+//!   `sub` the key does not have, `v` 2, another footer `url`, a stranger's `kip`, no footer,
+//!   a payload that is not a JSON object, duplicate or deeply nested keys.
+//!
+//! Tokens are made header-safe (control and non-ASCII bytes become `~`) and trimmed of
+//! spaces and tabs at the ends (HTTP strips them), so the registry sees exactly the token the
+//! reference verifier judges and the vector holds.
+//!
+//! Findings: [`FindingKind::ServerError`] (5xx), [`FindingKind::Hang`] (no answer within
+//! [`FuzzOptions::timeout`], confirmed with twice that), [`FindingKind::Dropped`] (the
+//! connection closed or failed without an HTTP answer), [`FindingKind::AcceptedGarbage`] (2xx
+//! from a token-checking endpoint for a token that the reference verifier, with the session's
+//! key, URL, clock, freshness window and skew, refuses).
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use credlab_suite::backend::Backend;
+use credlab_suite::cases::token::{RegistryInput, TokenExpect, TokenInput};
+use credlab_suite::judge::token::evaluate;
+use credlab_suite::keys::SecretKey;
+use credlab_suite::paseto::{self, SignatureForm};
+use credlab_suite::rejection::Rejection;
+use credlab_suite::token::{Claims, Footer, Operation, iat};
+use credlab_suite::vectors::fixture::{CrateSource, registered};
+use credlab_suite::verify::Policy;
+use time::OffsetDateTime;
+
+use super::found::{self, RegistryContext};
+use super::rng::Rng;
+use super::{Finding, FindingKind, FuzzOptions, FuzzReport, shrink};
+use crate::registry_run::crates::LiveCrates;
+use crate::registry_run::{Answer, Client, SendError, Session, header_safe};
+
+/// Everything an input needs from the session.
+struct World<'a> {
+    session: &'a Session,
+    client: Client,
+    /// The same endpoints with twice the deadline, to confirm hangs.
+    patient: Client,
+    crates: LiveCrates,
+    /// Seconds the registry's clock is ahead of ours.
+    skew: i64,
+    /// The operations fuzzed, and whether their endpoint checks tokens.
+    ops: Vec<(Operation, bool)>,
+    policy: Policy,
+}
+
+impl World<'_> {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc() + time::Duration::seconds(self.skew)
+    }
+
+    fn key(&self) -> &SecretKey {
+        &self.session.fixture.signer
+    }
+
+    fn subject(&self) -> Option<&str> {
+        self.session.fixture.signer_subject.as_deref()
+    }
+
+    fn index_url(&self) -> &str {
+        &self.session.fixture.index_url
+    }
+
+    /// The reference verifier's verdict on `token` for `op`, now.
+    fn reference(&self, token: &str, op: &Operation, clock: OffsetDateTime, policy: &Policy) -> Result<(), Rejection> {
+        let input = TokenInput {
+            registry: RegistryInput {
+                index_url: self.index_url().to_string(),
+                keys: vec![registered(self.key(), self.subject().map(str::to_string))],
+                published: Vec::new(),
+            },
+            signer: None,
+            request: op.clone(),
+            issued_challenge: None,
+            accepted_before: Vec::new(),
+            token: token.to_string(),
+        };
+        evaluate(&input, clock, policy, Backend::default()).map(|_| ())
+    }
+}
+
+/// What one request showed, when it is a finding.
+#[derive(Debug, Clone)]
+struct Observed {
+    kind: FindingKind,
+    detail: String,
+    signature: String,
+}
+
+/// The token as the registry receives it: header-safe, without spaces or tabs at the ends.
+pub fn sanitize(token: &[u8]) -> String {
+    let safe: String = token
+        .iter()
+        .map(|&b| {
+            if b == b'\t' || (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '~'
+            }
+        })
+        .collect();
+    debug_assert!(header_safe(&safe));
+    safe.trim_matches([' ', '\t']).to_string()
+}
+
+fn classify(
+    world: &World<'_>,
+    op: &Operation,
+    checks_tokens: bool,
+    token: &str,
+    result: Result<Answer, SendError>,
+) -> Result<Option<Observed>, String> {
+    let answer = match result {
+        Ok(answer) => answer,
+        Err(SendError::Timeout(after)) => {
+            return Ok(Some(Observed {
+                kind: FindingKind::Hang,
+                detail: format!("no answer within {after:?}"),
+                signature: "hang".into(),
+            }));
+        }
+        Err(SendError::Transport(message)) => {
+            if message.starts_with("building the request") || message.starts_with("no .crate") {
+                return Err(message);
+            }
+            return Ok(Some(Observed {
+                kind: FindingKind::Dropped,
+                detail: message,
+                signature: "dropped".into(),
+            }));
+        }
+    };
+    if answer.status >= 500 {
+        return Ok(Some(Observed {
+            kind: FindingKind::ServerError,
+            detail: format!("HTTP {}", answer.status),
+            signature: format!("server-error-{}", answer.status),
+        }));
+    }
+    if checks_tokens && (200..300).contains(&answer.status) {
+        let now = world.now();
+        if let Err(rejection) = world.reference(token, op, now, &world.policy) {
+            return Ok(Some(Observed {
+                kind: FindingKind::AcceptedGarbage,
+                detail: format!(
+                    "HTTP {} for a token the reference verifier refuses: {}",
+                    answer.status, rejection.kind
+                ),
+                signature: format!("accepted-garbage-{}", rejection.kind),
+            }));
+        }
+    }
+    Ok(None)
+}
+
+fn send(world: &World<'_>, client: &Client, op: &Operation, token: &str) -> Result<Answer, SendError> {
+    client.request(op, Some(token), &world.crates)
+}
+
+/// The operation of input `i`: one of the session's, with a fresh version for a publish.
+fn operation(world: &World<'_>, rng: &mut Rng, i: u64) -> (Operation, bool) {
+    let (op, checks) = world.ops[rng.below(world.ops.len())].clone();
+    let op = match op {
+        Operation::Publish { name, .. } => {
+            let vers = format!("0.0.0-fuzz.{i}");
+            let cksum = world.crates.cksum(&name, &vers);
+            Operation::Publish { name, vers, cksum }
+        }
+        other => other,
+    };
+    (op, checks)
+}
+
+const HEADERS: [&str; 10] = [
+    "v3.local.",
+    "v4.public.",
+    "V3.public.",
+    "v3.public",
+    "v3..",
+    "",
+    "v2.public.",
+    "v3.public.v3.public.",
+    "v3.Public.",
+    "v3.public..",
+];
+const B64_NOISE: [u8; 10] = [b'+', b'/', b'=', b'!', b'~', b'.', b'-', b'_', b'A', b'a'];
+
+/// Mutates the text of a token.
+fn text_mutation(rng: &mut Rng, token: &str) -> String {
+    let mut t = token.as_bytes().to_vec();
+    let len = t.len();
+    let body_start = token.find("public.").map_or(0, |p| p + "public.".len());
+    let at = rng.below(len + 1);
+    match rng.below(13) {
+        0 => {
+            let rest = token.strip_prefix(paseto::HEADER).unwrap_or(token);
+            t = format!("{}{rest}", rng.pick(&HEADERS)).into_bytes();
+        }
+        1 => {
+            // Segments: drop the footer, repeat it, add one, empty the payload, swap.
+            let parts: Vec<&str> = token.split('.').collect();
+            let new = match (rng.below(5), parts.as_slice()) {
+                (0, [v, p, body, _footer]) => format!("{v}.{p}.{body}"),
+                (1, [v, p, body, footer]) => format!("{v}.{p}.{body}.{footer}.{footer}"),
+                (2, _) => format!("{token}.x"),
+                (3, [v, p, _body, footer]) => format!("{v}.{p}..{footer}"),
+                (_, [v, p, body, footer]) => format!("{v}.{p}.{footer}.{body}"),
+                _ => format!("{token}."),
+            };
+            t = new.into_bytes();
+        }
+        2 if len > body_start => {
+            let at = body_start + rng.below(len - body_start);
+            t[at] = *rng.pick(&B64_NOISE);
+        }
+        3 if len > body_start => {
+            let at = body_start + rng.below(len - body_start);
+            if t[at].is_ascii_alphabetic() {
+                t[at] ^= 0x20;
+            } else {
+                t[at] = b'Z';
+            }
+        }
+        // Impossible lengths: cut 1 to 3 characters from a segment's end.
+        4 => {
+            let cut = rng.between(1, 3);
+            let end = token.rfind('.').filter(|d| *d > body_start).unwrap_or(len);
+            let from = end.saturating_sub(cut).max(body_start);
+            t.drain(from..end);
+        }
+        // Cut the signature (and more) from the body.
+        5 => {
+            let end = token.rfind('.').filter(|d| *d > body_start).unwrap_or(len);
+            let keep = rng.below(end.saturating_sub(body_start));
+            t.drain((body_start + keep).min(end)..end);
+        }
+        6 => t.insert(at, b'.'),
+        7 => {
+            if let Some(dot) = token.rfind('.') {
+                t.remove(dot);
+            }
+        }
+        8 => {
+            let seg_end = token.rfind('.').filter(|d| *d > body_start).unwrap_or(len);
+            let pads: [&[u8]; 3] = [b"=", b"==", b"==="];
+            let pad = *rng.pick(&pads);
+            let at = if rng.percent(50) { seg_end } else { len };
+            t.splice(at..at, pad.iter().copied());
+        }
+        9 => t.insert(at, *rng.pick(&[b' ', b'\t'])),
+        // A bit flip in the signature (the end of the body segment).
+        10 => {
+            let end = token.rfind('.').filter(|d| *d > body_start).unwrap_or(len);
+            if end > body_start {
+                let at = end - 1 - rng.below((end - body_start).min(128));
+                let c = t[at];
+                let replacement = if c == b'A' { b'B' } else { b'A' };
+                t[at] = replacement;
+            }
+        }
+        11 => {
+            let size = *rng.pick(&[8 * 1024, 16 * 1024, 48 * 1024]);
+            t.extend(std::iter::repeat_n(b'A', size));
+        }
+        12 => t.clear(),
+        _ => t.insert(at, *rng.pick(&B64_NOISE)),
+    }
+    String::from_utf8_lossy(&t).into_owned()
+}
+
+/// A token re-signed with the session key after one structural change.
+fn resigned_mutation(world: &World<'_>, rng: &mut Rng, op: &Operation) -> String {
+    let now = world.now();
+    let key = world.key();
+    let mut claims = Claims::for_operation(op, now, world.subject());
+    let mut footer = Footer::new(world.index_url(), key.public_key().id());
+    let mut payload: Option<String> = None;
+    let mut footer_text: Option<String> = None;
+    match rng.below(16) {
+        0 => claims.iat = iat::format(now - time::Duration::days(1)),
+        1 => claims.iat = iat::format(now + time::Duration::days(1)),
+        2 => {
+            claims.iat = (*rng.pick(&[
+                "2026-01-01 00:00:00Z",
+                "2026-01-01t00:00:00z",
+                "yesterday",
+                "",
+                "9999-99-99T99:99:99Z",
+            ]))
+            .to_string()
+        }
+        3 => {
+            claims.mutation = Some(
+                (*rng.pick(&["publish", "yank", "unyank", "owners", "nope", ""])).to_string(),
+            )
+        }
+        4 => claims.mutation = None,
+        5 => claims.name = Some("credlab-fuzz-other".into()),
+        6 => claims.vers = Some("9.9.9".into()),
+        7 => claims.cksum = Some("0".repeat(64)),
+        8 => claims.sub = Some("credlab-fuzz-subject".into()),
+        9 => claims.v = Some(2),
+        10 => {
+            footer.url = match rng.below(4) {
+                0 => "sparse+https://other-registry.credlab.test/index/".into(),
+                1 => String::new(),
+                2 => world.index_url().trim_end_matches('/').to_string(),
+                _ => world.index_url().to_ascii_uppercase(),
+            };
+        }
+        11 => {
+            footer.kip = SecretKey::from_bytes(&[7u8; 48])
+                .map(|k| k.public_key().id().to_string())
+                .unwrap_or_default()
+        }
+        12 => footer_text = Some(String::new()),
+        13 => {
+            payload = Some(
+                (*rng.pick(&["[]", "null", "\"x\"", "{", "{\"iat\":1}"])).to_string(),
+            )
+        }
+        14 => {
+            let json = claims.to_json();
+            let iat_member = format!("\"iat\":\"{}\",", iat::format(now));
+            payload = Some(json.replacen('{', &format!("{{{iat_member}"), 1));
+        }
+        _ => {
+            let depth = *rng.pick(&[33usize, 64, 200]);
+            let json = claims.to_json();
+            let nested = format!(
+                "\"custom\":{}1{},",
+                "{\"a\":".repeat(depth),
+                "}".repeat(depth)
+            );
+            payload = Some(json.replacen('{', &format!("{{{nested}"), 1));
+        }
+    }
+    let payload = payload.unwrap_or_else(|| claims.to_json());
+    let footer = footer_text.unwrap_or_else(|| footer.to_json());
+    paseto::sign(key, payload.as_bytes(), footer.as_bytes(), b"", SignatureForm::AsCargo)
+}
+
+/// The token of one input.
+fn token(world: &World<'_>, rng: &mut Rng, op: &Operation) -> String {
+    let token = if rng.percent(30) {
+        resigned_mutation(world, rng, op)
+    } else {
+        let base = credlab_suite::token::sign_as_cargo(
+            world.key(),
+            world.index_url(),
+            op,
+            world.now(),
+            world.subject(),
+        );
+        let mut t = text_mutation(rng, &base);
+        if rng.percent(25) {
+            t = text_mutation(rng, &t);
+        }
+        t
+    };
+    sanitize(token.as_bytes())
+}
+
+/// Fuzzes one registry session. `progress` gets one line per notable event.
+pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&str)) -> FuzzReport {
+    let started = Instant::now();
+    let (max_iterations, max_duration) = opts.bounds();
+    let mut report = FuzzReport {
+        iterations: 0,
+        findings: Vec::new(),
+        elapsed: Duration::ZERO,
+        duplicates: 0,
+        notes: Vec::new(),
+    };
+    let client_with = |timeout| {
+        let mut client = Client::new(&session.fixture.index_url, timeout);
+        client.api = session.client.api.clone();
+        client.dl = session.client.dl.clone();
+        client
+    };
+    let skew = session
+        .facts
+        .get("clock-skew-seconds")
+        .and_then(|s| s.parse::<i64>().ok())
+        .filter(|s| s.abs() > 2)
+        .unwrap_or(0);
+    let mut world = World {
+        session,
+        client: client_with(opts.timeout),
+        patient: client_with(opts.timeout * 2),
+        crates: LiveCrates::default(),
+        skew,
+        ops: Vec::new(),
+        policy: Policy {
+            max_age: session.fixture.max_age.try_into().unwrap_or(Duration::from_secs(900)),
+            max_future_skew: session.fixture.max_skew.try_into().unwrap_or(Duration::from_secs(60)),
+            ..Policy::default()
+        },
+    };
+    if let Err(e) = crate::registry_run::publish_probe(session) {
+        report.notes.push(format!("the probe crate: {e}"));
+    }
+    let krate = &session.fixture.krate;
+    let mut candidates = Vec::new();
+    if session.auth_required {
+        candidates.push(Operation::Read);
+    }
+    if session.client.api.is_some() {
+        candidates.extend([
+            Operation::Publish {
+                name: krate.name.clone(),
+                vers: String::new(),
+                cksum: String::new(),
+            },
+            Operation::Yank {
+                name: krate.name.clone(),
+                vers: krate.vers.clone(),
+            },
+            Operation::Unyank {
+                name: krate.name.clone(),
+                vers: krate.vers.clone(),
+            },
+            Operation::Owners {
+                name: krate.name.clone(),
+            },
+        ]);
+    }
+    for op in candidates {
+        let probe = match &op {
+            Operation::Publish { name, .. } => {
+                let vers = "0.0.0-fuzz.anonymous".to_string();
+                let cksum = world.crates.cksum(name, &vers);
+                Operation::Publish {
+                    name: name.clone(),
+                    vers,
+                    cksum,
+                }
+            }
+            other => other.clone(),
+        };
+        let open = matches!(world.client.request(&probe, None, &world.crates), Ok(a) if (200..300).contains(&a.status));
+        if open {
+            report.notes.push(format!(
+                "{:?} answers 2xx without a token: its answers are not checked for accepted garbage",
+                op.kind()
+            ));
+        }
+        world.ops.push((op, !open));
+    }
+    if world.ops.is_empty() {
+        report
+            .notes
+            .push("nothing to fuzz: reads are not authenticated and config.json names no api".into());
+    }
+    progress(&format!(
+        "fuzzing {} endpoints of {}",
+        world.ops.len(),
+        session.fixture.index_url
+    ));
+    let mut signatures: HashSet<String> = HashSet::new();
+    let mut i = 0u64;
+    while !world.ops.is_empty()
+        && !max_iterations.is_some_and(|m| i >= m)
+        && !max_duration.is_some_and(|d| started.elapsed() >= d)
+    {
+        let mut rng = Rng::for_iteration(opts.seed, i);
+        let iteration = i;
+        i += 1;
+        if i % 50 == 0 {
+            progress(&format!(
+                "  {i} tokens, {} findings, {:.1} s",
+                report.findings.len(),
+                started.elapsed().as_secs_f64()
+            ));
+        }
+        let (op, checks) = operation(&world, &mut rng, iteration);
+        let token = token(&world, &mut rng, &op);
+        let first = match classify(&world, &op, checks, &token, send(&world, &world.client, &op, &token)) {
+            Ok(Some(o)) => o,
+            Ok(None) => continue,
+            Err(e) => {
+                report.notes.push(format!("input {iteration}: not sent: {e}"));
+                continue;
+            }
+        };
+        if signatures.contains(&first.signature) {
+            report.duplicates += 1;
+            continue;
+        }
+        if first.kind == FindingKind::Hang && !hang_confirmed(&world, &op, checks, &token) {
+            report.notes.push(format!(
+                "input {iteration}: no answer once, but an answer with twice the deadline (not reported)"
+            ));
+            continue;
+        }
+        signatures.insert(first.signature.clone());
+        progress(&format!(
+            "found {} at input {iteration} ({}); shrinking a {}-byte token",
+            first.kind,
+            first.detail,
+            token.len()
+        ));
+        let finding = shrink_and_write(&world, opts, iteration, &op, checks, token, first, &mut report);
+        progress(&format!(
+            "  {} -> {} bytes in {} attempts: {}{}",
+            finding.input.len(),
+            finding.minimized.len(),
+            finding.shrink_attempts,
+            finding.case_id,
+            finding
+                .vector
+                .as_ref()
+                .map(|p| format!(" (wrote {})", p.display()))
+                .unwrap_or_default()
+        ));
+        report.findings.push(finding);
+        if !opts.keep_going {
+            break;
+        }
+    }
+    report.iterations = i;
+    report.elapsed = started.elapsed();
+    report
+}
+
+fn hang_confirmed(world: &World<'_>, op: &Operation, checks: bool, token: &str) -> bool {
+    let result = send(world, &world.patient, op, token);
+    matches!(classify(world, op, checks, token, result), Ok(Some(o)) if o.kind == FindingKind::Hang)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn shrink_and_write(
+    world: &World<'_>,
+    opts: &FuzzOptions,
+    iteration: u64,
+    op: &Operation,
+    checks: bool,
+    token: String,
+    first: Observed,
+    report: &mut FuzzReport,
+) -> Finding {
+    let kind = first.kind;
+    let budget = if kind == FindingKind::Hang {
+        opts.shrink_budget / 4
+    } else {
+        opts.shrink_budget
+    };
+    let mut seen: BTreeMap<String, Observed> = BTreeMap::new();
+    let shrunk = shrink::shrink(token.as_bytes(), 0, budget, &mut |candidate| {
+        let candidate = sanitize(candidate);
+        let result = send(world, &world.client, op, &candidate);
+        match classify(world, op, checks, &candidate, result) {
+            Ok(Some(o)) if o.kind == kind => {
+                seen.insert(candidate, o);
+                true
+            }
+            _ => false,
+        }
+    });
+    let mut minimized = sanitize(&shrunk.input);
+    let mut detail = seen.remove(&minimized).unwrap_or(first.clone()).detail;
+    if kind == FindingKind::Hang && minimized != token && !hang_confirmed(world, op, checks, &minimized) {
+        report.notes.push(format!(
+            "input {iteration}: the shrunk token did not hang again with twice the deadline; kept the original"
+        ));
+        minimized = token.clone();
+        detail = first.detail.clone();
+    }
+    let clock = world.now().replace_nanosecond(0).unwrap_or_else(|_| world.now());
+    let expect = match world.reference(&minimized, op, clock, &Policy::default()) {
+        Ok(()) => TokenExpect::Valid,
+        Err(r) => TokenExpect::Invalid { rejection: r.kind },
+    };
+    let context = RegistryContext {
+        index_url: world.index_url().to_string(),
+        key: registered(world.key(), world.subject().map(str::to_string)),
+        request: op.clone(),
+        clock: iat::format(clock),
+        expect,
+    };
+    let case_id = found::registry_case_id(kind, &minimized);
+    let vector = match &opts.found_dir {
+        None => None,
+        Some(dir) => match found::write_registry(dir, kind, &minimized, &detail, &context) {
+            Ok(path) => Some(path),
+            Err(e) => {
+                report.notes.push(e);
+                None
+            }
+        },
+    };
+    Finding {
+        kind,
+        case_id,
+        input: token.into_bytes(),
+        minimized: minimized.into_bytes(),
+        detail,
+        vector,
+        iteration,
+        shrink_attempts: shrunk.attempts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_makes_header_values() {
+        assert_eq!(sanitize(b" \tv3.a b\x01\xff\t "), "v3.a b~~");
+        assert!(header_safe(&sanitize(&[0u8, 10, 13, 200, 65])));
+    }
+
+    #[test]
+    fn text_mutations_are_deterministic_and_varied() {
+        let key = SecretKey::from_bytes(&[3u8; 48]).unwrap();
+        let base = credlab_suite::token::sign_as_cargo(
+            &key,
+            "sparse+http://127.0.0.1:1/index/",
+            &Operation::Read,
+            OffsetDateTime::UNIX_EPOCH + time::Duration::days(20000),
+            None,
+        );
+        let all: Vec<String> = (0..200)
+            .map(|i| text_mutation(&mut Rng::for_iteration(9, i), &base))
+            .collect();
+        let again: Vec<String> = (0..200)
+            .map(|i| text_mutation(&mut Rng::for_iteration(9, i), &base))
+            .collect();
+        assert_eq!(all, again);
+        let distinct: HashSet<&String> = all.iter().collect();
+        assert!(distinct.len() > 100, "{}", distinct.len());
+        assert!(all.iter().all(|t| t != &base || t.is_empty()));
+    }
+}
