@@ -345,6 +345,45 @@ def main():
             rows.append((label, fmt_time(b["t"]), f"{1e9 / b['t']:,.0f}"))
     print(table(["verify path", "median time / verify", "verifies/s"], rows))
 
+    runners_section(root)
+
+
+def load_json(root, name):
+    path = root / name
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def runners_section(root):
+    """The provider runner and the reference registry (benches `runner` and `registry`)."""
+    print("\n## Runners\n")
+    rows = []
+    r = load_json(root, "credlab-runner.json")
+    if r:
+        rows.append((f"provider suite, conformant provider ({r['cases']} cases, {r['jobs']} jobs)",
+                     f"{r['conformant_ratio']:.2f}×",
+                     f"cases × trivial exchange ({r['trivial_exchange_ms']:.1f} ms) ÷ jobs",
+                     "≤ 1.5", "yes" if r["conformant_ratio"] <= 1.5 else "NO"))
+        rows.append((f"provider suite, provider hanging on every case ({r['hang_timeout_ms']:.0f} ms timeout)",
+                     f"{r['hang_ratio']:.2f}×", "ceil(cases ÷ jobs) × timeout", "≈ 1 (≤ 1.2)",
+                     "yes" if r["hang_ratio"] <= 1.2 else "NO"))
+        rows.append(("same, against cases × timeout (serial)", f"{r['hang_serial_ratio']:.2f}×",
+                     "cases × timeout", "< 1", "yes" if r["hang_serial_ratio"] < 1 else "NO"))
+    else:
+        rows.append(("provider runner", "missing", "run `cargo bench -p credlab-bench --bench runner`", "", ""))
+    g = load_json(root, "credlab-registry.json")
+    if g:
+        rows.append((f"reference registry, authenticated reads/s ({g['clients']} loopback clients)",
+                     f"{g['ratio']:.2f}×",
+                     f"single-core verify rate ({g['verify_per_s_one_core']:,.0f}/s)",
+                     f"≥ {g['goal_ratio']:.1f} (0.8 × {g['cores']} cores)",
+                     "yes" if g["ratio"] >= g["goal_ratio"] else "NO"))
+    else:
+        rows.append(("reference registry", "missing", "run `cargo bench -p credlab-bench --bench registry`", "", ""))
+    print(table(["what", "ratio", "vs baseline", "goal", "met?"], rows))
+
 
 if __name__ == "__main__":
     main()

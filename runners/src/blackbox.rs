@@ -57,9 +57,9 @@ pub struct FuzzOptions {
     /// Stop once this much time has passed (checked between inputs; a finding in progress is
     /// still shrunk and written).
     pub duration: Option<Duration>,
-    /// The deadline of every phase of an exchange (hello, response, exit) for a provider.
-    /// For a registry the per-request deadline is the session's client timeout, given to
-    /// [`crate::registry_run::connect`].
+    /// The deadline of every phase of an exchange (hello, response, exit) for a provider, and
+    /// of every request for a registry. A hang is confirmed with twice this before it is
+    /// reported.
     pub timeout: Duration,
     /// Shrink attempts per finding.
     pub shrink_budget: usize,

@@ -21,6 +21,9 @@ use time::OffsetDateTime;
 
 use crate::process::{ProviderCommand, Sandbox, SpawnError};
 
+/// The size of `${huge_header}` (Cargo puts no limit on request lines).
+const HUGE_HEADER_LEN: usize = 16 << 20;
+
 /// What credlab sends on behalf of Cargo, configurable per target.
 #[derive(Debug, Clone)]
 pub struct Profile {
@@ -96,10 +99,21 @@ impl Profile {
         if out.contains("${huge_header}") {
             out = out.replace(
                 "${huge_header}",
-                &format!("X-Huge: {}", "x".repeat(16 << 20)),
+                &format!("X-Huge: {}", "x".repeat(HUGE_HEADER_LEN)),
             );
         }
         out
+    }
+
+    /// About how many bytes a step writes (without building them: `${huge_header}` is 16 MiB).
+    pub fn render_len(&self, step: &Step) -> usize {
+        let text = match &step.send {
+            Send::Line { line, .. } => line.as_str(),
+            Send::Text { text } => text.as_str(),
+            Send::Bytes { base64 } => return base64.len() * 3 / 4,
+            Send::Nothing => return 0,
+        };
+        text.len() + if text.contains("${huge_header}") { HUGE_HEADER_LEN } else { 0 }
     }
 
     /// The bytes a step writes.
@@ -412,6 +426,15 @@ pub fn run_cases(
     jobs: usize,
     done: &(dyn Fn(&ProviderCase, &CaseRun) + Sync),
 ) -> Vec<CaseRun> {
+    // Longest first (by the bytes the case sends, then its processes), so a slow case does
+    // not start last while the other workers sit idle; results keep the case order.
+    let mut order: Vec<usize> = (0..cases.len()).collect();
+    let cost = |case: &ProviderCase| {
+        let steps = case.input.setup.iter().chain(&case.input.steps);
+        let bytes: usize = steps.clone().map(|s| profile.render_len(s)).sum();
+        (bytes, steps.count())
+    };
+    order.sort_by_cached_key(|&i| std::cmp::Reverse(cost(&cases[i])));
     let next = AtomicUsize::new(0);
     let setups = Setups::default();
     let results: Mutex<Vec<Option<CaseRun>>> = Mutex::new(vec![None; cases.len()]);
@@ -419,8 +442,10 @@ pub fn run_cases(
         for _ in 0..jobs.clamp(1, cases.len().max(1)) {
             scope.spawn(|| {
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(case) = cases.get(i) else { break };
+                    let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let case = &cases[i];
                     let run = run_case_with(command, profile, features, case, &setups);
                     done(case, &run);
                     results.lock().expect("no worker panics while holding the lock")[i] = Some(run);

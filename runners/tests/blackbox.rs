@@ -40,9 +40,10 @@ fn main() {
         ("crash-on-garbage", FindingKind::Crash),
         ("ok-on-garbage", FindingKind::OkOnGarbage),
     ] {
-        trials.push(Trial::test(format!("provider::mutant::{mutant}"), move || {
-            mutant_is_found(mutant, kind)
-        }));
+        trials.push(Trial::test(
+            format!("provider::mutant::{mutant}"),
+            move || mutant_is_found(mutant, kind),
+        ));
     }
     for reference in ["token-store", "paseto"] {
         trials.push(Trial::test(
@@ -53,7 +54,10 @@ fn main() {
     trials.push(Trial::test("registry::server-error-on-garbage", || {
         registry_bug_is_found()
     }));
-    trials.push(Trial::test("registry::reference", registry_reference_is_clean));
+    trials.push(Trial::test(
+        "registry::reference",
+        registry_reference_is_clean,
+    ));
     libtest_mimic::run(&args, trials).exit();
 }
 
@@ -122,7 +126,12 @@ fn mutant_is_found(mutant: &str, kind: FindingKind) -> Result<(), Failed> {
             .map(|d| {
                 let command = &command;
                 s.spawn(move || {
-                    fuzz_provider(command, &profile(), &default_options(Some(d.path())), &|_| {})
+                    fuzz_provider(
+                        command,
+                        &profile(),
+                        &default_options(Some(d.path())),
+                        &|_| {},
+                    )
                 })
             })
             .collect();
@@ -135,14 +144,23 @@ fn mutant_is_found(mutant: &str, kind: FindingKind) -> Result<(), Failed> {
     for report in &reports {
         check(report.findings.len() == 1, || summary(report))?;
         let f = &report.findings[0];
-        check(f.kind == kind, || format!("expected {kind}: {}", summary(report)))?;
+        check(f.kind == kind, || {
+            format!("expected {kind}: {}", summary(report))
+        })?;
         check(f.minimized.len() < f.input.len(), || {
-            format!("not shrunk: {} -> {} bytes", f.input.len(), f.minimized.len())
+            format!(
+                "not shrunk: {} -> {} bytes",
+                f.input.len(),
+                f.minimized.len()
+            )
         })?;
         let path = f.vector.clone().ok_or_else(|| summary(report))?;
         check(
             path.file_name().and_then(|n| n.to_str())
-                == Some(&format!("provider-{}.json", f.case_id.rsplit("::").next().unwrap())),
+                == Some(&format!(
+                    "provider-{}.json",
+                    f.case_id.rsplit("::").next().unwrap()
+                )),
             || format!("{} for {}", path.display(), f.case_id),
         )?;
         schema_valid(&path)?;
@@ -158,7 +176,11 @@ fn mutant_is_found(mutant: &str, kind: FindingKind) -> Result<(), Failed> {
     )?;
     let (providers, tokens) = load_found(dirs[0].path())?;
     check(providers.len() == 1 && tokens.is_empty(), || {
-        format!("{} provider files, {} token files", providers.len(), tokens.len())
+        format!(
+            "{} provider files, {} token files",
+            providers.len(),
+            tokens.len()
+        )
     })?;
     let case = &providers[0].cases[0];
     check(case.id.as_str() == a.case_id, || case.id.to_string())?;
@@ -174,7 +196,9 @@ fn mutant_is_found(mutant: &str, kind: FindingKind) -> Result<(), Failed> {
     }
     // And the mutant fails it.
     let run = run_case(&command, &profile(), &Features::default(), case);
-    check(!run.outcome.is_pass(), || format!("{mutant} passes {}", case.id))
+    check(!run.outcome.is_pass(), || {
+        format!("{mutant} passes {}", case.id)
+    })
 }
 
 fn reference_is_clean(name: &str) -> Result<(), Failed> {
@@ -185,9 +209,10 @@ fn reference_is_clean(name: &str) -> Result<(), Failed> {
         &default_options(Some(dir.path())),
         &|_| {},
     );
-    check(report.findings.is_empty() && report.notes.is_empty(), || {
-        summary(&report)
-    })?;
+    check(
+        report.findings.is_empty() && report.notes.is_empty(),
+        || summary(&report),
+    )?;
     check(report.iterations == blackbox::DEFAULT_ITERATIONS, || {
         summary(&report)
     })?;
@@ -228,7 +253,11 @@ fn registry_bug_is_found() -> Result<(), Failed> {
     schema_valid(&path)?;
     let (providers, tokens) = load_found(dir.path())?;
     check(providers.is_empty() && tokens.len() == 1, || {
-        format!("{} provider files, {} token files", providers.len(), tokens.len())
+        format!(
+            "{} provider files, {} token files",
+            providers.len(),
+            tokens.len()
+        )
     })?;
     let case = &tokens[0].cases[0];
     check(case.id.as_str() == f.case_id, || case.id.to_string())?;
@@ -249,7 +278,9 @@ fn registry_bug_is_found() -> Result<(), Failed> {
     check(outcome.is_pass(), || format!("{outcome:?}"))?;
     // No secret in the file.
     let text = std::fs::read_to_string(&path)?;
-    check(!text.contains("k3.secret."), || "the vector holds a secret".into())
+    check(!text.contains("k3.secret."), || {
+        "the vector holds a secret".into()
+    })
 }
 
 fn registry_reference_is_clean() -> Result<(), Failed> {

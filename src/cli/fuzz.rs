@@ -26,7 +26,12 @@ use crate::exit::{FAILED, Failure, OK};
 pub struct FuzzArgs {
     /// The credential provider to fuzz: a path (run as `PATH --cargo-plugin`, like Cargo), or
     /// `builtin:token-store`, `builtin:paseto`, `builtin:mutant:NAME`.
-    #[arg(long, value_name = "PATH", conflicts_with = "registry", required_unless_present = "registry")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with = "registry",
+        required_unless_present = "registry"
+    )]
     provider: Option<String>,
     /// The registry to fuzz, by its index URL (`sparse+http://127.0.0.1:PORT/index/`). Needs
     /// --secret-key: tokens are signed with it, then mutated.
@@ -46,7 +51,12 @@ pub struct FuzzArgs {
     #[arg(long, value_name = "URL", requires = "provider")]
     index_url: Option<String>,
     /// A config argument for the provider, sent in the JSON `args` (repeat).
-    #[arg(long = "provider-arg", value_name = "ARG", allow_hyphen_values = true, requires = "provider")]
+    #[arg(
+        long = "provider-arg",
+        value_name = "ARG",
+        allow_hyphen_values = true,
+        requires = "provider"
+    )]
     provider_args: Vec<String>,
     /// An environment variable for the provider, KEY=VALUE (repeat).
     #[arg(long = "provider-env", value_name = "KEY=VALUE", requires = "provider")]
@@ -69,7 +79,7 @@ pub struct FuzzArgs {
     /// Where found vectors are written.
     #[arg(long, value_name = "DIR", default_value = "vectors/found")]
     found: PathBuf,
-    /// Keep going after the first finding (later findings of a kind already seen are counted).
+    /// Keep going after the first finding (findings like one already reported are only counted).
     #[arg(long)]
     keep_going: bool,
     /// Output format on stdout (progress goes to stderr).
@@ -143,76 +153,82 @@ fn secret_key(args: &FuzzArgs) -> Result<Option<SecretKey>, Failure> {
 
 pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
     let progress = |line: &str| eprintln!("{line}");
-    let (target, report, shown): (String, FuzzReport, Box<dyn Fn(&[u8]) -> String>) =
-        match (&args.provider, &args.registry) {
-            (Some(target), None) => {
-                let command = command(target, &args.provider_env)?;
-                let login = match secret_key(&args)? {
-                    Some(key) => key,
-                    None => blackbox::provider::login_key_for_seed(args.seed),
-                };
-                let mut profile = Profile::new(login);
-                if let Some(url) = &args.index_url {
-                    profile.index_url = url.clone();
-                }
-                profile.args = args.provider_args.clone();
-                builtin_profile(target, &mut profile);
-                profile.timeouts = Timeouts::uniform(args.timeout);
-                // Can it be started at all? (An exchange with no request: hello, EOF, exit.)
-                let check = Exchange {
-                    request: None,
-                    read_response: false,
-                    close_stdin: CloseStdin::AfterHello,
-                    timeouts: profile.timeouts,
-                };
-                command.run(&check).map_err(|e| {
-                    Failure::target(format!("the provider could not be started: {e}"))
-                })?;
-                progress(&format!(
-                    "credlab fuzz: provider {target}, seed {}, timeout {:?}",
-                    args.seed, args.timeout
-                ));
-                let report = blackbox::fuzz_provider(&command, &profile, &options(&args), &progress);
-                let shown = Box::new(move |bytes: &[u8]| profile.redacted(bytes));
-                (target.clone(), report, shown)
+    let (target, report, shown): (String, FuzzReport, Box<dyn Fn(&[u8]) -> String>) = match (
+        &args.provider,
+        &args.registry,
+    ) {
+        (Some(target), None) => {
+            let command = command(target, &args.provider_env)?;
+            let login = match secret_key(&args)? {
+                Some(key) => key,
+                None => blackbox::provider::login_key_for_seed(args.seed),
+            };
+            let mut profile = Profile::new(login);
+            if let Some(url) = &args.index_url {
+                profile.index_url = url.clone();
             }
-            (None, Some(url)) => {
-                let Some(key) = secret_key(&args)? else {
-                    return Err(Failure::usage(
-                        "--registry needs --secret-key (or CREDLAB_SECRET_KEY): the k3.secret whose \
+            profile.args = args.provider_args.clone();
+            builtin_profile(target, &mut profile);
+            profile.timeouts = Timeouts::uniform(args.timeout);
+            // Can it be started at all? (An exchange with no request: hello, EOF, exit.)
+            let check = Exchange {
+                request: None,
+                read_response: false,
+                close_stdin: CloseStdin::AfterHello,
+                timeouts: profile.timeouts,
+            };
+            command
+                .run(&check)
+                .map_err(|e| Failure::target(format!("the provider could not be started: {e}")))?;
+            progress(&format!(
+                "credlab fuzz: provider {target}, seed {}, timeout {:?}",
+                args.seed, args.timeout
+            ));
+            let report = blackbox::fuzz_provider(&command, &profile, &options(&args), &progress);
+            let shown = Box::new(move |bytes: &[u8]| profile.redacted(bytes));
+            (target.clone(), report, shown)
+        }
+        (None, Some(url)) => {
+            let Some(key) = secret_key(&args)? else {
+                return Err(Failure::usage(
+                    "--registry needs --secret-key (or CREDLAB_SECRET_KEY): the k3.secret whose \
                          k3.public the registry has enrolled for credlab",
-                    ));
-                };
-                let session = registry_run::connect(Target {
-                    index_url: url.clone(),
-                    key,
-                    subject: args.subject.clone(),
-                    max_age: Duration::from_secs(900),
-                    max_skew: Duration::from_secs(60),
-                    allow_remote: args.allow_remote,
-                    timeout: args.timeout.max(Duration::from_secs(5)),
-                })
-                .map_err(|e| match e {
-                    ConnectError::Refused(m) => Failure::usage(m),
-                    ConnectError::Unreachable(m) => {
-                        Failure::target(format!("the registry could not be reached: {m}"))
-                    }
-                })?;
-                progress(&format!(
-                    "credlab fuzz: registry {url}, seed {}, timeout {:?}",
-                    args.seed, args.timeout
                 ));
-                let report = blackbox::fuzz_registry(&session, &options(&args), &progress);
-                let shown: Box<dyn Fn(&[u8]) -> String> = Box::new(|bytes: &[u8]| show(bytes));
-                (url.clone(), report, shown)
-            }
-            _ => return Err(Failure::usage("give --provider PATH or --registry URL")),
-        };
+            };
+            let session = registry_run::connect(Target {
+                index_url: url.clone(),
+                key,
+                subject: args.subject.clone(),
+                max_age: Duration::from_secs(900),
+                max_skew: Duration::from_secs(60),
+                allow_remote: args.allow_remote,
+                timeout: args.timeout.max(Duration::from_secs(5)),
+            })
+            .map_err(|e| match e {
+                ConnectError::Refused(m) => Failure::usage(m),
+                ConnectError::Unreachable(m) => {
+                    Failure::target(format!("the registry could not be reached: {m}"))
+                }
+            })?;
+            progress(&format!(
+                "credlab fuzz: registry {url}, seed {}, timeout {:?}",
+                args.seed, args.timeout
+            ));
+            let report = blackbox::fuzz_registry(&session, &options(&args), &progress);
+            let shown: Box<dyn Fn(&[u8]) -> String> = Box::new(|bytes: &[u8]| show(bytes));
+            (url.clone(), report, shown)
+        }
+        _ => return Err(Failure::usage("give --provider PATH or --registry URL")),
+    };
     match args.format {
         Format::Human => print_human(&target, &args, &report, &*shown),
         Format::Json => print_json(&target, &args, &report, &*shown),
     }
-    Ok(if report.findings.is_empty() { OK } else { FAILED })
+    Ok(if report.findings.is_empty() {
+        OK
+    } else {
+        FAILED
+    })
 }
 
 /// The reference token store (and the mutants built on it) is told which URL it serves, as
@@ -231,7 +247,12 @@ fn builtin_profile(target: &str, profile: &mut Profile) {
     }
 }
 
-fn print_human(target: &str, args: &FuzzArgs, report: &FuzzReport, shown: &dyn Fn(&[u8]) -> String) {
+fn print_human(
+    target: &str,
+    args: &FuzzArgs,
+    report: &FuzzReport,
+    shown: &dyn Fn(&[u8]) -> String,
+) {
     println!(
         "credlab fuzz {target}: {} inputs in {:.1} s (seed {}), {} finding(s)",
         report.iterations,
@@ -254,7 +275,10 @@ fn print_human(target: &str, args: &FuzzArgs, report: &FuzzReport, shown: &dyn F
         }
     }
     if report.duplicates > 0 {
-        println!("  {} more finding(s) of signatures already reported", report.duplicates);
+        println!(
+            "  {} more finding(s) of signatures already reported",
+            report.duplicates
+        );
     }
     for note in &report.notes {
         println!("  note: {note}");

@@ -1,5 +1,6 @@
 //! `credlab --list` and `credlab --explain ID`: every case, from the embedded vectors.
 
+use credlab_runners::registry_run::AUTH_CASES;
 use credlab_suite::cases::Case;
 use credlab_suite::vectors::embedded;
 use serde::Serialize;
@@ -29,6 +30,10 @@ pub fn list(filter: &Filter) -> Result<u8, Failure> {
             println!("{}", line(case));
             n += 1;
         }
+    }
+    for case in AUTH_CASES.iter().filter(|c| filter.keeps(c.id)) {
+        println!("{:<6} {:<58} {}", case.level.as_str(), case.id, case.description);
+        n += 1;
     }
     eprintln!("{n} cases");
     Ok(OK)
@@ -83,6 +88,12 @@ pub fn explain(id: &str) -> Result<u8, Failure> {
             show(case);
             return Ok(OK);
         }
+    }
+    if let Some(case) = AUTH_CASES.iter().find(|c| c.id == id) {
+        println!("{}  ({})", case.id, case.level.as_str());
+        println!("  {}", case.description);
+        println!("  a registry protocol check run by `credlab --registry` (../shared/spec/asymmetric-tokens.md §4)");
+        return Ok(OK);
     }
     Err(Failure::usage(format!(
         "no case {id:?}; `credlab --list` shows them all"

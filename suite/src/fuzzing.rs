@@ -6,8 +6,8 @@
 //!
 //! | target | input | asserts |
 //! |--------|-------|---------|
-//! | [`token_verify`] | any bytes, as a token string | no panic in `paseto::decode` / `Verifier::verify`; decode and verify agree on structural errors; anything that verifies was signed by a registered fixture key (its signed content is a known one) and is bound to the request, fresh, for the registry's URL; stricter policies never accept what looser ones refuse; a verified mutation token is single-use |
-//! | [`differential_verify`] | a token (input starting with `v`), or an [`arbitrary`] mutation plan over valid tokens (re-signing included) | every backend in [`Backend::available`] gives the same verdict (equal `Verified`, or the same rejection kind), also for the raw ECDSA primitive; the `token_verify` invariants; a token freshly signed by a registered key never fails as `bad-signature` |
+//! | [`token_verify`] | any bytes, as a token string | no panic in `paseto::decode` / `Verifier::verify`; decode and verify agree on structural errors; anything that verifies is the canonical encoding of its parts, its raw signature verifies under the key its footer names on every backend, and it is bound to the request, fresh, for the registry's URL; stricter policies never accept what looser ones refuse; a verified mutation token is single-use |
+//! | [`differential_verify`] | a token (input starting with `v`), or an [`arbitrary`] mutation plan over valid tokens (re-signing included) | every backend in [`Backend::available`] gives the same verdict (equal `Verified`, or the same rejection kind), also for the raw ECDSA primitive; the `token_verify` invariants; only the base's content or what a registered key re-signed can verify (nothing the stranger signed); a token freshly signed by a registered key never fails as `bad-signature` |
 //! | [`provider_answer`] | a provider's stdout: hello line, response line, trailing bytes | `judge::provider::parse_response`, `judge` and `judge_setup` never panic over every transcript shape; a `Pass` implies the lines really parse as Cargo would and the answer was allowed; failures always say what was expected and found; reports stay bounded and redacted tokens stay redacted |
 //! | [`vector_file`] | a vector file's bytes | serde parsing of `TokenFile`/`ProviderFile`, `vectors::check::check`, and token-case evaluation never panic; a file the Rust types accept is accepted by the generated JSON Schema; both backends judge every case alike |
 
@@ -31,7 +31,9 @@ use crate::rejection::{Rejection, RejectionKind};
 use crate::token::Operation;
 use crate::vectors::fixture::{CARGO_SECOND_SECRET, RFC_SECRET, UNREGISTERED_SECRET};
 use crate::vectors::{Fixture, check, embedded};
-use crate::verify::{HighS, IatSyntax, KeyStore, Policy, Request, Tolerance, Verified, Verifier};
+use crate::verify::{
+    HighS, IatSyntax, KeyStore, Policy, Request, SignedContent, Tolerance, Verified, Verifier,
+};
 
 /// The fixed world every token harness verifies in: the offline vector fixture.
 pub struct World {
@@ -47,10 +49,8 @@ pub struct World {
     pub policies: [Policy; 3],
     /// The fixture crate's operations (read, publish, yank, unyank, owners).
     pub operations: Vec<Operation>,
-    /// Signed contents (payload, footer) of every vector token whose signature verifies under
-    /// a registered key: the only contents a forger-free world can present.
-    pub known: HashSet<ContentKey>,
-    /// Those tokens, in vector order: the bases of structure-aware mutations.
+    /// Every vector token whose signature verifies under a registered key (one per signed
+    /// content), in vector order: the bases of structure-aware mutations.
     pub valid_tokens: Vec<String>,
 }
 
@@ -99,7 +99,7 @@ fn build_world() -> World {
             name: krate.name.clone(),
         },
     ];
-    let mut known = HashSet::new();
+    let mut seen = HashSet::new();
     let mut valid_tokens = Vec::new();
     let registered = [signer.public_key(), second.public_key()];
     for file in embedded::token_files() {
@@ -112,7 +112,7 @@ fn build_world() -> World {
                 let signed = registered.iter().any(|key| {
                     paseto::verify_signature(Backend::default(), key, token, &decoded, b"").is_ok()
                 });
-                if signed && known.insert(content_key(decoded)) {
+                if signed && seen.insert(content_key(decoded)) {
                     valid_tokens.push(token.clone());
                 }
             }
@@ -127,14 +127,13 @@ fn build_world() -> World {
         keys,
         policies: [strict, Policy::default(), lenient],
         operations,
-        known,
         valid_tokens,
     }
 }
 
 fn content_key(decoded: paseto::Decoded) -> ContentKey {
     let (payload, footer) = decoded.into_parts();
-    ContentKey::of(&crate::verify::SignedContent {
+    ContentKey::of(&SignedContent {
         payload,
         footer: footer.unwrap_or_default(),
     })
@@ -169,15 +168,16 @@ fn kind(verdict: &Verdict) -> Result<(), RejectionKind> {
     verdict.as_ref().map(|_| ()).map_err(|r| r.kind)
 }
 
-/// The invariants of one verdict, whatever produced the token. `extra` holds contents the
-/// harness itself signed with a registered key in this run.
+/// The invariants of one verdict, whatever produced the token. `signed`, when the harness
+/// built the token, is the only content that may verify (what a registered key signed in this
+/// run, or the untouched base token's).
 fn assert_sane(
     w: &World,
     verifier: &Verifier,
     token: &str,
     request: &Request,
     verdict: &Verdict,
-    extra: &HashSet<ContentKey>,
+    signed: Option<&SignedContent>,
 ) {
     let policy = verifier.policy();
     let decoded = paseto::decode(token);
@@ -201,20 +201,50 @@ fn assert_sane(
     }
     let Ok(v) = verdict else { unreachable!() };
     let decoded = decoded.expect("a verified token decodes");
-    let form = paseto::signature_s(decoded.signature()).expect("a verified signature is in range");
+    let signature = decoded.signature().to_vec();
+    let form = paseto::signature_s(&signature).expect("a verified signature is in range");
     let (payload, footer) = decoded.into_parts();
     assert_eq!(v.signed.payload, payload, "{token:?}");
-    assert_eq!(v.signed.footer, footer.unwrap_or_default(), "{token:?}");
-    let content = ContentKey::of(&v.signed);
-    assert!(
-        w.known.contains(&content) || extra.contains(&content),
-        "a token whose content no registered key signed verified: {token:?}"
+    assert_eq!(
+        v.signed.footer,
+        footer.clone().unwrap_or_default(),
+        "{token:?}"
+    );
+    if let Some(signed) = signed {
+        assert_eq!(
+            &v.signed, signed,
+            "a token whose content no registered key signed verified: {token:?}"
+        );
+    }
+    // No malleable encoding slips through: a verified token is the one canonical encoding
+    // of its parts.
+    let mut body = payload.clone();
+    body.extend_from_slice(&signature);
+    assert_eq!(
+        paseto::assemble(&body, footer.as_deref().unwrap_or_default()),
+        token,
+        "a non-canonical token verified"
     );
     assert_eq!(v.footer.url, request.index_url, "{token:?}");
     let record = w
         .keys
         .get(&v.footer.kip)
         .expect("a verified token names a registered key");
+    // The raw primitive agrees, on every backend: the signature is over
+    // PAE([pk, "v3.public.", m, f, ""]) with the key the footer names.
+    let m2 = paseto::pae(&[
+        record.key.compressed(),
+        paseto::HEADER.as_bytes(),
+        &payload,
+        footer.as_deref().unwrap_or_default(),
+        b"",
+    ]);
+    for backend in Backend::available() {
+        assert!(
+            backend.verify_message(&record.key, &m2, &signature),
+            "{backend} refuses the raw signature of a verified token: {token:?}"
+        );
+    }
     match (&record.subject, &v.claims.sub) {
         (Some(on_file), found) => assert_eq!(Some(on_file), found.as_ref(), "{token:?}"),
         (None, Some(_)) => assert_eq!(policy.subject_without_record, Tolerance::Accept),
@@ -277,7 +307,7 @@ pub fn token_verify(data: &[u8]) {
         })
         .collect();
     for (verifier, verdict) in &verdicts {
-        assert_sane(w, verifier, &token, &request, verdict, &HashSet::new());
+        assert_sane(w, verifier, &token, &request, verdict, None);
     }
     for pair in verdicts.windows(2) {
         if pair[0].1.is_ok() {
@@ -694,13 +724,18 @@ impl Parts {
 }
 
 /// Every backend's verdict on `token`; panics if two differ.
-fn differential(w: &World, policy: &Policy, token: &str, extra: &HashSet<ContentKey>) -> Verdict {
+fn differential(
+    w: &World,
+    policy: &Policy,
+    token: &str,
+    signed: Option<&SignedContent>,
+) -> Verdict {
     let request = w.request_for(token);
     let mut first: Option<(Backend, Verdict)> = None;
     for &backend in Backend::available() {
         let verifier = w.verifier(policy, backend);
         let verdict = verifier.verify(token, &request, w.clock);
-        assert_sane(w, &verifier, token, &request, &verdict, extra);
+        assert_sane(w, &verifier, token, &request, &verdict, signed);
         match &first {
             None => first = Some((backend, verdict)),
             Some((b0, v0)) => {
@@ -723,7 +758,7 @@ fn differential(w: &World, policy: &Policy, token: &str, extra: &HashSet<Content
 pub fn differential_verify(data: &[u8]) {
     let w = world();
     if data.first() == Some(&b'v') {
-        let _ = differential(w, &Policy::default(), &text(data), &HashSet::new());
+        let _ = differential(w, &Policy::default(), &text(data), None);
         return;
     }
     let Ok(plan) = Plan::arbitrary_take_rest(Unstructured::new(data)) else {
@@ -743,10 +778,14 @@ pub fn run_plan(w: &World, plan: &Plan) {
         footer: footer.unwrap_or_default(),
         signature,
     };
+    // The one content that may verify: the base's, unless re-signed.
+    let mut signed = SignedContent {
+        payload: parts.payload.clone(),
+        footer: parts.footer.clone(),
+    };
     for edit in plan.edits.iter().take(16) {
         parts.apply(edit, w);
     }
-    let mut extra = HashSet::new();
     let mut signed_by = None;
     if let Some((signer, form)) = plan.resign {
         let key = match signer {
@@ -763,13 +802,16 @@ pub fn run_plan(w: &World, plan: &Plan) {
         if let Ok(d) = paseto::decode(&token) {
             parts.signature = d.signature().to_vec();
         }
-        if signer != Signer::Stranger {
-            extra.insert(ContentKey::of(&crate::verify::SignedContent {
+        signed = if signer == Signer::Stranger {
+            // Nothing may verify: no verified payload is empty.
+            SignedContent::default()
+        } else {
+            signed_by = Some(key);
+            SignedContent {
                 payload: parts.payload.clone(),
                 footer: parts.footer.clone(),
-            }));
-            signed_by = Some(key);
-        }
+            }
+        };
     }
     // The raw primitive: both backends agree on the PAE message and signature as they stand.
     for key in [w.signer.public_key(), w.second.public_key()] {
@@ -794,7 +836,7 @@ pub fn run_plan(w: &World, plan: &Plan) {
     }
     let token = parts.encode(plan.framing);
     let policy = &w.policies[plan.policy as usize % w.policies.len()];
-    let verdict = differential(w, policy, &token, &extra);
+    let verdict = differential(w, policy, &token, Some(&signed));
     // A token freshly signed by the key its footer names, and not touched since, must get
     // past the signature check.
     if let Some(key) = signed_by

@@ -5,8 +5,9 @@
 //! it (the provider input with the login secret replaced, the registry token as sent). The file
 //! is `<dir>/provider-<kind>-<hash8>.json` or `<dir>/registry-<kind>-<hash8>.json`, one case per
 //! file, written with [`to_committed_json`]; nothing in it depends on the run (seed, time,
-//! iteration) except a registry case's clock, request and key, which are the session's. So the
-//! same finding always has the same id and path, and a provider finding the same bytes.
+//! iteration, what exactly the target did) except a registry case's clock, request and key,
+//! which are the session's. So the same finding always has the same id and path, and a provider
+//! finding the same bytes, whichever target it was found on.
 //!
 //! - A provider case sends the exact bytes (`Send::Bytes`), closes stdin as the fuzzer did
 //!   (after the response when the input ends with `\n`, else right after the input), and
@@ -48,7 +49,11 @@ pub fn provider_case_id(kind: FindingKind, input: &[u8]) -> String {
 
 /// `found::registry::<kind>-<hash8>`.
 pub fn registry_case_id(kind: FindingKind, token: &str) -> String {
-    format!("{REGISTRY_GROUP}::{}-{}", kind.as_str(), hash8(token.as_bytes()))
+    format!(
+        "{REGISTRY_GROUP}::{}-{}",
+        kind.as_str(),
+        hash8(token.as_bytes())
+    )
 }
 
 /// `input` with the profile's login secret replaced by the RFC 3231 example key (a public test
@@ -87,7 +92,7 @@ fn provider_description(kind: FindingKind) -> &'static str {
 }
 
 /// The case for a provider finding.
-pub fn provider_case(kind: FindingKind, input: &[u8], detail: &str) -> ProviderCase {
+pub fn provider_case(kind: FindingKind, input: &[u8]) -> ProviderCase {
     let mut answers = Answer::REFUSALS.to_vec();
     let parses = request_parses(first_line(input)).is_ok();
     if parses {
@@ -99,7 +104,7 @@ pub fn provider_case(kind: FindingKind, input: &[u8], detail: &str) -> ProviderC
             .expect("found ids are well-formed"),
         aliases: Vec::new(),
         description: format!(
-            "Found by `credlab fuzz`: on these {} bytes a provider {} ({detail}). A conforming \
+            "Found by `credlab fuzz`: on this input ({} bytes) a provider {}. A conforming \
              provider answers {}, exits 0 once stdin closes and writes nothing else.",
             input.len(),
             provider_description(kind),
@@ -168,25 +173,22 @@ fn write(dir: &Path, name: &str, contents: &str) -> Result<PathBuf, String> {
 }
 
 /// Writes a provider finding as `<dir>/provider-<kind>-<hash8>.json`.
-pub fn write_provider(
-    dir: &Path,
-    kind: FindingKind,
-    input: &[u8],
-    detail: &str,
-) -> Result<PathBuf, String> {
+pub fn write_provider(dir: &Path, kind: FindingKind, input: &[u8]) -> Result<PathBuf, String> {
     if let Some(why) = provider_inexpressible(input) {
         return Err(format!(
             "{}: not written as a vector: {why}",
             provider_case_id(kind, input)
         ));
     }
-    let case = provider_case(kind, input, detail);
-    let name = format!("provider-{}.json", case.id.as_str().rsplit("::").next().unwrap_or_default());
+    let case = provider_case(kind, input);
+    let name = format!(
+        "provider-{}.json",
+        case.id.as_str().rsplit("::").next().unwrap_or_default()
+    );
     let file = ProviderFile {
         format: FORMAT.into(),
         group: PROVIDER_GROUP.into(),
-        description: "A provider input found by `credlab fuzz`, kept as a regression case."
-            .into(),
+        description: "A provider input found by `credlab fuzz`, kept as a regression case.".into(),
         cases: vec![case],
     };
     write(dir, &name, &to_committed_json(&file))
@@ -205,12 +207,7 @@ pub struct RegistryContext {
 }
 
 /// The case for a registry finding.
-pub fn registry_case(
-    kind: FindingKind,
-    token: &str,
-    detail: &str,
-    context: &RegistryContext,
-) -> TokenCase {
+pub fn registry_case(kind: FindingKind, token: &str, context: &RegistryContext) -> TokenCase {
     let what = match kind {
         FindingKind::ServerError => "answered with a server error (5xx)",
         FindingKind::AcceptedGarbage => "accepted it although the reference verifier refuses it",
@@ -228,7 +225,7 @@ pub fn registry_case(
             .expect("found ids are well-formed"),
         aliases: Vec::new(),
         description: format!(
-            "Found by `credlab fuzz`: a registry {what} ({detail}). A conforming registry {verdict}."
+            "Found by `credlab fuzz`: a registry {what}. A conforming registry {verdict}."
         ),
         spec: vec![
             "RFC 3231 (asymmetric tokens: how the registry server validates a token)".into(),
@@ -260,16 +257,18 @@ pub fn write_registry(
     dir: &Path,
     kind: FindingKind,
     token: &str,
-    detail: &str,
     context: &RegistryContext,
 ) -> Result<PathBuf, String> {
-    let case = registry_case(kind, token, detail, context);
-    let name = format!("registry-{}.json", case.id.as_str().rsplit("::").next().unwrap_or_default());
+    let case = registry_case(kind, token, context);
+    let name = format!(
+        "registry-{}.json",
+        case.id.as_str().rsplit("::").next().unwrap_or_default()
+    );
     let file = TokenFile {
         format: FORMAT.into(),
         group: REGISTRY_GROUP.into(),
-        description: "A token found by `credlab fuzz` against a registry, kept as a regression case."
-            .into(),
+        description:
+            "A token found by `credlab fuzz` against a registry, kept as a regression case.".into(),
         cases: vec![case],
     };
     write(dir, &name, &to_committed_json(&file))
@@ -311,8 +310,14 @@ pub fn load_found(dir: &Path) -> Result<(Vec<ProviderFile>, Vec<TokenFile>), Str
             if let Some(e) = validator.iter_errors(&value).next() {
                 return Err(format!("schema: {e} (at {})", e.instance_path()));
             }
-            let group = value.get("group").and_then(|g| g.as_str()).unwrap_or_default();
-            let format = value.get("format").and_then(|g| g.as_str()).unwrap_or_default();
+            let group = value
+                .get("group")
+                .and_then(|g| g.as_str())
+                .unwrap_or_default();
+            let format = value
+                .get("format")
+                .and_then(|g| g.as_str())
+                .unwrap_or_default();
             if format != FORMAT {
                 return Err(format!("format is {format:?}, expected {FORMAT:?}"));
             }
@@ -335,7 +340,11 @@ pub fn load_found(dir: &Path) -> Result<(Vec<ProviderFile>, Vec<TokenFile>), Str
             } else {
                 let file: TokenFile = serde_json::from_value(value).map_err(|e| e.to_string())?;
                 for case in &file.cases {
-                    match case.clock.as_deref().map(credlab_suite::judge::token::clock) {
+                    match case
+                        .clock
+                        .as_deref()
+                        .map(credlab_suite::judge::token::clock)
+                    {
                         Some(Ok(_)) => {}
                         Some(Err(e)) => return Err(format!("{}: clock: {e}", case.id)),
                         None => return Err(format!("{}: a token case needs a clock", case.id)),
@@ -373,7 +382,10 @@ mod tests {
         assert_eq!(a, provider_case_id(FindingKind::Hang, b"\n"));
         assert_ne!(a, provider_case_id(FindingKind::Crash, b"\n"));
         assert!(a.parse::<credlab_suite::cases::CaseId>().is_ok(), "{a}");
-        assert_eq!(a, format!("found::provider::hang-{}", &sha256_hex(b"\n")[..8]));
+        assert_eq!(
+            a,
+            format!("found::provider::hang-{}", &sha256_hex(b"\n")[..8])
+        );
         let r = registry_case_id(FindingKind::ServerError, "v3.x");
         assert!(r.parse::<credlab_suite::cases::CaseId>().is_ok(), "{r}");
     }
@@ -381,18 +393,24 @@ mod tests {
     #[test]
     fn write_twice_same_file_and_load_back() {
         let dir = tempfile::tempdir().unwrap();
-        let p1 = write_provider(dir.path(), FindingKind::Garbage, b"x\n", "d").unwrap();
+        let p1 = write_provider(dir.path(), FindingKind::Garbage, b"x\n").unwrap();
         let first = std::fs::read(&p1).unwrap();
-        let p2 = write_provider(dir.path(), FindingKind::Garbage, b"x\n", "d").unwrap();
+        let p2 = write_provider(dir.path(), FindingKind::Garbage, b"x\n").unwrap();
         assert_eq!(p1, p2);
         assert_eq!(first, std::fs::read(&p2).unwrap());
         let (providers, tokens) = load_found(dir.path()).unwrap();
         assert_eq!(providers.len(), 1);
         assert!(tokens.is_empty());
-        assert_eq!(providers[0].cases[0].expect.answers, Answer::REFUSALS.to_vec());
+        assert_eq!(
+            providers[0].cases[0].expect.answers,
+            Answer::REFUSALS.to_vec()
+        );
         std::fs::write(dir.path().join("provider-bad.json"), "{").unwrap();
         let err = load_found(dir.path()).unwrap_err();
-        assert!(err.contains("provider-bad.json") && err.contains("not JSON"), "{err}");
+        assert!(
+            err.contains("provider-bad.json") && err.contains("not JSON"),
+            "{err}"
+        );
         assert_eq!(load_found(&dir.path().join("none")).unwrap().0.len(), 0);
     }
 

@@ -54,10 +54,29 @@ fn split_line(bytes: &[u8]) -> (&[u8], bool) {
 }
 
 const RETYPED: [&str; 12] = [
-    "null", "true", "false", "0", "-1", "\"\"", "\"x\"", "[]", "{}", "[1]", "{\"a\":1}", "[null]",
+    "null",
+    "true",
+    "false",
+    "0",
+    "-1",
+    "\"\"",
+    "\"x\"",
+    "[]",
+    "{}",
+    "[1]",
+    "{\"a\":1}",
+    "[null]",
 ];
 const KINDS: [&str; 9] = [
-    "get", "login", "logout", "", "GET", "Get", "unknown", " get", "get\\u0000",
+    "get",
+    "login",
+    "logout",
+    "",
+    "GET",
+    "Get",
+    "unknown",
+    " get",
+    "get\\u0000",
 ];
 const OPERATIONS: [&str; 9] = [
     "read", "publish", "yank", "unyank", "owners", "", "Read", "nope", "read ",
@@ -134,7 +153,8 @@ fn json_op(rng: &mut Rng, bytes: &mut Vec<u8>) -> bool {
     match rng.below(12) {
         // Drop a member.
         0 => {
-            if let Some(J::Obj(members)) = tree.pick_mut(pick, |j| matches!(j, J::Obj(m) if !m.is_empty()))
+            if let Some(J::Obj(members)) =
+                tree.pick_mut(pick, |j| matches!(j, J::Obj(m) if !m.is_empty()))
             {
                 let at = rng.below(members.len());
                 members.remove(at);
@@ -142,7 +162,8 @@ fn json_op(rng: &mut Rng, bytes: &mut Vec<u8>) -> bool {
         }
         // Duplicate a member, with the same value or another type.
         1 => {
-            if let Some(J::Obj(members)) = tree.pick_mut(pick, |j| matches!(j, J::Obj(m) if !m.is_empty()))
+            if let Some(J::Obj(members)) =
+                tree.pick_mut(pick, |j| matches!(j, J::Obj(m) if !m.is_empty()))
             {
                 let (key, value) = members[rng.below(members.len())].clone();
                 let value = if rng.percent(50) {
@@ -191,7 +212,12 @@ fn json_op(rng: &mut Rng, bytes: &mut Vec<u8>) -> bool {
                 } else {
                     ("[", "]")
                 };
-                let text = format!("{}{}{}", open.repeat(depth), inner.to_text(), close.repeat(depth));
+                let text = format!(
+                    "{}{}{}",
+                    open.repeat(depth),
+                    inner.to_text(),
+                    close.repeat(depth)
+                );
                 *node = J::Lit(text);
             }
         }
@@ -200,7 +226,8 @@ fn json_op(rng: &mut Rng, bytes: &mut Vec<u8>) -> bool {
             let len = *rng.pick(&LONG);
             let long_key = rng.percent(25);
             if long_key {
-                if let Some(J::Obj(members)) = tree.pick_mut(pick, |j| matches!(j, J::Obj(m) if !m.is_empty()))
+                if let Some(J::Obj(members)) =
+                    tree.pick_mut(pick, |j| matches!(j, J::Obj(m) if !m.is_empty()))
                 {
                     let at = rng.below(members.len());
                     members[at].0 = "k".repeat(len);
@@ -225,7 +252,10 @@ fn json_op(rng: &mut Rng, bytes: &mut Vec<u8>) -> bool {
             let at_rng = rng.next_u64() as usize;
             if let Some(J::Str(s)) = tree.pick_mut(pick, |j| matches!(j, J::Str(_))) {
                 if whole && !s.contains('\\') {
-                    *s = s.chars().map(|c| format!("\\u{:04x}", c as u32 & 0xffff)).collect();
+                    *s = s
+                        .chars()
+                        .map(|c| format!("\\u{:04x}", c as u32 & 0xffff))
+                        .collect();
                 } else {
                     let at = escape_safe_boundary(s, at_rng % (s.len() + 1));
                     s.insert_str(at, escape);
@@ -303,7 +333,15 @@ fn escape_safe_boundary(s: &str, at: usize) -> usize {
     let mut at = char_boundary(s, at);
     // Step back over a preceding odd run of backslashes (the middle of an escape).
     let bytes = s.as_bytes();
-    while at > 0 && bytes[..at].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 1 {
+    while at > 0
+        && bytes[..at]
+            .iter()
+            .rev()
+            .take_while(|b| **b == b'\\')
+            .count()
+            % 2
+            == 1
+    {
         at -= 1;
     }
     at
@@ -453,7 +491,10 @@ mod tests {
         assert!(a.iter().any(|i| !i.ends_with(b"\n")));
         assert!(a.iter().any(|i| std::str::from_utf8(i).is_err()));
         assert!(a.iter().any(|i| i.len() > 60_000));
-        assert!(a.iter().any(|i| i.iter().filter(|b| **b == b'\n').count() > 1));
+        assert!(
+            a.iter()
+                .any(|i| i.iter().filter(|b| **b == b'\n').count() > 1)
+        );
         assert!(a.iter().any(|i| i.windows(2).any(|w| w == b"\\u")));
     }
 }

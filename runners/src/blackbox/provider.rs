@@ -27,10 +27,12 @@ use std::time::{Duration, Instant};
 use cargo_credential::CredentialHello;
 use credlab_suite::cases::provider::{Answer, Send};
 use credlab_suite::judge::provider::{parse_response, show};
-use credlab_suite::provider::{CloseStdin, Exchange, ExitObservation, LineRead, Timeouts, Transcript};
+use credlab_suite::provider::{
+    CloseStdin, Exchange, ExitObservation, LineRead, Timeouts, Transcript,
+};
 
 use super::rng::Rng;
-use super::{FindingKind, Finding, FuzzOptions, FuzzReport, found, mutate, shrink};
+use super::{Finding, FindingKind, FuzzOptions, FuzzReport, found, mutate, shrink};
 use crate::process::{ProviderCommand, SpawnError};
 use crate::provider_run::Profile;
 
@@ -260,7 +262,10 @@ pub fn classify(input: &[u8], t: &Transcript) -> Option<Observed> {
             } else {
                 lines.iter().find_map(|line| {
                     parse_response(line).err().map(|e| {
-                        format!("a line after the response Cargo cannot parse: {}: {e}", show(line))
+                        format!(
+                            "a line after the response Cargo cannot parse: {}: {e}",
+                            show(line)
+                        )
                     })
                 })
             }
@@ -323,14 +328,14 @@ pub fn fuzz_provider(
     };
     let mut signatures: HashSet<String> = HashSet::new();
     let mut i = 0u64;
-    while !max_iterations.is_some_and(|m| i >= m)
-        && !max_duration.is_some_and(|d| started.elapsed() >= d)
+    while max_iterations.is_none_or(|m| i < m)
+        && max_duration.is_none_or(|d| started.elapsed() < d)
         && !seeds.is_empty()
     {
         let input = mutate::input(&mut Rng::for_iteration(opts.seed, i), &seeds);
         let iteration = i;
         i += 1;
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             progress(&format!(
                 "  {i} inputs, {} findings, {:.1} s",
                 report.findings.len(),
@@ -366,7 +371,8 @@ pub fn fuzz_provider(
             first.detail,
             input.len()
         ));
-        let finding = shrink_and_write(command, profile, opts, iteration, input, first, &mut report);
+        let finding =
+            shrink_and_write(command, profile, opts, iteration, input, first, &mut report);
         progress(&format!(
             "  {} -> {} bytes in {} attempts: {}{}",
             finding.input.len(),
@@ -406,14 +412,16 @@ fn shrink_and_write(
     };
     let mut seen: BTreeMap<Vec<u8>, Observed> = BTreeMap::new();
     let keep = usize::from(input.ends_with(b"\n"));
-    let shrunk = shrink::shrink(&input, keep, budget, &mut |candidate| {
-        match run(command, candidate, opts.timeout) {
-            Ok(Some(o)) if o.kind == kind => {
-                seen.insert(candidate.to_vec(), o);
-                true
-            }
-            _ => false,
+    let shrunk = shrink::shrink(&input, keep, budget, &mut |candidate| match run(
+        command,
+        candidate,
+        opts.timeout,
+    ) {
+        Ok(Some(o)) if o.kind == kind => {
+            seen.insert(candidate.to_vec(), o);
+            true
         }
+        _ => false,
     });
     let mut minimized = shrunk.input;
     let mut detail = seen.remove(&minimized).unwrap_or(first.clone()).detail;
@@ -431,7 +439,7 @@ fn shrink_and_write(
     let case_id = found::provider_case_id(kind, &vector_bytes);
     let vector = match &opts.found_dir {
         None => None,
-        Some(dir) => match found::write_provider(dir, kind, &vector_bytes, &detail) {
+        Some(dir) => match found::write_provider(dir, kind, &vector_bytes) {
             Ok(path) => Some(path),
             Err(e) => {
                 report.notes.push(e);
@@ -484,12 +492,18 @@ mod tests {
         }
     }
 
-    const GET: &[u8] = br#"{"v":1,"registry":{"index-url":"https:\/\/r\/"},"kind":"get","operation":"read"}"#;
+    const GET: &[u8] =
+        br#"{"v":1,"registry":{"index-url":"https:\/\/r\/"},"kind":"get","operation":"read"}"#;
     const ERR: &[u8] = br#"{"Err":{"kind":"other","message":"bad","caused-by":[]}}"#;
     const OK: &[u8] =
         br#"{"Ok":{"kind":"get","token":"t","cache":"session","operation_independent":true}}"#;
 
-    fn kind(input: &[u8], response: &[u8], trailing: &[u8], exit: ExitObservation) -> Option<FindingKind> {
+    fn kind(
+        input: &[u8],
+        response: &[u8],
+        trailing: &[u8],
+        exit: ExitObservation,
+    ) -> Option<FindingKind> {
         classify(input, &transcript(response, trailing, exit)).map(|o| o.kind)
     }
 
@@ -498,18 +512,29 @@ mod tests {
         let ok = ExitObservation::Exited { code: 0 };
         assert_eq!(kind(b"x\n", ERR, b"", ok.clone()), None);
         assert_eq!(kind(b"x\n", b"", b"", ok.clone()), None);
-        assert_eq!(kind(b"x\n", b"error: x", b"", ok.clone()), Some(FindingKind::Garbage));
+        assert_eq!(
+            kind(b"x\n", b"error: x", b"", ok.clone()),
+            Some(FindingKind::Garbage)
+        );
         assert_eq!(
             kind(b"x\n", b"", b"", ExitObservation::Exited { code: 101 }),
             Some(FindingKind::Crash)
         );
         assert_eq!(
-            kind(b"x\n", b"", b"", ExitObservation::Killed {
-                phase: credlab_suite::provider::Phase::Response
-            }),
+            kind(
+                b"x\n",
+                b"",
+                b"",
+                ExitObservation::Killed {
+                    phase: credlab_suite::provider::Phase::Response
+                }
+            ),
             Some(FindingKind::Hang)
         );
-        assert_eq!(kind(b"x\n", OK, b"", ok.clone()), Some(FindingKind::OkOnGarbage));
+        assert_eq!(
+            kind(b"x\n", OK, b"", ok.clone()),
+            Some(FindingKind::OkOnGarbage)
+        );
         let mut get = GET.to_vec();
         get.push(b'\n');
         assert_eq!(kind(&get, OK, b"", ok.clone()), None);
@@ -519,15 +544,23 @@ mod tests {
         let mut answer = OK.to_vec();
         answer.push(b'\n');
         assert_eq!(kind(&two, OK, &answer, ok.clone()), None);
-        assert_eq!(kind(&get, OK, &answer, ok.clone()), Some(FindingKind::Garbage));
-        assert_eq!(kind(&two, OK, b"done\n", ok.clone()), Some(FindingKind::Garbage));
+        assert_eq!(
+            kind(&get, OK, &answer, ok.clone()),
+            Some(FindingKind::Garbage)
+        );
+        assert_eq!(
+            kind(&two, OK, b"done\n", ok.clone()),
+            Some(FindingKind::Garbage)
+        );
         assert_eq!(kind(&two, OK, OK, ok), Some(FindingKind::Garbage));
     }
 
     #[test]
     fn request_parsing_takes_escapes_and_refuses_other_versions() {
         assert!(request_parses(GET).is_ok());
-        assert!(request_parses(br#"{"v":2,"registry":{"index-url":"u"},"kind":"logout"}"#).is_err());
+        assert!(
+            request_parses(br#"{"v":2,"registry":{"index-url":"u"},"kind":"logout"}"#).is_err()
+        );
         assert!(request_parses(b"\xff").is_err());
         assert!(request_parses(b"[]").is_err());
     }

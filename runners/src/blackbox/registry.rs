@@ -82,7 +82,13 @@ impl World<'_> {
     }
 
     /// The reference verifier's verdict on `token` for `op`, now.
-    fn reference(&self, token: &str, op: &Operation, clock: OffsetDateTime, policy: &Policy) -> Result<(), Rejection> {
+    fn reference(
+        &self,
+        token: &str,
+        op: &Operation,
+        clock: OffsetDateTime,
+        policy: &Policy,
+    ) -> Result<(), Rejection> {
         let input = TokenInput {
             registry: RegistryInput {
                 index_url: self.index_url().to_string(),
@@ -173,7 +179,12 @@ fn classify(
     Ok(None)
 }
 
-fn send(world: &World<'_>, client: &Client, op: &Operation, token: &str) -> Result<Answer, SendError> {
+fn send(
+    world: &World<'_>,
+    client: &Client,
+    op: &Operation,
+    token: &str,
+) -> Result<Answer, SendError> {
     client.request(op, Some(token), &world.crates)
 }
 
@@ -267,7 +278,7 @@ fn text_mutation(rng: &mut Rng, token: &str) -> String {
             let at = if rng.percent(50) { seg_end } else { len };
             t.splice(at..at, pad.iter().copied());
         }
-        9 => t.insert(at, *rng.pick(&[b' ', b'\t'])),
+        9 => t.insert(at, *rng.pick(b" \t")),
         // A bit flip in the signature (the end of the body segment).
         10 => {
             let end = token.rfind('.').filter(|d| *d > body_start).unwrap_or(len);
@@ -310,9 +321,8 @@ fn resigned_mutation(world: &World<'_>, rng: &mut Rng, op: &Operation) -> String
             .to_string()
         }
         3 => {
-            claims.mutation = Some(
-                (*rng.pick(&["publish", "yank", "unyank", "owners", "nope", ""])).to_string(),
-            )
+            claims.mutation =
+                Some((*rng.pick(&["publish", "yank", "unyank", "owners", "nope", ""])).to_string())
         }
         4 => claims.mutation = None,
         5 => claims.name = Some("credlab-fuzz-other".into()),
@@ -334,11 +344,7 @@ fn resigned_mutation(world: &World<'_>, rng: &mut Rng, op: &Operation) -> String
                 .unwrap_or_default()
         }
         12 => footer_text = Some(String::new()),
-        13 => {
-            payload = Some(
-                (*rng.pick(&["[]", "null", "\"x\"", "{", "{\"iat\":1}"])).to_string(),
-            )
-        }
+        13 => payload = Some((*rng.pick(&["[]", "null", "\"x\"", "{", "{\"iat\":1}"])).to_string()),
         14 => {
             let json = claims.to_json();
             let iat_member = format!("\"iat\":\"{}\",", iat::format(now));
@@ -357,7 +363,13 @@ fn resigned_mutation(world: &World<'_>, rng: &mut Rng, op: &Operation) -> String
     }
     let payload = payload.unwrap_or_else(|| claims.to_json());
     let footer = footer_text.unwrap_or_else(|| footer.to_json());
-    paseto::sign(key, payload.as_bytes(), footer.as_bytes(), b"", SignatureForm::AsCargo)
+    paseto::sign(
+        key,
+        payload.as_bytes(),
+        footer.as_bytes(),
+        b"",
+        SignatureForm::AsCargo,
+    )
 }
 
 /// The token of one input.
@@ -412,8 +424,16 @@ pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&s
         skew,
         ops: Vec::new(),
         policy: Policy {
-            max_age: session.fixture.max_age.try_into().unwrap_or(Duration::from_secs(900)),
-            max_future_skew: session.fixture.max_skew.try_into().unwrap_or(Duration::from_secs(60)),
+            max_age: session
+                .fixture
+                .max_age
+                .try_into()
+                .unwrap_or(Duration::from_secs(900)),
+            max_future_skew: session
+                .fixture
+                .max_skew
+                .try_into()
+                .unwrap_or(Duration::from_secs(60)),
             ..Policy::default()
         },
     };
@@ -468,9 +488,9 @@ pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&s
         world.ops.push((op, !open));
     }
     if world.ops.is_empty() {
-        report
-            .notes
-            .push("nothing to fuzz: reads are not authenticated and config.json names no api".into());
+        report.notes.push(
+            "nothing to fuzz: reads are not authenticated and config.json names no api".into(),
+        );
     }
     progress(&format!(
         "fuzzing {} endpoints of {}",
@@ -480,13 +500,13 @@ pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&s
     let mut signatures: HashSet<String> = HashSet::new();
     let mut i = 0u64;
     while !world.ops.is_empty()
-        && !max_iterations.is_some_and(|m| i >= m)
-        && !max_duration.is_some_and(|d| started.elapsed() >= d)
+        && max_iterations.is_none_or(|m| i < m)
+        && max_duration.is_none_or(|d| started.elapsed() < d)
     {
         let mut rng = Rng::for_iteration(opts.seed, i);
         let iteration = i;
         i += 1;
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             progress(&format!(
                 "  {i} tokens, {} findings, {:.1} s",
                 report.findings.len(),
@@ -495,11 +515,19 @@ pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&s
         }
         let (op, checks) = operation(&world, &mut rng, iteration);
         let token = token(&world, &mut rng, &op);
-        let first = match classify(&world, &op, checks, &token, send(&world, &world.client, &op, &token)) {
+        let first = match classify(
+            &world,
+            &op,
+            checks,
+            &token,
+            send(&world, &world.client, &op, &token),
+        ) {
             Ok(Some(o)) => o,
             Ok(None) => continue,
             Err(e) => {
-                report.notes.push(format!("input {iteration}: not sent: {e}"));
+                report
+                    .notes
+                    .push(format!("input {iteration}: not sent: {e}"));
                 continue;
             }
         };
@@ -520,7 +548,16 @@ pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&s
             first.detail,
             token.len()
         ));
-        let finding = shrink_and_write(&world, opts, iteration, &op, checks, token, first, &mut report);
+        let finding = shrink_and_write(
+            &world,
+            opts,
+            iteration,
+            &op,
+            checks,
+            token,
+            first,
+            &mut report,
+        );
         progress(&format!(
             "  {} -> {} bytes in {} attempts: {}{}",
             finding.input.len(),
@@ -579,14 +616,20 @@ fn shrink_and_write(
     });
     let mut minimized = sanitize(&shrunk.input);
     let mut detail = seen.remove(&minimized).unwrap_or(first.clone()).detail;
-    if kind == FindingKind::Hang && minimized != token && !hang_confirmed(world, op, checks, &minimized) {
+    if kind == FindingKind::Hang
+        && minimized != token
+        && !hang_confirmed(world, op, checks, &minimized)
+    {
         report.notes.push(format!(
             "input {iteration}: the shrunk token did not hang again with twice the deadline; kept the original"
         ));
         minimized = token.clone();
         detail = first.detail.clone();
     }
-    let clock = world.now().replace_nanosecond(0).unwrap_or_else(|_| world.now());
+    let clock = world
+        .now()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| world.now());
     let expect = match world.reference(&minimized, op, clock, &Policy::default()) {
         Ok(()) => TokenExpect::Valid,
         Err(r) => TokenExpect::Invalid { rejection: r.kind },
@@ -601,7 +644,7 @@ fn shrink_and_write(
     let case_id = found::registry_case_id(kind, &minimized);
     let vector = match &opts.found_dir {
         None => None,
-        Some(dir) => match found::write_registry(dir, kind, &minimized, &detail, &context) {
+        Some(dir) => match found::write_registry(dir, kind, &minimized, &context) {
             Ok(path) => Some(path),
             Err(e) => {
                 report.notes.push(e);

@@ -69,8 +69,12 @@ mod tests {
 
     #[test]
     fn iterations_are_independent_and_reproducible() {
-        let a: Vec<u64> = (0..4).map(|i| Rng::for_iteration(7, i).next_u64()).collect();
-        let b: Vec<u64> = (0..4).map(|i| Rng::for_iteration(7, i).next_u64()).collect();
+        let a: Vec<u64> = (0..4)
+            .map(|i| Rng::for_iteration(7, i).next_u64())
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map(|i| Rng::for_iteration(7, i).next_u64())
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a[0], a[1]);
         assert_ne!(

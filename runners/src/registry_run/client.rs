@@ -75,7 +75,16 @@ impl Client {
         }
     }
 
-    fn send(&self, method: &str, url: &str, token: Option<&str>, body: Option<Vec<u8>>) -> Result<Answer, SendError> {
+    /// `PUT` (add) or `DELETE` (remove) owners of a crate: `{"users":[…]}`, as `cargo owner`
+    /// sends it.
+    pub fn change_owners(&self, name: &str, add: bool, users: &[&str], token: Option<&str>) -> Result<Answer, SendError> {
+        let body = serde_json::to_vec(&serde_json::json!({ "users": users })).expect("serializes");
+        let url = self.api(&format!("/api/v1/crates/{name}/owners"))?;
+        self.send(if add { "PUT" } else { "DELETE" }, &url, token, Some(("application/json", body)))
+    }
+
+    /// Sends one request; `body` is (content type, bytes).
+    fn send(&self, method: &str, url: &str, token: Option<&str>, body: Option<(&str, Vec<u8>)>) -> Result<Answer, SendError> {
         let builder = ureq::http::Request::builder()
             .method(method)
             .uri(url)
@@ -85,12 +94,12 @@ impl Client {
             Some(token) => builder.header("authorization", token),
             None => builder,
         };
-        let builder = match &body {
-            Some(_) => builder.header("content-type", "application/octet-stream"),
-            None => builder,
+        let (builder, body) = match body {
+            Some((kind, bytes)) => (builder.header("content-type", kind), bytes),
+            None => (builder, Vec::new()),
         };
         let request = builder
-            .body(body.unwrap_or_default())
+            .body(body)
             .map_err(|e| SendError::Transport(format!("building the request: {e}")))?;
         let mut response = self.agent.run(request).map_err(|e| match e {
             ureq::Error::Timeout(_) => SendError::Timeout(self.timeout),
@@ -157,10 +166,10 @@ impl Client {
                 let bytes = crates
                     .bytes(cksum)
                     .ok_or_else(|| SendError::Transport(format!("no .crate with checksum {cksum} to send")))?;
-                self.send("PUT", &self.api("/api/v1/crates/new")?, token, Some(publish_body(name, vers, &bytes)))
+                self.send("PUT", &self.api("/api/v1/crates/new")?, token, Some(("application/octet-stream", publish_body(name, vers, &bytes))))
             }
             Operation::Yank { name, vers } => self.send("DELETE", &self.api(&format!("/api/v1/crates/{name}/{vers}/yank"))?, token, None),
-            Operation::Unyank { name, vers } => self.send("PUT", &self.api(&format!("/api/v1/crates/{name}/{vers}/unyank"))?, token, Some(Vec::new())),
+            Operation::Unyank { name, vers } => self.send("PUT", &self.api(&format!("/api/v1/crates/{name}/{vers}/unyank"))?, token, Some(("application/json", Vec::new()))),
             Operation::Owners { name } => self.send("GET", &self.api(&format!("/api/v1/crates/{name}/owners"))?, token, None),
         }
     }

@@ -134,6 +134,9 @@ pub fn connect(target: Target) -> Result<Session, ConnectError> {
     Ok(Session { client, fixture, crates, auth_required, facts, target, anonymous_config })
 }
 
+/// The login credlab adds and removes as an owner of its probe crate.
+pub const OWNER_PROBE: &str = "credlab-owner-probe";
+
 /// A case's result.
 #[derive(Debug, Clone)]
 pub struct CaseRun {
@@ -266,7 +269,12 @@ pub fn run_token_case(session: &Session, case: &TokenCase) -> CaseRun {
         let Some(op) = request_of(earlier) else {
             return finish(Outcome::Error { message: "an earlier token names no request".into() }, evidence_list);
         };
-        match session.client.request(&op, Some(earlier), &session.crates) {
+        // One owners token serves a whole `cargo owner` command: add, then remove, then list.
+        let sent = match (&op, i) {
+            (Operation::Owners { name }, 0 | 1) => session.client.change_owners(name, i == 0, &[OWNER_PROBE], Some(earlier)),
+            _ => session.client.request(&op, Some(earlier), &session.crates),
+        };
+        match sent {
             Ok(a) if (200..300).contains(&a.status) => evidence_list.push(evidence(&format!("earlier use {}", i + 1), &op, Some(earlier), &a)),
             Ok(a) => {
                 evidence_list.push(evidence(&format!("earlier use {}", i + 1), &op, Some(earlier), &a));
@@ -338,6 +346,7 @@ pub const AUTH_CASES: &[AuthCase] = &[
     AuthCase { id: "registry::auth::download-needs-token", level: Level::Must, description: "auth-required: a download without a token is refused" },
     AuthCase { id: "registry::auth::mutation-needs-token", level: Level::Must, description: "a yank without any Authorization is refused with 401/403 and Cargo's error JSON, and changes nothing" },
     AuthCase { id: "registry::auth::probe-publish", level: Level::Must, description: "the probe crate publishes with a valid token: the index lists it and the download serves it" },
+    AuthCase { id: "registry::auth::refused-owner-change", level: Level::Must, description: "an owners token for another crate, sent to add an owner, is refused with 401/403 and the owner list does not change" },
 ];
 
 /// Runs one authentication case.
@@ -380,6 +389,23 @@ pub fn run_auth_case(session: &Session, case: &AuthCase) -> CaseRun {
                     Outcome::fail("401 or 403 with {\"errors\":[{\"detail\":…}]}", shown(&a))
                 } else if before != after {
                     Outcome::fail("no change", format!("index went from {before:?} to {after:?}"))
+                } else {
+                    Outcome::Pass
+                }
+            }
+            "registry::auth::refused-owner-change" => {
+                let list = |token: &str| -> Result<Vec<u8>, SendError> {
+                    Ok(session.client.request(&Operation::Owners { name: name.into() }, Some(token), &session.crates)?.body)
+                };
+                let own = signed(&session.target, &Operation::Owners { name: name.into() });
+                let before = list(&own)?;
+                let other = signed(&session.target, &Operation::Owners { name: fx.other_name() });
+                let a = session.client.change_owners(name, true, &[OWNER_PROBE], Some(&other))?;
+                let after = list(&signed(&session.target, &Operation::Owners { name: name.into() }))?;
+                if !refused(&a) || !has_error_json(&a.body) {
+                    Outcome::fail("401 or 403 with {\"errors\":[{\"detail\":…}]}", shown(&a))
+                } else if before != after {
+                    Outcome::fail("the owner list unchanged", format!("{} became {}", String::from_utf8_lossy(&before), String::from_utf8_lossy(&after)))
                 } else {
                     Outcome::Pass
                 }

@@ -6,18 +6,24 @@
 //! parallel. Publish, yank and unyank tokens are admitted under the replay-guard lock (a
 //! check-then-record must be atomic), never under the database lock, which `version_exists`
 //! and the persisting of the record take only briefly.
+//!
+//! The seeded bugs that look at the raw token (`CargoBytesOnly`, `V1Rejected` and the
+//! `…ServerError` crashes) run in [`Auth::authorize`] before `admit`, so they never record
+//! anything in the replay guard.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use credlab_suite::paseto;
+use credlab_suite::paseto::{self, Decoded, SignatureS};
 use credlab_suite::registry::{ContentKey, ReplayGuard, admit, remember_until};
-use credlab_suite::token::Operation;
+use credlab_suite::token::{Claims, Footer, Operation};
 use credlab_suite::verify::{KeyStore, Policy, Request, SignedContent, Verified, Verifier};
 use credlab_suite::{Rejection, RejectionKind};
+use serde::Deserialize;
 use serde_json::Value;
-use time::OffsetDateTime;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 use super::bug::Bug;
 use super::store::{ReplayRecord, Store};
@@ -40,7 +46,24 @@ struct GuardState {
     guard: ReplayGuard,
     /// `ReplayGuardByTokenString`: the accepted single-use token strings.
     token_strings: HashSet<String>,
+    /// `SingleUseEverything`: accepted read and owners tokens, until they expire.
+    reusable: HashMap<ContentKey, OffsetDateTime>,
     since_prune: usize,
+}
+
+/// Why a token was not admitted.
+#[derive(Debug)]
+pub enum Denied {
+    /// Refused: the registry answers 401 (or what a seeded bug makes of it).
+    Refused(Rejection),
+    /// A seeded `…ServerError` bug "panicked" on the token: the registry answers 500.
+    Crashed(String),
+}
+
+impl From<Rejection> for Denied {
+    fn from(rejection: Rejection) -> Self {
+        Denied::Refused(rejection)
+    }
 }
 
 /// What a token was accepted with.
@@ -52,6 +75,8 @@ struct Accepted {
 
 pub struct Auth {
     index_url: String,
+    /// The URL footers must carry: the index URL (`UrlWithoutSparsePrefix`: minus `sparse+`).
+    expected_url: String,
     verifier: Verifier,
     /// `SkipExpiry`/`SkipFutureCheck`: the same verifier with that window opened wide.
     lenient: Option<Verifier>,
@@ -131,14 +156,23 @@ impl Auth {
             });
             guard.record(key, remember_until(issued_at, max_age));
         }
+        let expected_url = match bug {
+            Some(Bug::UrlWithoutSparsePrefix) => index_url
+                .strip_prefix("sparse+")
+                .unwrap_or(&index_url)
+                .to_string(),
+            _ => index_url.clone(),
+        };
         Ok(Self {
             index_url,
+            expected_url,
             verifier,
             lenient,
             bug,
             state: Mutex::new(GuardState {
                 guard,
                 token_strings: HashSet::new(),
+                reusable: HashMap::new(),
                 since_prune: 0,
             }),
         })
@@ -178,9 +212,10 @@ impl Auth {
         token: &str,
         operation: &Operation,
         now: OffsetDateTime,
-    ) -> Result<Actor, Rejection> {
+    ) -> Result<Actor, Denied> {
+        self.inspect_raw(token)?;
         let exists = |name: &str, vers: &str| {
-            self.bug != Some(Bug::AllowRepublish)
+            !matches!(self.bug, Some(Bug::AllowRepublish | Bug::PublishOverwrites))
                 && store
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -189,12 +224,20 @@ impl Auth {
                     // in a transaction, would refuse it anyway.
                     .unwrap_or(true)
         };
-        let single_use = ReplayGuard::is_single_use(operation);
-        if !single_use || self.bug == Some(Bug::NoReplayGuard) {
+        let single_use = match self.bug {
+            Some(Bug::NoReplayGuard) => false,
+            Some(Bug::SingleUseEverything) => true,
+            Some(Bug::PublishOverwrites) => {
+                ReplayGuard::is_single_use(operation)
+                    && !matches!(operation, Operation::Publish { .. })
+            }
+            _ => ReplayGuard::is_single_use(operation),
+        };
+        if !single_use {
             let mut scratch = ReplayGuard::new();
-            return self
-                .admit(&mut scratch, token, operation, now, &exists)
-                .map(|a| a.actor);
+            return Ok(self
+                .admit(&mut scratch, token, operation, now, &exists)?
+                .actor);
         }
         let mut state = self.lock();
         if self.bug == Some(Bug::ReplayGuardByTokenString) {
@@ -202,10 +245,34 @@ impl Auth {
                 return Err(Rejection::new(
                     RejectionKind::Replayed,
                     "this token string was already accepted",
-                ));
+                )
+                .into());
             }
             let accepted = self.admit(&mut ReplayGuard::new(), token, operation, now, &exists)?;
             state.token_strings.insert(token.to_string());
+            return Ok(accepted.actor);
+        }
+        if !ReplayGuard::is_single_use(operation) {
+            // `SingleUseEverything`: a read or owners token, held to single use as well.
+            let accepted = self.admit(&mut ReplayGuard::new(), token, operation, now, &exists)?;
+            if let Some(verified) = &accepted.verified {
+                let key = ContentKey::of(&verified.signed);
+                if state.reusable.contains_key(&key) {
+                    return Err(Rejection::new(
+                        RejectionKind::Replayed,
+                        format!(
+                            "this {} token was already accepted",
+                            operation.kind().as_str()
+                        ),
+                    )
+                    .into());
+                }
+                let until = remember_until(verified.issued_at, self.verifier.policy().max_age);
+                state.reusable.insert(key, until);
+                if state.reusable.len() % PRUNE_EVERY == 0 {
+                    state.reusable.retain(|_, until| *until >= now);
+                }
+            }
             return Ok(accepted.actor);
         }
         let accepted = self.admit(&mut state.guard, token, operation, now, &exists)?;
@@ -254,7 +321,7 @@ impl Auth {
                 verified: Some(v),
             })
         };
-        let request = Request::new(&self.index_url, operation.clone());
+        let request = Request::new(&self.expected_url, operation.clone());
         let rejection = match run(&self.verifier, guard, request) {
             Ok(accepted) => return Ok(accepted),
             Err(rejection) => rejection,
@@ -272,7 +339,7 @@ impl Auth {
             }
             Bug::SkipExpiry | Bug::SkipFutureCheck => {
                 let lenient = self.lenient.as_ref().unwrap_or(&self.verifier);
-                let request = Request::new(&self.index_url, operation.clone());
+                let request = Request::new(&self.expected_url, operation.clone());
                 run(lenient, guard, request)
             }
             Bug::SkipMutationCheck
@@ -282,12 +349,92 @@ impl Auth {
                 Some(claimed) => run(
                     &self.verifier,
                     guard,
-                    Request::new(&self.index_url, claimed),
+                    Request::new(&self.expected_url, claimed),
                 ),
                 None => self.accept_unverified(&token_says, rejection),
             },
             _ => self.accept_unverified(&token_says, rejection),
         }
+    }
+
+    /// The seeded bugs that judge the raw token before `admit` does: `CargoBytesOnly` and
+    /// `V1Rejected` refuse, the `…ServerError` bugs crash. Tokens that do not even decode are
+    /// left to `admit`.
+    fn inspect_raw(&self, token: &str) -> Result<(), Denied> {
+        let Some(bug) = self.bug else {
+            return Ok(());
+        };
+        if !matches!(
+            bug,
+            Bug::CargoBytesOnly
+                | Bug::V1Rejected
+                | Bug::StrictSerdeServerError
+                | Bug::HighSServerError
+                | Bug::IatFormatServerError
+        ) || token.len() > self.verifier.policy().max_token_len
+        {
+            return Ok(());
+        }
+        let Ok(decoded) = paseto::decode(token) else {
+            return Ok(());
+        };
+        match bug {
+            Bug::CargoBytesOnly => cargo_bytes(&decoded)?,
+            Bug::V1Rejected => {
+                let claims = serde_json::from_slice::<Value>(decoded.payload());
+                if claims.is_ok_and(|c| c.get("v").is_some()) {
+                    return Err(Rejection::new(
+                        RejectionKind::UnsupportedV,
+                        "this registry does not support a `v` claim",
+                    )
+                    .into());
+                }
+            }
+            Bug::StrictSerdeServerError => {
+                // Cargo's test registry parses the footer first, to find the key.
+                let footer = decoded.footer().unwrap_or_default();
+                if let Err(e) = serde_json::from_slice::<CargoFooter>(footer) {
+                    return Err(crashed(format!("footer: {e}")));
+                }
+                if self.signature_verifies(token, &decoded)
+                    && let Err(e) = serde_json::from_slice::<CargoMessage>(decoded.payload())
+                {
+                    return Err(crashed(format!("payload: {e}")));
+                }
+            }
+            Bug::HighSServerError => {
+                if paseto::signature_s(decoded.signature()).ok() == Some(SignatureS::HighS)
+                    && self.signature_verifies(token, &decoded)
+                {
+                    return Err(crashed("ECDSA verification: s is not normalized (high-S)"));
+                }
+            }
+            Bug::IatFormatServerError => {
+                let claims = serde_json::from_slice::<Value>(decoded.payload());
+                if let Ok(Value::Object(claims)) = claims
+                    && self.signature_verifies(token, &decoded)
+                {
+                    let iat = claims.get("iat").and_then(Value::as_str);
+                    if let Err(e) = cargo_iat(iat) {
+                        return Err(crashed(format!("iat: {e}")));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whether the token's signature verifies under the key its footer's `kip` names.
+    fn signature_verifies(&self, token: &str, decoded: &Decoded) -> bool {
+        let kip = decoded
+            .footer()
+            .and_then(|f| serde_json::from_slice::<Value>(f).ok())
+            .and_then(|f| f.get("kip").and_then(Value::as_str).map(str::to_string));
+        let Some(record) = kip.and_then(|kip| self.verifier.keys().get(&kip)) else {
+            return false;
+        };
+        paseto::verify_signature(self.verifier.backend(), &record.key, token, decoded, b"").is_ok()
     }
 
     /// Accepts a token the verifier refused, acting for the footer's (unverified) `kip`.
@@ -349,4 +496,62 @@ fn as_claimed(bug: Bug, operation: &Operation, token_says: &Unverified) -> Optio
         _ => return None,
     }
     Some(claimed)
+}
+
+fn crashed(what: impl std::fmt::Display) -> Denied {
+    Denied::Crashed(format!("called `Result::unwrap()` on an `Err` value: {what}"))
+}
+
+/// `CargoBytesOnly`: the payload and the footer must be byte for byte what Cargo's
+/// `serde_json::to_string` makes of the claims and footer they hold.
+fn cargo_bytes(decoded: &Decoded) -> Result<(), Rejection> {
+    let payload = decoded.payload();
+    let payload_ok =
+        serde_json::from_slice::<Claims>(payload).is_ok_and(|c| c.to_json().as_bytes() == payload);
+    let footer_ok = decoded.footer().is_none_or(|footer| {
+        serde_json::from_slice::<Footer>(footer).is_ok_and(|f| f.to_json().as_bytes() == footer)
+    });
+    let what = match (payload_ok, footer_ok) {
+        (true, true) => return Ok(()),
+        (false, _) => "payload",
+        (true, false) => "footer",
+    };
+    Err(Rejection::new(
+        RejectionKind::PayloadInvalid,
+        format!("the {what} is not the exact bytes Cargo would send"),
+    ))
+}
+
+/// `StrictSerdeServerError`: Cargo's `Message` with `deny_unknown_fields`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "only deserialized, as the buggy registry would")]
+struct CargoMessage {
+    iat: String,
+    sub: Option<String>,
+    mutation: Option<String>,
+    name: Option<String>,
+    vers: Option<String>,
+    cksum: Option<String>,
+    challenge: Option<String>,
+    v: Option<u8>,
+}
+
+/// `StrictSerdeServerError`: Cargo's `Footer` with `deny_unknown_fields`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "only deserialized, as the buggy registry would")]
+struct CargoFooter {
+    url: String,
+    kip: String,
+}
+
+/// `IatFormatServerError`: `iat` in the one format Cargo writes, `YYYY-MM-DDTHH:MM:SS[.f]Z`.
+fn cargo_iat(iat: Option<&str>) -> Result<OffsetDateTime, String> {
+    let iat = iat.ok_or("no string `iat`")?;
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]Z");
+    PrimitiveDateTime::parse(iat, format)
+        .map(PrimitiveDateTime::assume_utc)
+        .map_err(|e| format!("{iat:?}: {e}"))
 }

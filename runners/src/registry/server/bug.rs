@@ -27,6 +27,9 @@ use credlab_suite::RejectionKind;
 ///   are not recorded by the replay guard.
 ///
 /// The other bugs are behaviours rather than skipped checks; each is described on its variant.
+/// The `…ServerError` bugs model a registry that panics (`unwrap`) on input it did not
+/// expect: they answer 500 with Cargo's error JSON, before `admit` runs (so nothing is
+/// recorded). Without a bug, the registry never answers 5xx to any token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bug {
     /// Accepts a footer `url` that is not the registry's index URL (RFC 3231 R3).
@@ -68,11 +71,42 @@ pub enum Bug {
     TraceOnRejectedPublish,
     /// Answers 401 without the `www-authenticate: Cargo login_url=…` header.
     NoWwwAuthenticate,
+    /// Compares the footer `url` with its index URL *without* the `sparse+` prefix Cargo puts
+    /// in every footer: every real Cargo token is refused (url-mismatch), and a token whose
+    /// url lacks the prefix is accepted.
+    UrlWithoutSparsePrefix,
+    /// Applies the single-use replay guard to read and owners tokens too, refusing the reuse
+    /// Cargo makes of its read token (one per command) and of its owners token (one per
+    /// `cargo owner`, sent on list, add and remove).
+    SingleUseEverything,
+    /// Refuses (401, payload-invalid) a token whose payload or footer bytes are not exactly
+    /// Cargo's compact serialization of the claims/footer they contain (other key order,
+    /// spaces, JSON escapes): it compares bytes instead of parsing JSON.
+    CargoBytesOnly,
+    /// Deserializes footer and payload into Cargo's structs with `deny_unknown_fields` and
+    /// unwraps: an unknown footer field (`kid`) or claim (`custom`, `exp`), a missing or
+    /// mistyped field, in a token whose signature verifies (footer: any token) → 500.
+    StrictSerdeServerError,
+    /// An ECDSA layer that chokes on high-S: a high-S signature that verifies (as real Cargo
+    /// tokens are about half the time) → 500.
+    HighSServerError,
+    /// Parses `iat` with the one fixed format Cargo writes (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`)
+    /// and unwraps: in a token whose signature verifies, any other `iat` (an offset, `t`/`z`,
+    /// a space, a number, none) → 500.
+    IatFormatServerError,
+    /// Refuses (401, unsupported-v) any token that carries a `v` claim, even the valid `v: 1`.
+    V1Rejected,
+    /// Carries out a yank or unyank that has *no* `Authorization` header at all, as the
+    /// crate's first owner (a header that is present is checked as usual).
+    MutationsWithoutAuth,
+    /// Publish is an upsert and keeps no single-use record of publish tokens: a publish token
+    /// replays, and a republish overwrites the version (yank/unyank stay single-use).
+    PublishOverwrites,
 }
 
 impl Bug {
     /// Every seeded bug.
-    pub const ALL: [Bug; 17] = [
+    pub const ALL: [Bug; 26] = [
         Bug::SkipUrlCheck,
         Bug::SkipExpiry,
         Bug::SkipFutureCheck,
@@ -90,6 +124,15 @@ impl Bug {
         Bug::RejectWith400,
         Bug::TraceOnRejectedPublish,
         Bug::NoWwwAuthenticate,
+        Bug::UrlWithoutSparsePrefix,
+        Bug::SingleUseEverything,
+        Bug::CargoBytesOnly,
+        Bug::StrictSerdeServerError,
+        Bug::HighSServerError,
+        Bug::IatFormatServerError,
+        Bug::V1Rejected,
+        Bug::MutationsWithoutAuth,
+        Bug::PublishOverwrites,
     ];
 
     /// The stable kebab-case name (`--bug NAME`).
@@ -112,6 +155,15 @@ impl Bug {
             Bug::RejectWith400 => "reject-with-400",
             Bug::TraceOnRejectedPublish => "trace-on-rejected-publish",
             Bug::NoWwwAuthenticate => "no-www-authenticate",
+            Bug::UrlWithoutSparsePrefix => "url-without-sparse-prefix",
+            Bug::SingleUseEverything => "single-use-everything",
+            Bug::CargoBytesOnly => "cargo-bytes-only",
+            Bug::StrictSerdeServerError => "strict-serde-server-error",
+            Bug::HighSServerError => "high-s-server-error",
+            Bug::IatFormatServerError => "iat-format-server-error",
+            Bug::V1Rejected => "v1-rejected",
+            Bug::MutationsWithoutAuth => "mutations-without-auth",
+            Bug::PublishOverwrites => "publish-overwrites",
         }
     }
 
@@ -170,6 +222,27 @@ impl Bug {
             Bug::RejectWith400 => "answers 400 instead of 401/403 to refused tokens",
             Bug::TraceOnRejectedPublish => "stores the version of a refused publish",
             Bug::NoWwwAuthenticate => "omits www-authenticate on 401",
+            Bug::UrlWithoutSparsePrefix => {
+                "compares the footer url with the index URL minus `sparse+` (refuses Cargo's tokens)"
+            }
+            Bug::SingleUseEverything => "makes read and owners tokens single-use too",
+            Bug::CargoBytesOnly => {
+                "refuses payloads/footers that are not Cargo's exact compact JSON bytes"
+            }
+            Bug::StrictSerdeServerError => {
+                "answers 500 to unknown or mistyped claims/footer fields (deny_unknown_fields + unwrap)"
+            }
+            Bug::HighSServerError => "answers 500 to a valid high-S signature",
+            Bug::IatFormatServerError => {
+                "answers 500 to an iat not in Cargo's exact format (offsets, t/z, spaces, numbers)"
+            }
+            Bug::V1Rejected => "refuses any token with a v claim, even v: 1",
+            Bug::MutationsWithoutAuth => {
+                "carries out a yank/unyank that has no Authorization header (as the first owner)"
+            }
+            Bug::PublishOverwrites => {
+                "publish is an upsert with no single-use record: replays and republishes succeed"
+            }
         }
     }
 }

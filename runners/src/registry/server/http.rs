@@ -6,6 +6,7 @@
 //! token, 403 for a valid token whose key may not act (not an owner), 409 for a version that
 //! exists, 400 for a malformed body, 404 for unknown crates, versions and endpoints. Errors
 //! are `{"errors":[{"detail":"…"}]}`; a refused token's detail is `"<rejection kind>: <message>"`.
+//! 500 only for a failing database, or a seeded `…ServerError` bug.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -19,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::auth::{Actor, Auth};
+use super::auth::{Actor, Auth, Denied};
 use super::bug::{Bug, is_garbage};
 use super::publish;
 use super::store::{Store, StoreError, index_path};
@@ -91,6 +92,8 @@ enum Refusal {
     Token(Rejection),
     /// A state change was refused or failed.
     Store(StoreError),
+    /// A seeded `…ServerError` bug crashed on the token.
+    Crash(String),
 }
 
 impl From<StoreError> for Refusal {
@@ -114,6 +117,7 @@ impl App {
                     Refusal::Missing => "no token".to_string(),
                     Refusal::Token(rejection) => rejection.kind.to_string(),
                     Refusal::Store(error) => error.to_string(),
+                    Refusal::Crash(_) => "crash".to_string(),
                 };
                 (self.refuse(refusal), Some(note))
             }
@@ -181,6 +185,10 @@ impl App {
             Refusal::Store(db @ StoreError::Db(_)) => {
                 error(StatusCode::INTERNAL_SERVER_ERROR, db.to_string())
             }
+            Refusal::Crash(message) => error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("internal server error: the request handler panicked: {message}"),
+            ),
         }
     }
 
@@ -198,6 +206,11 @@ impl App {
             if is_read && self.bug == Some(Bug::ReadsWithoutAuth) {
                 return Ok(None);
             }
+            if self.bug == Some(Bug::MutationsWithoutAuth)
+                && let Operation::Yank { name, .. } | Operation::Unyank { name, .. } = operation
+            {
+                return self.first_owner(name).map(Some);
+            }
             return Err(Refusal::Missing);
         };
         let Ok(token) = value.to_str() else {
@@ -207,10 +220,25 @@ impl App {
             )));
         };
         let now = OffsetDateTime::now_utc();
-        self.auth
-            .authorize(&self.store, token, operation, now)
-            .map(Some)
-            .map_err(Refusal::Token)
+        match self.auth.authorize(&self.store, token, operation, now) {
+            Ok(actor) => Ok(Some(actor)),
+            Err(Denied::Refused(rejection)) => Err(Refusal::Token(rejection)),
+            Err(Denied::Crashed(message)) => Err(Refusal::Crash(message)),
+        }
+    }
+
+    /// `MutationsWithoutAuth`: whoever owns the crate first acts for a request with no token.
+    fn first_owner(&self, name: &str) -> Result<Actor, Refusal> {
+        let owners = self.store().owners(name)?.unwrap_or_default();
+        let owner = owners.into_iter().next().ok_or_else(|| {
+            Refusal::Store(StoreError::NotFound(format!(
+                "crate `{name}` does not exist"
+            )))
+        })?;
+        Ok(Actor {
+            kip: String::new(),
+            login: owner.login,
+        })
     }
 
     fn actor(&self, incoming: &Incoming, operation: &Operation) -> Result<Actor, Refusal> {
@@ -358,7 +386,7 @@ impl App {
                 return Err(refusal);
             }
         };
-        let replace = self.bug == Some(Bug::AllowRepublish);
+        let replace = matches!(self.bug, Some(Bug::AllowRepublish | Bug::PublishOverwrites));
         self.store()
             .publish(&publish, Some(&actor.login), replace)?;
         Ok(json_response(

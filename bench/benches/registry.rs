@@ -1,0 +1,130 @@
+//! The reference registry under concurrent loopback load: authenticated requests per second
+//! against the verifier's single-core verify rate, both measured in this run.
+//!
+//! Goal (issue "Registry runner and reference registry"): requests/s ≥ 0.8 × cores × the
+//! single-core verify rate, i.e. the server adds little beyond verification and uses every
+//! core. Each request is `GET config.json` with a read token (auth-required), so the registry
+//! verifies a token per request (no caching of verdicts); clients reuse connections.
+//! The figures go to `target/criterion/credlab-registry.json` for `bench/report.py`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use credlab_runners::registry::server::{Config, start};
+use credlab_suite::keys::SecretKey;
+use credlab_suite::token::{self, Operation};
+use credlab_suite::verify::{KeyStore, Request, Verifier};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use time::OffsetDateTime;
+
+const LOAD: Duration = Duration::from_secs(5);
+
+/// Verifies per second on one thread, with the registry's own verifier setup.
+fn verify_rate(key: &SecretKey, url: &str, token: &str) -> f64 {
+    let mut keys = KeyStore::new();
+    keys.insert(key.public_key().clone(), None);
+    let verifier = Verifier::new(keys);
+    let request = Request::new(url, Operation::Read);
+    let started = Instant::now();
+    let mut n = 0u64;
+    while started.elapsed() < Duration::from_secs(2) {
+        for _ in 0..50 {
+            verifier
+                .verify(token, &request, OffsetDateTime::now_utc())
+                .expect("the bench token verifies");
+        }
+        n += 50;
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Requests per second from `clients` threads, each with its own keep-alive connection.
+fn load(config_url: &str, token: &str, clients: usize) -> f64 {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..clients {
+            let (stop, done) = (stop.clone(), done.clone());
+            scope.spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                while !stop.load(Ordering::Relaxed) {
+                    let mut response = agent
+                        .get(config_url)
+                        .header("authorization", token)
+                        .call()
+                        .expect("the registry answers");
+                    assert_eq!(response.status(), 200, "an authenticated read succeeds");
+                    let _ = response.body_mut().read_to_vec();
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        while started.elapsed() < LOAD {
+            std::thread::park_timeout(LOAD - started.elapsed());
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+fn bench(c: &mut Criterion) {
+    let key = SecretKey::generate();
+    let running = start(Config {
+        keys: vec![(key.public_key().clone(), None)],
+        ..Config::default()
+    })
+    .expect("the reference registry starts");
+    let url = running.index_url();
+    let config_url = format!("{}config.json", url.trim_start_matches("sparse+"));
+    // A read token stays valid for the whole window: the same one serves every request.
+    let token = token::sign_as_cargo(&key, &url, &Operation::Read, OffsetDateTime::now_utc(), None);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    let mut group = c.benchmark_group("registry");
+    group.throughput(Throughput::Elements(1));
+    group.sample_size(20);
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    group.bench_function("authenticated_read_1_client", |b| {
+        b.iter(|| {
+            let mut r = agent.get(&config_url).header("authorization", &token).call().expect("answers");
+            assert_eq!(r.status(), 200);
+            let _ = r.body_mut().read_to_vec();
+        })
+    });
+    group.finish();
+
+    // The ratio, from back-to-back measurements in this run (median of 3 each).
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let verify = median((0..3).map(|_| verify_rate(&key, &url, &token)).collect());
+    let clients = 2 * cores;
+    let rps = median((0..3).map(|_| load(&config_url, &token, clients)).collect());
+    let ratio = rps / verify;
+    let report = serde_json::json!({
+        "cores": cores,
+        "clients": clients,
+        "verify_per_s_one_core": verify,
+        "authenticated_requests_per_s": rps,
+        "ratio": ratio,
+        "ratio_per_core": ratio / cores as f64,
+        "goal_ratio": 0.8 * cores as f64,
+        "note": "clients run on the same machine and take CPU from the server",
+    });
+    println!("{}", serde_json::to_string_pretty(&report).expect("serializes"));
+    let dir = std::env::var_os("CRITERION_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion"));
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("credlab-registry.json"), report.to_string());
+    running.shutdown();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
