@@ -19,11 +19,15 @@ use credlab_suite::vectors;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// Every case's outcome against a reference registry with `bug`.
-fn run(bug: Option<Bug>) -> Result<BTreeMap<String, (Level, Outcome)>, Failed> {
+fn run(
+    bug: Option<Bug>,
+    auth_required: bool,
+) -> Result<BTreeMap<String, (Level, Outcome)>, Failed> {
     let key = SecretKey::generate();
     let running = start(Config {
         keys: vec![(key.public_key().clone(), None)],
         bug,
+        auth_required,
         ..Config::default()
     })
     .map_err(|e| format!("starting the registry: {e}"))?;
@@ -40,11 +44,23 @@ fn run(bug: Option<Bug>) -> Result<BTreeMap<String, (Level, Outcome)>, Failed> {
     let _ = registry_run::publish_probe(&session);
     let mut outcomes = BTreeMap::new();
     for case in AUTH_CASES {
-        outcomes.insert(case.id.to_string(), (case.level, registry_run::run_auth_case(&session, case).outcome));
+        outcomes.insert(
+            case.id.to_string(),
+            (
+                case.level,
+                registry_run::run_auth_case(&session, case).outcome,
+            ),
+        );
     }
     for file in vectors::token_files(&session.fixture) {
         for case in &file.cases {
-            outcomes.insert(case.id.to_string(), (case.level, registry_run::run_token_case(&session, case).outcome));
+            outcomes.insert(
+                case.id.to_string(),
+                (
+                    case.level,
+                    registry_run::run_token_case(&session, case).outcome,
+                ),
+            );
         }
     }
     running.shutdown();
@@ -55,46 +71,629 @@ fn failed(outcome: &Outcome) -> bool {
     matches!(outcome, Outcome::Fail { .. } | Outcome::Hang { .. })
 }
 
-/// The case ids each seeded bug must be caught by.
-fn caught_by(bug: Bug) -> &'static [&'static str] {
-    CAUGHT_BY.iter().find(|(b, _)| *b == bug.name()).map_or(&[], |(_, ids)| ids)
-}
-
-include!("registry_bugs.rs");
+/// Each seeded-bug registry (with auth-required on or off) and the case ids that must catch
+/// it: every one must fail or hang against that registry. Generated from real runs of
+/// `credlab --registry` against `credlab serve --bug NAME`, each run twice for stability.
+const CAUGHT_BY: &[(&str, bool, &[&str])] = &[
+    (
+        "skip-url-check",
+        true,
+        &[
+            "token::mis-bound::url-empty",
+            "token::mis-bound::url-homoglyph-host",
+            "token::mis-bound::url-other-path",
+            "token::mis-bound::url-other-port",
+            "token::mis-bound::url-punycode-host",
+            "token::mis-bound::url-query",
+            "token::mis-bound::url-scheme-flipped",
+            "token::mis-bound::url-userinfo",
+            "token::mis-bound::url-without-sparse-prefix",
+            "token::mis-bound::url-without-trailing-slash",
+            "token::replayed::cross-registry",
+            "token::replayed::cross-registry-read",
+        ],
+    ),
+    (
+        "skip-expiry",
+        true,
+        &[
+            "token::expired::epoch",
+            "token::expired::one-day-old",
+            "token::expired::one-hour-old",
+            "token::expired::one-year-old",
+            "token::expired::read-token-after-window",
+        ],
+    ),
+    (
+        "skip-future-check",
+        true,
+        &[
+            "token::expired::one-year-ahead",
+            "token::expired::ten-minutes-ahead",
+        ],
+    ),
+    (
+        "skip-mutation-check",
+        true,
+        &[
+            "token::mis-bound::mutation-capitalized",
+            "token::mis-bound::mutation-empty",
+            "token::mis-bound::mutation-unknown",
+            "token::mis-bound::owners-token-for-read",
+            "token::mis-bound::publish-token-for-read",
+            "token::mis-bound::read-token-for-owners",
+            "token::mis-bound::read-token-for-publish",
+            "token::mis-bound::read-token-for-yank",
+            "token::replayed::owners-token-for-yank",
+            "token::replayed::unyank-token-for-yank",
+            "token::replayed::yank-token-for-owners",
+            "token::replayed::yank-token-for-unyank",
+        ],
+    ),
+    (
+        "skip-name-check",
+        true,
+        &[
+            "registry::auth::refused-owner-change",
+            "token::mis-bound::name-case",
+            "token::mis-bound::name-dash-for-underscore",
+            "token::mis-bound::name-other-crate",
+        ],
+    ),
+    (
+        "skip-vers-check",
+        true,
+        &[
+            "token::mis-bound::vers-leading-v",
+            "token::mis-bound::vers-other",
+            "token::mis-bound::vers-with-build-metadata",
+        ],
+    ),
+    (
+        "skip-cksum-check",
+        true,
+        &[
+            "token::mis-bound::cksum-other-crate",
+            "token::mis-bound::cksum-truncated",
+            "token::mis-bound::cksum-uppercase",
+        ],
+    ),
+    (
+        "skip-signature",
+        true,
+        &[
+            "token::malformed::footer-swapped",
+            "token::malformed::implicit-assertion",
+            "token::malformed::payload-bit-flipped",
+            "token::malformed::signature-bit-flipped",
+            "token::malformed::signature-extended",
+            "token::malformed::signature-r-n",
+            "token::malformed::signature-r-n-minus-1",
+            "token::malformed::signature-r-s-zero",
+            "token::malformed::signature-r-zero",
+            "token::malformed::signature-s-all-ones",
+            "token::malformed::signature-s-n",
+            "token::malformed::signature-s-zero",
+            "token::malformed::signature-truncated",
+            "token::mis-bound::registered-kip-signed-by-stranger",
+        ],
+    ),
+    (
+        "accept-unknown-key",
+        true,
+        &["token::mis-bound::unknown-key-read"],
+    ),
+    (
+        "no-replay-guard",
+        true,
+        &[
+            "token::replayed::unyank-replayed-after-yank",
+            "token::replayed::unyank-token-replayed",
+            "token::replayed::yank-token-replayed",
+            "token::replayed::yank-token-replayed-high-s-flipped",
+        ],
+    ),
+    (
+        "replay-guard-by-token-string",
+        true,
+        &["token::replayed::yank-token-replayed-high-s-flipped"],
+    ),
+    (
+        "allow-republish",
+        true,
+        &["token::replayed::republish-existing-version"],
+    ),
+    (
+        "server-error-on-garbage",
+        true,
+        &[
+            "token::malformed::bearer-scheme",
+            "token::malformed::empty-payload-segment",
+            "token::malformed::empty-token",
+            "token::malformed::five-segments",
+            "token::malformed::footer-deep-nesting",
+            "token::malformed::footer-duplicate-kip",
+            "token::malformed::footer-duplicate-url",
+            "token::malformed::footer-empty-object",
+            "token::malformed::footer-invalid-utf8",
+            "token::malformed::footer-json-array",
+            "token::malformed::footer-non-canonical-bits",
+            "token::malformed::footer-not-json",
+            "token::malformed::footer-padding",
+            "token::malformed::header-only",
+            "token::malformed::header-purpose-suffix",
+            "token::malformed::header-uppercase-purpose",
+            "token::malformed::header-uppercase-version",
+            "token::malformed::header-v1-public",
+            "token::malformed::header-v2-public",
+            "token::malformed::header-v3-local",
+            "token::malformed::header-v4-public",
+            "token::malformed::huge-token",
+            "token::malformed::inner-space",
+            "token::malformed::no-footer-segment",
+            "token::malformed::not-a-token",
+            "token::malformed::payload-bom",
+            "token::malformed::payload-deep-nesting",
+            "token::malformed::payload-duplicate-escaped-key",
+            "token::malformed::payload-duplicate-iat",
+            "token::malformed::payload-duplicate-mutation",
+            "token::malformed::payload-invalid-utf8",
+            "token::malformed::payload-json-array",
+            "token::malformed::payload-json-string",
+            "token::malformed::payload-nesting-10000",
+            "token::malformed::payload-non-canonical-bits",
+            "token::malformed::payload-not-json",
+            "token::malformed::payload-padding",
+            "token::malformed::payload-trailing-garbage",
+            "token::malformed::percent-escape",
+            "token::malformed::short-body",
+            "token::malformed::signature-only-body",
+            "token::malformed::standard-alphabet",
+            "token::malformed::trailing-dot",
+            "token::mis-bound::kid-instead-of-kip",
+            "token::mis-bound::kip-missing",
+            "token::mis-bound::kip-number",
+            "token::mis-bound::mutation-null",
+            "token::mis-bound::name-number",
+            "token::mis-bound::url-missing",
+            "token::mis-bound::url-null",
+            "token::mis-bound::url-number",
+        ],
+    ),
+    (
+        "reads-without-auth",
+        true,
+        &[
+            "registry::auth::config-401-without-token",
+            "registry::auth::download-needs-token",
+            "registry::auth::index-needs-token",
+            "registry::auth::www-authenticate",
+        ],
+    ),
+    (
+        "reject-with-400",
+        true,
+        &[
+            "registry::auth::refused-owner-change",
+            "token::expired::epoch",
+            "token::expired::iat-date-only",
+            "token::expired::iat-empty",
+            "token::expired::iat-hour-25",
+            "token::expired::iat-lowercase-t",
+            "token::expired::iat-lowercase-z",
+            "token::expired::iat-missing",
+            "token::expired::iat-month-13",
+            "token::expired::iat-no-offset",
+            "token::expired::iat-null",
+            "token::expired::iat-object",
+            "token::expired::iat-second-60",
+            "token::expired::iat-space-separator",
+            "token::expired::iat-unix-seconds",
+            "token::expired::iat-words",
+            "token::expired::one-day-old",
+            "token::expired::one-hour-old",
+            "token::expired::one-year-ahead",
+            "token::expired::one-year-old",
+            "token::expired::read-token-after-window",
+            "token::expired::ten-minutes-ahead",
+            "token::malformed::bearer-scheme",
+            "token::malformed::empty-payload-segment",
+            "token::malformed::empty-token",
+            "token::malformed::five-segments",
+            "token::malformed::footer-deep-nesting",
+            "token::malformed::footer-duplicate-kip",
+            "token::malformed::footer-duplicate-url",
+            "token::malformed::footer-empty-object",
+            "token::malformed::footer-invalid-utf8",
+            "token::malformed::footer-json-array",
+            "token::malformed::footer-non-canonical-bits",
+            "token::malformed::footer-not-json",
+            "token::malformed::footer-padding",
+            "token::malformed::footer-swapped",
+            "token::malformed::header-only",
+            "token::malformed::header-purpose-suffix",
+            "token::malformed::header-uppercase-purpose",
+            "token::malformed::header-uppercase-version",
+            "token::malformed::header-v1-public",
+            "token::malformed::header-v2-public",
+            "token::malformed::header-v3-local",
+            "token::malformed::header-v4-public",
+            "token::malformed::implicit-assertion",
+            "token::malformed::inner-space",
+            "token::malformed::no-footer-segment",
+            "token::malformed::not-a-token",
+            "token::malformed::payload-bit-flipped",
+            "token::malformed::payload-bom",
+            "token::malformed::payload-deep-nesting",
+            "token::malformed::payload-duplicate-escaped-key",
+            "token::malformed::payload-duplicate-iat",
+            "token::malformed::payload-duplicate-mutation",
+            "token::malformed::payload-empty-object",
+            "token::malformed::payload-invalid-utf8",
+            "token::malformed::payload-json-array",
+            "token::malformed::payload-json-string",
+            "token::malformed::payload-non-canonical-bits",
+            "token::malformed::payload-not-json",
+            "token::malformed::payload-padding",
+            "token::malformed::payload-trailing-garbage",
+            "token::malformed::percent-escape",
+            "token::malformed::short-body",
+            "token::malformed::signature-bit-flipped",
+            "token::malformed::signature-extended",
+            "token::malformed::signature-only-body",
+            "token::malformed::signature-r-n",
+            "token::malformed::signature-r-n-minus-1",
+            "token::malformed::signature-r-s-zero",
+            "token::malformed::signature-r-zero",
+            "token::malformed::signature-s-all-ones",
+            "token::malformed::signature-s-n",
+            "token::malformed::signature-s-zero",
+            "token::malformed::signature-truncated",
+            "token::malformed::standard-alphabet",
+            "token::malformed::trailing-dot",
+            "token::mis-bound::challenge-not-issued",
+            "token::mis-bound::cksum-missing",
+            "token::mis-bound::cksum-on-read",
+            "token::mis-bound::cksum-on-yank",
+            "token::mis-bound::cksum-other-crate",
+            "token::mis-bound::cksum-truncated",
+            "token::mis-bound::cksum-uppercase",
+            "token::mis-bound::kid-instead-of-kip",
+            "token::mis-bound::kip-is-public-key",
+            "token::mis-bound::kip-k4-pid",
+            "token::mis-bound::kip-missing",
+            "token::mis-bound::kip-number",
+            "token::mis-bound::kip-sid",
+            "token::mis-bound::kip-truncated",
+            "token::mis-bound::mutation-capitalized",
+            "token::mis-bound::mutation-empty",
+            "token::mis-bound::mutation-null",
+            "token::mis-bound::mutation-unknown",
+            "token::mis-bound::name-case",
+            "token::mis-bound::name-dash-for-underscore",
+            "token::mis-bound::name-missing",
+            "token::mis-bound::name-number",
+            "token::mis-bound::name-on-read",
+            "token::mis-bound::name-other-crate",
+            "token::mis-bound::owners-token-for-read",
+            "token::mis-bound::publish-token-for-read",
+            "token::mis-bound::read-token-for-owners",
+            "token::mis-bound::read-token-for-publish",
+            "token::mis-bound::read-token-for-yank",
+            "token::mis-bound::registered-kip-signed-by-stranger",
+            "token::mis-bound::unknown-key",
+            "token::mis-bound::unknown-key-read",
+            "token::mis-bound::url-empty",
+            "token::mis-bound::url-explicit-default-port",
+            "token::mis-bound::url-homoglyph-host",
+            "token::mis-bound::url-missing",
+            "token::mis-bound::url-null",
+            "token::mis-bound::url-number",
+            "token::mis-bound::url-other-path",
+            "token::mis-bound::url-other-port",
+            "token::mis-bound::url-punycode-host",
+            "token::mis-bound::url-query",
+            "token::mis-bound::url-scheme-flipped",
+            "token::mis-bound::url-userinfo",
+            "token::mis-bound::url-without-sparse-prefix",
+            "token::mis-bound::url-without-trailing-slash",
+            "token::mis-bound::v-0",
+            "token::mis-bound::v-2",
+            "token::mis-bound::v-float",
+            "token::mis-bound::v-negative",
+            "token::mis-bound::v-null",
+            "token::mis-bound::v-string",
+            "token::mis-bound::vers-leading-v",
+            "token::mis-bound::vers-missing",
+            "token::mis-bound::vers-on-owners",
+            "token::mis-bound::vers-other",
+            "token::mis-bound::vers-with-build-metadata",
+            "token::replayed::cross-registry",
+            "token::replayed::cross-registry-read",
+            "token::replayed::owners-token-for-yank",
+            "token::replayed::publish-for-other-crate",
+            "token::replayed::publish-for-other-version",
+            "token::replayed::publish-token-for-yank",
+            "token::replayed::unyank-replayed-after-yank",
+            "token::replayed::unyank-token-for-yank",
+            "token::replayed::unyank-token-replayed",
+            "token::replayed::yank-token-for-owners",
+            "token::replayed::yank-token-for-unyank",
+            "token::replayed::yank-token-replayed",
+            "token::replayed::yank-token-replayed-high-s-flipped",
+        ],
+    ),
+    (
+        "trace-on-rejected-publish",
+        true,
+        &[
+            "token::expired::epoch",
+            "token::expired::iat-date-only",
+            "token::expired::iat-empty",
+            "token::expired::iat-hour-25",
+            "token::expired::iat-lowercase-t",
+            "token::expired::iat-lowercase-z",
+            "token::expired::iat-missing",
+            "token::expired::iat-month-13",
+            "token::expired::iat-no-offset",
+            "token::expired::iat-null",
+            "token::expired::iat-object",
+            "token::expired::iat-second-60",
+            "token::expired::iat-space-separator",
+            "token::expired::iat-unix-seconds",
+            "token::expired::iat-words",
+            "token::expired::one-day-old",
+            "token::expired::one-hour-old",
+            "token::expired::one-year-ahead",
+            "token::expired::one-year-old",
+            "token::expired::ten-minutes-ahead",
+            "token::mis-bound::cksum-missing",
+            "token::mis-bound::cksum-other-crate",
+            "token::mis-bound::cksum-truncated",
+            "token::mis-bound::cksum-uppercase",
+            "token::mis-bound::read-token-for-publish",
+            "token::mis-bound::url-empty",
+            "token::mis-bound::url-explicit-default-port",
+            "token::mis-bound::url-homoglyph-host",
+            "token::mis-bound::url-other-path",
+            "token::mis-bound::url-other-port",
+            "token::mis-bound::url-punycode-host",
+            "token::mis-bound::url-query",
+            "token::mis-bound::url-scheme-flipped",
+            "token::mis-bound::url-userinfo",
+            "token::mis-bound::url-without-sparse-prefix",
+            "token::mis-bound::url-without-trailing-slash",
+            "token::replayed::cross-registry",
+            "token::replayed::publish-for-other-crate",
+            "token::replayed::publish-for-other-version",
+        ],
+    ),
+    (
+        "no-www-authenticate",
+        true,
+        &["registry::auth::www-authenticate"],
+    ),
+    (
+        "url-without-sparse-prefix",
+        true,
+        &[
+            "registry::auth::read-token-accepted",
+            "token::replayed::read-token-reused",
+            "token::valid::footer-escaped-slashes",
+            "token::valid::iat-nanoseconds",
+            "token::valid::iat-non-utc-offset",
+            "token::valid::iat-now",
+            "token::valid::iat-offset-notation",
+            "token::valid::read",
+        ],
+    ),
+    (
+        "single-use-everything",
+        true,
+        &[
+            "token::replayed::owners-token-reused",
+            "token::replayed::read-token-reused",
+        ],
+    ),
+    (
+        "cargo-bytes-only",
+        true,
+        &[
+            "token::valid::footer-escaped-slashes",
+            "token::valid::json-escapes",
+            "token::valid::rfc-style-json",
+        ],
+    ),
+    (
+        "strict-serde-server-error",
+        true,
+        &[
+            "token::expired::iat-missing",
+            "token::expired::iat-null",
+            "token::expired::iat-object",
+            "token::expired::iat-unix-seconds",
+            "token::malformed::footer-deep-nesting",
+            "token::malformed::footer-duplicate-kip",
+            "token::malformed::footer-duplicate-url",
+            "token::malformed::footer-empty-object",
+            "token::malformed::footer-invalid-utf8",
+            "token::malformed::footer-not-json",
+            "token::malformed::no-footer-segment",
+            "token::malformed::payload-bom",
+            "token::malformed::payload-deep-nesting",
+            "token::malformed::payload-duplicate-escaped-key",
+            "token::malformed::payload-duplicate-iat",
+            "token::malformed::payload-duplicate-mutation",
+            "token::malformed::payload-empty-object",
+            "token::malformed::payload-invalid-utf8",
+            "token::malformed::payload-json-array",
+            "token::malformed::payload-json-string",
+            "token::malformed::payload-not-json",
+            "token::malformed::payload-trailing-garbage",
+            "token::mis-bound::kid-instead-of-kip",
+            "token::mis-bound::kip-and-conflicting-kid",
+            "token::mis-bound::kip-missing",
+            "token::mis-bound::kip-number",
+            "token::mis-bound::name-number",
+            "token::mis-bound::unknown-claim-expired-exp",
+            "token::mis-bound::url-missing",
+            "token::mis-bound::url-null",
+            "token::mis-bound::url-number",
+            "token::mis-bound::v-float",
+            "token::mis-bound::v-negative",
+            "token::mis-bound::v-string",
+            "token::valid::custom-claim",
+        ],
+    ),
+    (
+        "high-s-server-error",
+        true,
+        &[
+            "token::replayed::yank-token-replayed-high-s-flipped",
+            "token::valid::publish-high-s",
+            "token::valid::read-high-s",
+            "token::valid::yank-high-s",
+        ],
+    ),
+    (
+        "iat-format-server-error",
+        true,
+        &[
+            "token::expired::iat-date-only",
+            "token::expired::iat-empty",
+            "token::expired::iat-hour-25",
+            "token::expired::iat-lowercase-t",
+            "token::expired::iat-lowercase-z",
+            "token::expired::iat-missing",
+            "token::expired::iat-month-13",
+            "token::expired::iat-no-offset",
+            "token::expired::iat-null",
+            "token::expired::iat-object",
+            "token::expired::iat-second-60",
+            "token::expired::iat-space-separator",
+            "token::expired::iat-unix-seconds",
+            "token::expired::iat-words",
+            "token::malformed::payload-empty-object",
+            "token::valid::iat-non-utc-offset",
+            "token::valid::iat-offset-notation",
+        ],
+    ),
+    ("v1-rejected", true, &["token::valid::v-1"]),
+    (
+        "mutations-without-auth",
+        true,
+        &["registry::auth::mutation-needs-token"],
+    ),
+    (
+        "publish-overwrites",
+        true,
+        &[
+            "token::replayed::publish-token-replayed",
+            "token::replayed::republish-existing-version",
+        ],
+    ),
+    (
+        "url-without-sparse-prefix",
+        false,
+        &[
+            "registry::auth::probe-publish",
+            "token::mis-bound::url-without-sparse-prefix",
+            "token::replayed::owners-token-reused",
+            "token::valid::json-escapes",
+            "token::valid::owners",
+            "token::valid::publish",
+            "token::valid::publish-build-metadata",
+            "token::valid::publish-pre-release",
+            "token::valid::publish-pre-release-and-build",
+            "token::valid::rfc-style-json",
+            "token::valid::unyank",
+            "token::valid::v-1",
+            "token::valid::yank",
+            "token::valid::yank-pre-release",
+        ],
+    ),
+];
 
 fn main() {
     let args = Arguments::from_args();
     let mut trials = vec![Trial::test("reference::registry", || {
-        let outcomes = run(None)?;
+        let mut outcomes = run(None, true)?;
+        outcomes.extend(
+            run(None, false)?
+                .into_iter()
+                .map(|(id, o)| (format!("{id} (no auth-required)"), o)),
+        );
         let problems: Vec<String> = outcomes
             .iter()
-            .filter(|(_, (_, o))| !matches!(o, Outcome::Pass | Outcome::PassNonStrict { .. } | Outcome::Skip { .. }))
+            .filter(|(_, (_, o))| {
+                !matches!(
+                    o,
+                    Outcome::Pass | Outcome::PassNonStrict { .. } | Outcome::Skip { .. }
+                )
+            })
             .map(|(id, (_, o))| format!("{id}: {o:?}"))
             .collect();
-        if problems.is_empty() { Ok(()) } else { Err(format!("{problems:#?}").into()) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{problems:#?}").into())
+        }
     })];
     trials.push(Trial::test("bugs::cover-every-scored-case", || {
-        let named: BTreeSet<&str> = CAUGHT_BY.iter().flat_map(|(_, ids)| ids.iter().copied()).collect();
-        let uncovered: Vec<String> = run(None)?
+        let named: BTreeSet<&str> = CAUGHT_BY
+            .iter()
+            .flat_map(|(_, _, ids)| ids.iter().copied())
+            .collect();
+        let uncovered: Vec<String> = run(None, true)?
             .into_iter()
-            .filter(|(id, (level, o))| *level != Level::Info && !matches!(o, Outcome::Skip { .. }) && !named.contains(id.as_str()))
+            .filter(|(id, (level, o))| {
+                *level != Level::Info
+                    && !matches!(o, Outcome::Skip { .. })
+                    && !named.contains(id.as_str())
+            })
             .map(|(id, _)| id)
             .collect();
-        if uncovered.is_empty() { Ok(()) } else { Err(format!("scored cases no bug is caught by: {uncovered:#?}").into()) }
+        if uncovered.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("scored cases no bug is caught by: {uncovered:#?}").into())
+        }
     }));
-    for &bug in Bug::ALL {
-        trials.push(Trial::test(format!("bug::{}", bug.name()), move || {
-            let ids = caught_by(bug);
-            if ids.is_empty() {
-                return Err(format!("bug {} names no case that catches it", bug.name()).into());
-            }
-            let outcomes = run(Some(bug))?;
+    trials.push(Trial::test("bugs::every-bug-is-named", || {
+        let missing: Vec<&str> = Bug::ALL
+            .iter()
+            .map(|b| b.name())
+            .filter(|name| {
+                !CAUGHT_BY
+                    .iter()
+                    .any(|(b, _, ids)| b == name && !ids.is_empty())
+            })
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("bugs no case is named for: {missing:?}").into())
+        }
+    }));
+    for &(name, auth_required, ids) in CAUGHT_BY {
+        let label = if auth_required {
+            name.to_string()
+        } else {
+            format!("{name}::no-auth-required")
+        };
+        trials.push(Trial::test(format!("bug::{label}"), move || {
+            let bug = Bug::from_name(name).ok_or_else(|| format!("no bug {name:?}"))?;
+            let outcomes = run(Some(bug), auth_required)?;
             let missed: Vec<String> = ids
                 .iter()
                 .filter(|id| !outcomes.get(**id).is_some_and(|(_, o)| failed(o)))
                 .map(|id| format!("{id}: {:?}", outcomes.get(*id).map(|(_, o)| o)))
                 .collect();
-            if missed.is_empty() { Ok(()) } else { Err(format!("{} ({}) was not caught by: {missed:#?}", bug.name(), bug.describe()).into()).map_err(|e: String| e.into()) }
+            if missed.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{name} ({}) was not caught by: {missed:#?}", bug.describe()).into())
+            }
         }));
     }
     libtest_mimic::run(&args, trials).exit();

@@ -82,16 +82,29 @@ fn bench(c: &mut Criterion) {
     let url = running.index_url();
     let config_url = format!("{}config.json", url.trim_start_matches("sparse+"));
     // A read token stays valid for the whole window: the same one serves every request.
-    let token = token::sign_as_cargo(&key, &url, &Operation::Read, OffsetDateTime::now_utc(), None);
+    let token = token::sign_as_cargo(
+        &key,
+        &url,
+        &Operation::Read,
+        OffsetDateTime::now_utc(),
+        None,
+    );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     let mut group = c.benchmark_group("registry");
     group.throughput(Throughput::Elements(1));
     group.sample_size(20);
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
     group.bench_function("authenticated_read_1_client", |b| {
         b.iter(|| {
-            let mut r = agent.get(&config_url).header("authorization", &token).call().expect("answers");
+            let mut r = agent
+                .get(&config_url)
+                .header("authorization", &token)
+                .call()
+                .expect("answers");
             assert_eq!(r.status(), 200);
             let _ = r.body_mut().read_to_vec();
         })
@@ -117,10 +130,15 @@ fn bench(c: &mut Criterion) {
         "goal_ratio": 0.8 * cores as f64,
         "note": "clients run on the same machine and take CPU from the server",
     });
-    println!("{}", serde_json::to_string_pretty(&report).expect("serializes"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).expect("serializes")
+    );
     let dir = std::env::var_os("CRITERION_HOME")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion"));
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion")
+        });
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(dir.join("credlab-registry.json"), report.to_string());
     running.shutdown();

@@ -27,7 +27,10 @@ fn provider(name: &str) -> ProviderCommand {
 }
 
 fn cases() -> Vec<ProviderCase> {
-    embedded::provider_files().into_iter().flat_map(|f| f.cases).collect()
+    embedded::provider_files()
+        .into_iter()
+        .flat_map(|f| f.cases)
+        .collect()
 }
 
 fn jobs() -> usize {
@@ -35,13 +38,23 @@ fn jobs() -> usize {
 }
 
 fn trivial_exchange(command: &ProviderCommand) {
-    let exchange = Exchange::cargo(r#"{"v":1,"registry":{"index-url":"sparse+https://r/index/"},"kind":"get","operation":"read"}"#);
+    let exchange = Exchange::cargo(
+        r#"{"v":1,"registry":{"index-url":"sparse+https://r/index/"},"kind":"get","operation":"read"}"#,
+    );
     let transcript = command.run(&exchange).expect("the trivial provider starts");
-    assert!(transcript.response.line().is_some(), "the trivial provider answers");
+    assert!(
+        transcript.response.line().is_some(),
+        "the trivial provider answers"
+    );
 }
 
 /// Runs every case; returns the time.
-fn suite(command: &ProviderCommand, profile: &Profile, features: &Features, cases: &[ProviderCase]) -> Duration {
+fn suite(
+    command: &ProviderCommand,
+    profile: &Profile,
+    features: &Features,
+    cases: &[ProviderCase],
+) -> Duration {
     let started = Instant::now();
     let runs = provider_run::run_cases(command, profile, features, cases, jobs(), &|_, _| {});
     let elapsed = started.elapsed();
@@ -61,34 +74,55 @@ fn bench(c: &mut Criterion) {
     let mut profile = Profile::new(SecretKey::generate());
     profile.args = vec!["--only-url".into(), profile.index_url.clone()];
     profile.unsupported_url = Some("sparse+https://elsewhere.credlab.test/index/".into());
-    let features = provider_run::probe(&reference, &profile).expect("the reference provider starts");
+    let features =
+        provider_run::probe(&reference, &profile).expect("the reference provider starts");
 
     let mut group = c.benchmark_group("runner");
     group.sample_size(20);
-    group.bench_function("trivial_exchange", |b| b.iter(|| trivial_exchange(&trivial)));
+    group.bench_function("trivial_exchange", |b| {
+        b.iter(|| trivial_exchange(&trivial))
+    });
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(15));
     group.bench_function("suite_reference_token_store", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| suite(&reference, &profile, &features, &cases)).sum())
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| suite(&reference, &profile, &features, &cases))
+                .sum()
+        })
     });
     group.finish();
 
     // The two ratios, measured back to back in this run (interleaved, median of 5).
-    let floor = median((0..5).map(|_| {
-        let n = 40;
-        let t = Instant::now();
-        for _ in 0..n {
-            trivial_exchange(&trivial);
-        }
-        t.elapsed() / n
-    }).collect());
-    let conformant = median((0..5).map(|_| suite(&reference, &profile, &features, &cases)).collect());
+    let floor = median(
+        (0..5)
+            .map(|_| {
+                let n = 40;
+                let t = Instant::now();
+                for _ in 0..n {
+                    trivial_exchange(&trivial);
+                }
+                t.elapsed() / n
+            })
+            .collect(),
+    );
+    let conformant = median(
+        (0..5)
+            .map(|_| suite(&reference, &profile, &features, &cases))
+            .collect(),
+    );
     let hang = provider("mutant:no-hello");
     let mut hang_profile = profile.clone();
     hang_profile.timeouts = Timeouts::uniform(HANG_TIMEOUT);
     // Every case runs (no probe to skip them): the worst case for the runner.
     let all = Features {
-        set: [Feature::Login, Feature::StoresTokens, Feature::GeneratesPaseto, Feature::UnsupportedUrl].into(),
+        set: [
+            Feature::Login,
+            Feature::StoresTokens,
+            Feature::GeneratesPaseto,
+            Feature::UnsupportedUrl,
+        ]
+        .into(),
         facts: Default::default(),
     };
     let hang_time = suite(&hang, &hang_profile, &all, &cases);
@@ -108,10 +142,15 @@ fn bench(c: &mut Criterion) {
         "hang_ratio": hang_time.as_secs_f64() / (HANG_TIMEOUT * waves).as_secs_f64(),
         "hang_serial_ratio": hang_time.as_secs_f64() / (HANG_TIMEOUT * n as u32).as_secs_f64(),
     });
-    println!("{}", serde_json::to_string_pretty(&report).expect("serializes"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).expect("serializes")
+    );
     let dir = std::env::var_os("CRITERION_HOME")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion"));
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion")
+        });
     let _ = std::fs::create_dir_all(&dir);
     let _ = std::fs::write(dir.join("credlab-runner.json"), report.to_string());
 }

@@ -8,7 +8,11 @@ use crate::reference::{PasetoProvider, TokenStore, protocol};
 
 /// Every built-in provider name.
 pub fn names() -> Vec<String> {
-    let mut names = vec!["token-store".to_string(), "paseto".to_string(), "trivial".to_string()];
+    let mut names = vec![
+        "token-store".to_string(),
+        "paseto".to_string(),
+        "trivial".to_string(),
+    ];
     names.extend(
         mutants::MUTANTS
             .iter()

@@ -3,8 +3,8 @@
 //! sandbox of its own) on `jobs` threads, and hands the transcripts to the judge.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use credlab_suite::cases::provider::{Answer, Feature, ProviderCase, Send, Step};
@@ -113,7 +113,12 @@ impl Profile {
             Send::Bytes { base64 } => return base64.len() * 3 / 4,
             Send::Nothing => return 0,
         };
-        text.len() + if text.contains("${huge_header}") { HUGE_HEADER_LEN } else { 0 }
+        text.len()
+            + if text.contains("${huge_header}") {
+                HUGE_HEADER_LEN
+            } else {
+                0
+            }
     }
 
     /// The bytes a step writes.
@@ -331,9 +336,20 @@ pub struct Setups {
 
 impl Setups {
     /// The setup's result, running it if no other case did yet (concurrent callers wait).
-    fn run(&self, command: &ProviderCommand, profile: &Profile, setup: &[Step]) -> Arc<OnceLock<SetupResult>> {
+    fn run(
+        &self,
+        command: &ProviderCommand,
+        profile: &Profile,
+        setup: &[Step],
+    ) -> Arc<OnceLock<SetupResult>> {
         let key: Vec<u8> = setup.iter().flat_map(|s| profile.bytes(s)).collect();
-        let cell = self.done.lock().expect("not poisoned").entry(key).or_default().clone();
+        let cell = self
+            .done
+            .lock()
+            .expect("not poisoned")
+            .entry(key)
+            .or_default()
+            .clone();
         cell.get_or_init(|| run_setup(command, profile, setup));
         cell
     }
@@ -346,17 +362,34 @@ fn run_setup(command: &ProviderCommand, profile: &Profile, setup: &[Step]) -> Se
         let transcript = command
             .run_in(&sandbox, &exchange(profile, step))
             .map_err(|e| (e.to_string(), Vec::new()))?;
-        let record = StepRecord { sent: bytes, transcript, at: OffsetDateTime::now_utc() };
+        let record = StepRecord {
+            sent: bytes,
+            transcript,
+            at: OffsetDateTime::now_utc(),
+        };
         if let Err(reason) = judge_setup(&record) {
-            let shown = evidence(profile, format!("setup {}", i + 1), &record.sent, &record.transcript);
-            return Err((format!("setup step {} did not succeed: {reason}", i + 1), vec![shown]));
+            let shown = evidence(
+                profile,
+                format!("setup {}", i + 1),
+                &record.sent,
+                &record.transcript,
+            );
+            return Err((
+                format!("setup step {} did not succeed: {reason}", i + 1),
+                vec![shown],
+            ));
         }
     }
     Ok(sandbox)
 }
 
 /// Runs one case (with its own setup cache).
-pub fn run_case(command: &ProviderCommand, profile: &Profile, features: &Features, case: &ProviderCase) -> CaseRun {
+pub fn run_case(
+    command: &ProviderCommand,
+    profile: &Profile,
+    features: &Features,
+    case: &ProviderCase,
+) -> CaseRun {
     run_case_with(command, profile, features, case, &Setups::default())
 }
 
@@ -368,7 +401,11 @@ fn run_case_with(
     setups: &Setups,
 ) -> CaseRun {
     let started = Instant::now();
-    let finish = |outcome, evidence| CaseRun { outcome, evidence, duration: started.elapsed() };
+    let finish = |outcome, evidence| CaseRun {
+        outcome,
+        evidence,
+        duration: started.elapsed(),
+    };
     if let Some(missing) = case.input.requires.iter().find(|f| !features.has(**f)) {
         let how = match missing {
             Feature::UnsupportedUrl => "give one with --unsupported-url",
@@ -376,15 +413,29 @@ fn run_case_with(
             Feature::StoresTokens => "only for providers that store the login token",
             Feature::GeneratesPaseto => "only for providers that answer PASETO tokens",
         };
-        return finish(Outcome::Skip { reason: format!("needs `{}` ({how})", missing.as_str()) }, Vec::new());
+        return finish(
+            Outcome::Skip {
+                reason: format!("needs `{}` ({how})", missing.as_str()),
+            },
+            Vec::new(),
+        );
     }
     let sandbox = if case.input.setup.is_empty() {
         Sandbox::new().map_err(|e| format!("creating a sandbox: {e}"))
     } else {
         let cell = setups.run(command, profile, &case.input.setup);
         match cell.get().expect("run() initialised it") {
-            Ok(template) => Sandbox::copy_of(template).map_err(|e| format!("copying the setup's state: {e}")),
-            Err((reason, evidence)) => return finish(Outcome::Skip { reason: reason.clone() }, evidence.clone()),
+            Ok(template) => {
+                Sandbox::copy_of(template).map_err(|e| format!("copying the setup's state: {e}"))
+            }
+            Err((reason, evidence)) => {
+                return finish(
+                    Outcome::Skip {
+                        reason: reason.clone(),
+                    },
+                    evidence.clone(),
+                );
+            }
         }
     };
     let sandbox = match sandbox {
@@ -395,12 +446,26 @@ fn run_case_with(
     for step in &case.input.steps {
         let bytes = profile.bytes(step);
         match command.run_in(&sandbox, &exchange(profile, step)) {
-            Ok(transcript) => records.push(StepRecord { sent: bytes, transcript, at: OffsetDateTime::now_utc() }),
-            Err(e) => return finish(Outcome::Error { message: e.to_string() }, Vec::new()),
+            Ok(transcript) => records.push(StepRecord {
+                sent: bytes,
+                transcript,
+                at: OffsetDateTime::now_utc(),
+            }),
+            Err(e) => {
+                return finish(
+                    Outcome::Error {
+                        message: e.to_string(),
+                    },
+                    Vec::new(),
+                );
+            }
         }
     }
     let steps: Vec<&Step> = case.input.setup.iter().chain(&case.input.steps).collect();
-    let context = Context { login_token: login_token(profile, &steps), keys: profile.keys() };
+    let context = Context {
+        login_token: login_token(profile, &steps),
+        keys: profile.keys(),
+    };
     let reads: Vec<bool> = case.input.steps.iter().map(|s| s.read_response).collect();
     let outcome = judge(&case.expect, &reads, &records, &context);
     // Evidence is for explaining failures; building it for passes would only cost time.
@@ -441,14 +506,13 @@ pub fn run_cases(
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, cases.len().max(1)) {
             scope.spawn(|| {
-                loop {
-                    let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                        break;
-                    };
+                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let case = &cases[i];
                     let run = run_case_with(command, profile, features, case, &setups);
                     done(case, &run);
-                    results.lock().expect("no worker panics while holding the lock")[i] = Some(run);
+                    results
+                        .lock()
+                        .expect("no worker panics while holding the lock")[i] = Some(run);
                 }
             });
         }

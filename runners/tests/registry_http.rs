@@ -21,8 +21,12 @@ fn target(server: &MockServer) -> Target {
     }
 }
 
-async fn connect_in_thread(target: Target) -> Result<credlab_runners::registry_run::Session, ConnectError> {
-    tokio::task::spawn_blocking(move || connect(target)).await.expect("no panic")
+async fn connect_in_thread(
+    target: Target,
+) -> Result<credlab_runners::registry_run::Session, ConnectError> {
+    tokio::task::spawn_blocking(move || connect(target))
+        .await
+        .expect("no panic")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -32,13 +36,20 @@ async fn retries_config_with_a_token_after_401_like_cargo() {
     Mock::given(method("GET"))
         .and(path("/index/config.json"))
         .and(header_exists("authorization"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(config).insert_header("date", "Thu, 26 Nov 2026 01:00:00 GMT"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(config)
+                .insert_header("date", "Thu, 26 Nov 2026 01:00:00 GMT"),
+        )
         .expect(1)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
         .and(path("/index/config.json"))
-        .respond_with(ResponseTemplate::new(401).insert_header("www-authenticate", "Cargo login_url=\"https://x/me\""))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .insert_header("www-authenticate", "Cargo login_url=\"https://x/me\""),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -53,7 +64,10 @@ async fn retries_config_with_a_token_after_401_like_cargo() {
         .to_str()
         .unwrap()
         .to_string();
-    assert!(token.starts_with("v3.public."), "raw token, no scheme: {token}");
+    assert!(
+        token.starts_with("v3.public."),
+        "raw token, no scheme: {token}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -61,7 +75,10 @@ async fn refuses_an_api_on_crates_io_and_reports_unreachable() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/index/config.json"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"dl": "x", "api": "https://crates.io"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"dl": "x", "api": "https://crates.io"})),
+        )
         .mount(&server)
         .await;
     match connect_in_thread(target(&server)).await {
@@ -74,14 +91,19 @@ async fn refuses_an_api_on_crates_io_and_reports_unreachable() {
         .respond_with(ResponseTemplate::new(503))
         .mount(&broken)
         .await;
-    assert!(matches!(connect_in_thread(target(&broken)).await, Err(ConnectError::Unreachable(_))));
+    assert!(matches!(
+        connect_in_thread(target(&broken)).await,
+        Err(ConnectError::Unreachable(_))
+    ));
     let not_json = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/index/config.json"))
         .respond_with(ResponseTemplate::new(200).set_body_string("<html>"))
         .mount(&not_json)
         .await;
-    assert!(matches!(connect_in_thread(target(&not_json)).await, Err(ConnectError::Unreachable(m)) if m.contains("not JSON")));
+    assert!(
+        matches!(connect_in_thread(target(&not_json)).await, Err(ConnectError::Unreachable(m)) if m.contains("not JSON"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -95,6 +117,9 @@ async fn a_registry_that_never_answers_times_out() {
     let mut t = target(&server);
     t.timeout = Duration::from_millis(300);
     let started = std::time::Instant::now();
-    assert!(matches!(connect_in_thread(t).await, Err(ConnectError::Unreachable(_))));
+    assert!(matches!(
+        connect_in_thread(t).await,
+        Err(ConnectError::Unreachable(_))
+    ));
     assert!(started.elapsed() < Duration::from_secs(5));
 }

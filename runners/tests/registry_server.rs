@@ -32,6 +32,14 @@ impl Signer {
         token::sign_as_cargo(&self.key, index, op, at, self.sub.as_deref())
     }
 
+    /// Cargo's token for `op`, issued now, with its claims edited by `edit`, signed low-S.
+    fn edited(&self, index: &str, op: &Operation, edit: impl FnOnce(&mut Claims)) -> String {
+        let mut claims = Claims::for_operation(op, OffsetDateTime::now_utc(), self.sub.as_deref());
+        edit(&mut claims);
+        let footer = Footer::new(index, self.key.public_key().id());
+        token::sign(&self.key, &claims, &footer, SignatureForm::LowS)
+    }
+
     /// The same signed content with a low-S and with a high-S signature (both valid).
     fn both_s(&self, index: &str, op: &Operation) -> (String, String) {
         let claims = Claims::for_operation(op, OffsetDateTime::now_utc(), self.sub.as_deref());
@@ -111,7 +119,11 @@ impl Answer {
 struct Reg {
     running: Running,
     agent: ureq::Agent,
+    /// The footer `url` of the tokens [`Reg::now`] makes (the index URL unless a test
+    /// changes it).
     index: String,
+    /// The signature form of the tokens [`Reg::now`] makes (Cargo's unless a test changes it).
+    form: SignatureForm,
 }
 
 fn agent() -> ureq::Agent {
@@ -133,6 +145,7 @@ fn start(keys: &Keys, tweak: impl FnOnce(&mut Config)) -> Reg {
         index: running.index_url(),
         running,
         agent: agent(),
+        form: SignatureForm::AsCargo,
     }
 }
 
@@ -202,7 +215,15 @@ fn raw_status(reg: &Reg, authorization: &[u8]) -> u16 {
 
 impl Reg {
     fn now(&self, signer: &Signer, op: &Operation) -> String {
-        signer.token_at(&self.index, op, OffsetDateTime::now_utc())
+        match self.form {
+            SignatureForm::AsCargo => signer.token_at(&self.index, op, OffsetDateTime::now_utc()),
+            form => {
+                let claims =
+                    Claims::for_operation(op, OffsetDateTime::now_utc(), signer.sub.as_deref());
+                let footer = Footer::new(&self.index, signer.key.public_key().id());
+                token::sign(&signer.key, &claims, &footer, form)
+            }
+        }
     }
 
     fn call(&self, method: &str, path: &str, auth: Option<&str>, body: Option<Vec<u8>>) -> Answer {
@@ -977,7 +998,14 @@ fn every_seeded_bug_changes_what_it_names() {
         .publish(&keys.alice, "foo", "0.1.0", b"x")
         .expect(200);
     for bug in Bug::ALL {
-        let reg = start(&keys, |c| c.bug = Some(bug));
+        let mut reg = start(&keys, |c| c.bug = Some(bug));
+        match bug {
+            // It refuses every real Cargo token: the happy path uses the URL it expects.
+            Bug::UrlWithoutSparsePrefix => reg.index = reg.index.replacen("sparse+", "", 1),
+            // Cargo's signatures are high-S half the time: the happy path signs low-S.
+            Bug::HighSServerError => reg.form = SignatureForm::LowS,
+            _ => {}
+        }
         reg.publish(&keys.alice, "foo", "0.1.0", b"x").expect(200);
         // The happy path still works under every bug.
         reg.read(&keys.alice, "/index/config.json").expect(200);
@@ -1142,6 +1170,144 @@ fn check_bug(bug: Bug, keys: &Keys, reference: &Reg, reg: &Reg) {
                 (true, false)
             );
         }
+        Bug::UrlWithoutSparsePrefix => {
+            // Cargo's token (url with `sparse+`) is refused...
+            let (r, b) = both(reference, reg, |reg| {
+                let token = alice.token_at(&reg.running.index_url(), &Operation::Read, now);
+                reg.get("/index/config.json", Some(&token))
+            });
+            assert_eq!((r.status, b.status), (200, 401));
+            assert!(b.detail().starts_with("url-mismatch"), "{}", b.text());
+            // ...and one without the prefix is accepted.
+            let (r, b) = both(reference, reg, |reg| {
+                let plain = reg.running.index_url().replacen("sparse+", "", 1);
+                let token = alice.token_at(&plain, &Operation::Read, now);
+                reg.get("/index/config.json", Some(&token))
+            });
+            assert_eq!((r.status, b.status), (401, 200));
+        }
+        Bug::SingleUseEverything => {
+            let (r, b) = both(reference, reg, |reg| {
+                let token = reg.now(alice, &Operation::Read);
+                reg.get("/index/config.json", Some(&token)).expect(200);
+                reg.get("/index/config.json", Some(&token))
+            });
+            assert_eq!((r.status, b.status), (200, 401));
+            assert!(b.detail().starts_with("replayed"), "{}", b.text());
+            let (r, b) = both(reference, reg, |reg| {
+                let token = reg.now(alice, &owners_op("foo"));
+                reg.owners_with(&token, "GET", "foo", &[]).expect(200);
+                reg.owners_with(&token, "GET", "foo", &[])
+            });
+            assert_eq!((r.status, b.status), (200, 401));
+        }
+        Bug::CargoBytesOnly => {
+            // The same claims, pretty-printed: valid JSON, not Cargo's bytes.
+            let (r, b) = both(reference, reg, |reg| {
+                let claims = Claims::for_operation(&Operation::Read, now, alice.sub.as_deref());
+                let payload = serde_json::to_string_pretty(&claims).expect("claims serialize");
+                let footer = Footer::new(&reg.index, alice.key.public_key().id()).to_json();
+                let token = paseto::sign(
+                    &alice.key,
+                    payload.as_bytes(),
+                    footer.as_bytes(),
+                    b"",
+                    SignatureForm::LowS,
+                );
+                reg.get("/index/config.json", Some(&token))
+            });
+            assert_eq!((r.status, b.status), (200, 401));
+            assert!(b.detail().starts_with("payload-invalid"), "{}", b.text());
+        }
+        Bug::StrictSerdeServerError => {
+            let (r, b) = both(reference, reg, |reg| {
+                let token = alice.edited(&reg.index, &Operation::Read, |c| {
+                    c.extra.insert("custom".into(), json!({ "ci": true }));
+                });
+                reg.get("/index/config.json", Some(&token))
+            });
+            assert_eq!((r.status, b.status), (200, 500));
+            assert!(b.detail().contains("unknown field"), "{}", b.text());
+            // A refused custom-claim token (bad signature) is only refused.
+            let token = bad_signature(&alice.edited(&reg.index, &Operation::Read, |c| {
+                c.extra.insert("custom".into(), json!(1));
+            }));
+            reg.get("/index/config.json", Some(&token)).expect(401);
+        }
+        Bug::HighSServerError => {
+            let (r, b) = both(reference, reg, |reg| {
+                let (_, high) = alice.both_s(&reg.index, &Operation::Read);
+                reg.get("/index/config.json", Some(&high))
+            });
+            assert_eq!((r.status, b.status), (200, 500));
+            assert!(!b.detail().is_empty());
+            // A high-S signature that does not verify is only refused.
+            let (_, high) = alice.both_s(&reg.index, &Operation::Read);
+            let forged = alice
+                .both_s("sparse+http://elsewhere/index/", &Operation::Read)
+                .1;
+            let decoded = paseto::decode(&high).expect("decodes");
+            let mut body = decoded.payload().to_vec();
+            body.extend_from_slice(paseto::decode(&forged).expect("decodes").signature());
+            let token = paseto::assemble(&body, decoded.footer().expect("a footer"));
+            reg.get("/index/config.json", Some(&token)).expect(401);
+        }
+        Bug::IatFormatServerError => {
+            let (r, b) = both(reference, reg, |reg| {
+                let token = alice.edited(&reg.index, &Operation::Read, |c| {
+                    c.iat = c.iat.replace('Z', "+00:00");
+                });
+                reg.get("/index/config.json", Some(&token))
+            });
+            assert_eq!((r.status, b.status), (200, 500));
+            assert!(b.detail().contains("iat"), "{}", b.text());
+        }
+        Bug::V1Rejected => {
+            let (r, b) = both(reference, reg, |reg| {
+                let token = alice.edited(&reg.index, &Operation::Read, |c| c.v = Some(1));
+                reg.get("/index/config.json", Some(&token))
+            });
+            assert_eq!((r.status, b.status), (200, 401));
+            assert!(b.detail().starts_with("unsupported-v"), "{}", b.text());
+        }
+        Bug::MutationsWithoutAuth => {
+            let (r, b) = both(reference, reg, |reg| {
+                reg.call("DELETE", "/api/v1/crates/foo/0.1.0/yank", None, None)
+            });
+            assert_eq!((r.status, b.status), (401, 200));
+            assert_eq!(reg.yanked(alice, "foo", "0.1.0"), Some(true));
+            // A token that is present is checked: mallory's is refused.
+            reg.yank(&keys.mallory, "foo", "0.1.0", false).expect(401);
+            assert_eq!(reg.yanked(alice, "foo", "0.1.0"), Some(true));
+            reg.call(
+                "PUT",
+                "/api/v1/crates/foo/0.1.0/unyank",
+                None,
+                Some(Vec::new()),
+            )
+            .expect(200);
+            assert_eq!(reg.yanked(alice, "foo", "0.1.0"), Some(false));
+        }
+        Bug::PublishOverwrites => {
+            let (r, b) = both(reference, reg, |reg| {
+                let token = reg.now(alice, &publish_op("foo", "0.5.0", b"p"));
+                reg.publish_with(&token, "foo", "0.5.0", b"p").expect(200);
+                reg.publish_with(&token, "foo", "0.5.0", b"p")
+            });
+            assert_eq!((r.status, b.status), (401, 200));
+            let (r, b) = both(reference, reg, |reg| {
+                reg.publish(alice, "foo", "0.5.0", b"again")
+            });
+            assert_eq!((r.status, b.status), (409, 200));
+            assert_eq!(
+                reg.download(alice, "foo", "0.5.0").expect(200).body,
+                b"again"
+            );
+            // Yank tokens stay single-use.
+            let token = reg.now(alice, &yank_op("foo", "0.5.0"));
+            reg.yank_with(&token, "foo", "0.5.0", true).expect(200);
+            reg.yank_with(&token, "foo", "0.5.0", true).expect(401);
+        }
     }
 }
 
@@ -1151,7 +1317,7 @@ fn bug_names_round_trip() {
         assert_eq!(Bug::from_name(bug.name()), Some(bug));
         assert!(!bug.describe().is_empty());
     }
-    assert_eq!(Bug::ALL.len(), 17);
+    assert_eq!(Bug::ALL.len(), 26);
 }
 
 /// Verification runs outside the database lock: many concurrent reads all succeed.

@@ -151,9 +151,12 @@ fn secret_key(args: &FuzzArgs) -> Result<Option<SecretKey>, Failure> {
         .transpose()
 }
 
+/// How a minimized input is shown (with the provider's login secret redacted).
+type Shown = Box<dyn Fn(&[u8]) -> String>;
+
 pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
     let progress = |line: &str| eprintln!("{line}");
-    let (target, report, shown): (String, FuzzReport, Box<dyn Fn(&[u8]) -> String>) = match (
+    let (target, report, shown): (String, FuzzReport, Shown) = match (
         &args.provider,
         &args.registry,
     ) {
@@ -215,7 +218,20 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
                 args.seed, args.timeout
             ));
             let report = blackbox::fuzz_registry(&session, &options(&args), &progress);
-            let shown: Box<dyn Fn(&[u8]) -> String> = Box::new(|bytes: &[u8]| show(bytes));
+            // A token that decodes may be a live credential: shown by fingerprint only (the
+            // vector holds it in full).
+            let shown: Shown = Box::new(|bytes: &[u8]| {
+                let text = String::from_utf8_lossy(bytes);
+                if credlab_suite::paseto::decode(&text).is_ok() {
+                    format!(
+                        "{} ({} bytes)",
+                        credlab_suite::redact::token(&text),
+                        bytes.len()
+                    )
+                } else {
+                    show(bytes)
+                }
+            });
             (url.clone(), report, shown)
         }
         _ => return Err(Failure::usage("give --provider PATH or --registry URL")),

@@ -32,7 +32,12 @@ pub fn list(filter: &Filter) -> Result<u8, Failure> {
         }
     }
     for case in AUTH_CASES.iter().filter(|c| filter.keeps(c.id)) {
-        println!("{:<6} {:<58} {}", case.level.as_str(), case.id, case.description);
+        println!(
+            "{:<6} {:<58} {}",
+            case.level.as_str(),
+            case.id,
+            case.description
+        );
         n += 1;
     }
     eprintln!("{n} cases");
@@ -92,7 +97,9 @@ pub fn explain(id: &str) -> Result<u8, Failure> {
     if let Some(case) = AUTH_CASES.iter().find(|c| c.id == id) {
         println!("{}  ({})", case.id, case.level.as_str());
         println!("  {}", case.description);
-        println!("  a registry protocol check run by `credlab --registry` (../shared/spec/asymmetric-tokens.md §4)");
+        println!(
+            "  a registry protocol check run by `credlab --registry` (../shared/spec/asymmetric-tokens.md §4)"
+        );
         return Ok(OK);
     }
     Err(Failure::usage(format!(

@@ -24,7 +24,14 @@ fn case_report(id: CaseId, level: Level, run: CaseRun) -> CaseReport {
 }
 
 /// Runs every registry case on a connected session.
-pub fn run_session(session: &Session, name: &str, filter: &Filter, expectations: &Expectations, strict: bool, out: &Output) -> Report {
+pub fn run_session(
+    session: &Session,
+    name: &str,
+    filter: &Filter,
+    expectations: &Expectations,
+    strict: bool,
+    out: &Output,
+) -> Report {
     for (k, v) in &session.facts {
         out.note(&format!("  {k}: {v}"));
     }
@@ -33,13 +40,21 @@ pub fn run_session(session: &Session, name: &str, filter: &Filter, expectations:
     }
     let mut cases = Vec::new();
     for case in AUTH_CASES.iter().filter(|c| filter.keeps(c.id)) {
-        let report = case_report(case.id.parse().expect("auth case ids are well-formed"), case.level, registry_run::run_auth_case(session, case));
+        let report = case_report(
+            case.id.parse().expect("auth case ids are well-formed"),
+            case.level,
+            registry_run::run_auth_case(session, case),
+        );
         out.progress(&report);
         cases.push(report);
     }
     for file in vectors::token_files(&session.fixture) {
         for case in file.cases.iter().filter(|c| filter.keeps(c.id.as_str())) {
-            let report = case_report(case.id.clone(), case.level, registry_run::run_token_case(session, case));
+            let report = case_report(
+                case.id.clone(),
+                case.level,
+                registry_run::run_token_case(session, case),
+            );
             out.progress(&report);
             cases.push(report);
         }
@@ -69,13 +84,22 @@ pub fn target(args: &RunArgs, url: &str, key: SecretKey) -> Target {
 pub fn connect(target: Target) -> Result<Session, Failure> {
     registry_run::connect(target).map_err(|e| match e {
         ConnectError::Refused(m) => Failure::usage(m),
-        ConnectError::Unreachable(m) => Failure::target(format!("the registry could not be reached: {m}")),
+        ConnectError::Unreachable(m) => {
+            Failure::target(format!("the registry could not be reached: {m}"))
+        }
     })
 }
 
-pub fn run(args: &RunArgs, url: &str, filter: &Filter, expectations: &Expectations, out: &Output) -> Result<Report, Failure> {
+pub fn run(
+    args: &RunArgs,
+    url: &str,
+    filter: &Filter,
+    expectations: &Expectations,
+    out: &Output,
+) -> Result<Report, Failure> {
     let key = match &args.secret_key {
-        Some(text) => SecretKey::from_paserk(text).map_err(|e| Failure::usage(format!("--secret-key: {e}")))?,
+        Some(text) => SecretKey::from_paserk(text)
+            .map_err(|e| Failure::usage(format!("--secret-key: {e}")))?,
         None => {
             return Err(Failure::usage(
                 "--registry needs --secret-key (or CREDLAB_SECRET_KEY): the k3.secret whose k3.public \
@@ -85,23 +109,45 @@ pub fn run(args: &RunArgs, url: &str, filter: &Filter, expectations: &Expectatio
     };
     out.note(&format!("credlab: registry {url}"));
     let session = connect(target(args, url, key))?;
-    Ok(run_session(&session, url, filter, expectations, args.strict, out))
+    Ok(run_session(
+        &session,
+        url,
+        filter,
+        expectations,
+        args.strict,
+        out,
+    ))
 }
 
 /// The registry cases against an in-process reference registry (`credlab serve`), on a
 /// loopback port, with a fresh key enrolled.
-pub fn run_builtin(args: &RunArgs, filter: &Filter, expectations: &Expectations, out: &Output) -> Result<Report, Failure> {
+pub fn run_builtin(
+    args: &RunArgs,
+    filter: &Filter,
+    expectations: &Expectations,
+    out: &Output,
+) -> Result<Report, Failure> {
     use credlab_runners::registry::server::{Config, start};
     let key = SecretKey::generate();
     let config = Config {
         keys: vec![(key.public_key().clone(), args.subject.clone())],
         ..Config::default()
     };
-    let running = start(config).map_err(|e| Failure::target(format!("starting the reference registry: {e}")))?;
+    let running = start(config)
+        .map_err(|e| Failure::target(format!("starting the reference registry: {e}")))?;
     let url = running.index_url();
-    out.note(&format!("credlab: registry builtin:reference-registry at {url}"));
+    out.note(&format!(
+        "credlab: registry builtin:reference-registry at {url}"
+    ));
     let session = connect(target(args, &url, key))?;
-    let report = run_session(&session, "builtin:reference-registry", filter, expectations, args.strict, out);
+    let report = run_session(
+        &session,
+        "builtin:reference-registry",
+        filter,
+        expectations,
+        args.strict,
+        out,
+    );
     running.shutdown();
     Ok(report)
 }

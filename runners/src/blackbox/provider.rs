@@ -141,7 +141,14 @@ pub fn request_parses(line: &[u8]) -> Result<(), String> {
         Ok(()) => Ok(()),
         Err(e) => crate::reference::request::parse(text.to_string())
             .map(|_| ())
-            .map_err(|owned| format!("{owned} ({e})")),
+            .map_err(|owned| {
+                let owned = owned.to_string();
+                if owned == e {
+                    e
+                } else {
+                    format!("{e}; with owned strings: {owned}")
+                }
+            }),
     }
 }
 

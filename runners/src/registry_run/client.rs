@@ -52,7 +52,9 @@ pub fn index_path(name: &str) -> String {
 
 /// Whether a string can be sent as an HTTP header value at all.
 pub fn header_safe(value: &str) -> bool {
-    value.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
 }
 
 impl Client {
@@ -69,7 +71,11 @@ impl Client {
         Self {
             agent: config.into(),
             timeout,
-            index: if index.ends_with('/') { index.to_string() } else { format!("{index}/") },
+            index: if index.ends_with('/') {
+                index.to_string()
+            } else {
+                format!("{index}/")
+            },
             api: None,
             dl: None,
         }
@@ -77,14 +83,31 @@ impl Client {
 
     /// `PUT` (add) or `DELETE` (remove) owners of a crate: `{"users":[…]}`, as `cargo owner`
     /// sends it.
-    pub fn change_owners(&self, name: &str, add: bool, users: &[&str], token: Option<&str>) -> Result<Answer, SendError> {
+    pub fn change_owners(
+        &self,
+        name: &str,
+        add: bool,
+        users: &[&str],
+        token: Option<&str>,
+    ) -> Result<Answer, SendError> {
         let body = serde_json::to_vec(&serde_json::json!({ "users": users })).expect("serializes");
         let url = self.api(&format!("/api/v1/crates/{name}/owners"))?;
-        self.send(if add { "PUT" } else { "DELETE" }, &url, token, Some(("application/json", body)))
+        self.send(
+            if add { "PUT" } else { "DELETE" },
+            &url,
+            token,
+            Some(("application/json", body)),
+        )
     }
 
     /// Sends one request; `body` is (content type, bytes).
-    fn send(&self, method: &str, url: &str, token: Option<&str>, body: Option<(&str, Vec<u8>)>) -> Result<Answer, SendError> {
+    fn send(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<Answer, SendError> {
         let builder = ureq::http::Request::builder()
             .method(method)
             .uri(url)
@@ -121,7 +144,12 @@ impl Client {
             .limit(16 << 20)
             .read_to_vec()
             .map_err(|e| SendError::Transport(format!("reading the answer: {e}")))?;
-        Ok(Answer { status, body, date, www_authenticate })
+        Ok(Answer {
+            status,
+            body,
+            date,
+            www_authenticate,
+        })
     }
 
     /// `GET {index}config.json`.
@@ -131,19 +159,36 @@ impl Client {
 
     /// Reads `api` and `dl` from a config.json body.
     pub fn learn(&mut self, config: &[u8]) -> Result<bool, String> {
-        let value: Value = serde_json::from_slice(config).map_err(|e| format!("config.json is not JSON: {e}"))?;
-        self.api = value.get("api").and_then(Value::as_str).map(|s| s.trim_end_matches('/').to_string());
+        let value: Value =
+            serde_json::from_slice(config).map_err(|e| format!("config.json is not JSON: {e}"))?;
+        self.api = value
+            .get("api")
+            .and_then(Value::as_str)
+            .map(|s| s.trim_end_matches('/').to_string());
         self.dl = value.get("dl").and_then(Value::as_str).map(str::to_string);
-        Ok(value.get("auth-required").and_then(Value::as_bool).unwrap_or(false))
+        Ok(value
+            .get("auth-required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false))
     }
 
     /// `GET` a crate's index file.
     pub fn index_file(&self, name: &str, token: Option<&str>) -> Result<Answer, SendError> {
-        self.send("GET", &format!("{}{}", self.index, index_path(name)), token, None)
+        self.send(
+            "GET",
+            &format!("{}{}", self.index, index_path(name)),
+            token,
+            None,
+        )
     }
 
     /// `GET` a download (`dl` with `{crate}`/`{version}` markers, or `dl/{crate}/{version}/download`).
-    pub fn download(&self, name: &str, vers: &str, token: Option<&str>) -> Result<Answer, SendError> {
+    pub fn download(
+        &self,
+        name: &str,
+        vers: &str,
+        token: Option<&str>,
+    ) -> Result<Answer, SendError> {
         let dl = self.dl.clone().unwrap_or_default();
         let url = if dl.contains('{') {
             dl.replace("{crate}", name).replace("{version}", vers)
@@ -154,23 +199,51 @@ impl Client {
     }
 
     fn api(&self, path: &str) -> Result<String, SendError> {
-        let api = self.api.as_deref().ok_or_else(|| SendError::Transport("config.json names no `api`".into()))?;
+        let api = self
+            .api
+            .as_deref()
+            .ok_or_else(|| SendError::Transport("config.json names no `api`".into()))?;
         Ok(format!("{api}{path}"))
     }
 
     /// The request Cargo makes for `operation`, carrying `token`.
-    pub fn request(&self, operation: &Operation, token: Option<&str>, crates: &LiveCrates) -> Result<Answer, SendError> {
+    pub fn request(
+        &self,
+        operation: &Operation,
+        token: Option<&str>,
+        crates: &LiveCrates,
+    ) -> Result<Answer, SendError> {
         match operation {
             Operation::Read => self.config(token),
             Operation::Publish { name, vers, cksum } => {
-                let bytes = crates
-                    .bytes(cksum)
-                    .ok_or_else(|| SendError::Transport(format!("no .crate with checksum {cksum} to send")))?;
-                self.send("PUT", &self.api("/api/v1/crates/new")?, token, Some(("application/octet-stream", publish_body(name, vers, &bytes))))
+                let bytes = crates.bytes(cksum).ok_or_else(|| {
+                    SendError::Transport(format!("no .crate with checksum {cksum} to send"))
+                })?;
+                self.send(
+                    "PUT",
+                    &self.api("/api/v1/crates/new")?,
+                    token,
+                    Some(("application/octet-stream", publish_body(name, vers, &bytes))),
+                )
             }
-            Operation::Yank { name, vers } => self.send("DELETE", &self.api(&format!("/api/v1/crates/{name}/{vers}/yank"))?, token, None),
-            Operation::Unyank { name, vers } => self.send("PUT", &self.api(&format!("/api/v1/crates/{name}/{vers}/unyank"))?, token, Some(("application/json", Vec::new()))),
-            Operation::Owners { name } => self.send("GET", &self.api(&format!("/api/v1/crates/{name}/owners"))?, token, None),
+            Operation::Yank { name, vers } => self.send(
+                "DELETE",
+                &self.api(&format!("/api/v1/crates/{name}/{vers}/yank"))?,
+                token,
+                None,
+            ),
+            Operation::Unyank { name, vers } => self.send(
+                "PUT",
+                &self.api(&format!("/api/v1/crates/{name}/{vers}/unyank"))?,
+                token,
+                Some(("application/json", Vec::new())),
+            ),
+            Operation::Owners { name } => self.send(
+                "GET",
+                &self.api(&format!("/api/v1/crates/{name}/owners"))?,
+                token,
+                None,
+            ),
         }
     }
 }

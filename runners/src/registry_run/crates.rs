@@ -70,7 +70,11 @@ pub struct LiveCrates {
 impl LiveCrates {
     /// The bytes whose checksum is `cksum`, if this source made them.
     pub fn bytes(&self, cksum: &str) -> Option<Vec<u8>> {
-        self.by_cksum.lock().expect("not poisoned").get(cksum).cloned()
+        self.by_cksum
+            .lock()
+            .expect("not poisoned")
+            .get(cksum)
+            .cloned()
     }
 }
 
@@ -78,11 +82,17 @@ impl CrateSource for LiveCrates {
     fn cksum(&self, name: &str, vers: &str) -> String {
         let bytes = crate_file(name, vers);
         let cksum = sha256_hex(&bytes);
-        self.by_cksum.lock().expect("not poisoned").insert(cksum.clone(), bytes);
+        self.by_cksum
+            .lock()
+            .expect("not poisoned")
+            .insert(cksum.clone(), bytes);
         cksum
     }
 
     fn fresh_version(&self) -> Option<String> {
-        Some(format!("0.0.{}", self.next.fetch_add(1, Ordering::Relaxed) + 1))
+        Some(format!(
+            "0.0.{}",
+            self.next.fetch_add(1, Ordering::Relaxed) + 1
+        ))
     }
 }

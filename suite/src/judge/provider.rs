@@ -259,8 +259,14 @@ fn check(
             } else {
                 // Both are credentials: shown by fingerprint only.
                 Err(Outcome::fail(
-                    format!("the token given to login ({})", crate::redact::token(expected)),
-                    format!("another token ({})", crate::redact::token(token.unwrap_or_default())),
+                    format!(
+                        "the token given to login ({})",
+                        crate::redact::token(expected)
+                    ),
+                    format!(
+                        "another token ({})",
+                        crate::redact::token(token.unwrap_or_default())
+                    ),
                 ))
             }
         }

@@ -57,14 +57,21 @@ fn refused(answer: &HttpAnswer, rejection: RejectionKind, trace: &Trace) -> Resu
     };
     if !ok {
         let expected = match rejection {
-            RejectionKind::VersionExists => "a 4xx refusal of the republish, with {\"errors\":[{\"detail\":…}]}".to_string(),
+            RejectionKind::VersionExists => {
+                "a 4xx refusal of the republish, with {\"errors\":[{\"detail\":…}]}".to_string()
+            }
             RejectionKind::TooLarge => "a 4xx refusal (413 or 431 are fine)".to_string(),
-            _ => format!("401 or 403 with {{\"errors\":[{{\"detail\":…}}]}} (refused: {rejection})"),
+            _ => {
+                format!("401 or 403 with {{\"errors\":[{{\"detail\":…}}]}} (refused: {rejection})")
+            }
         };
         return Err(Outcome::fail(expected, show(answer)));
     }
     if let Trace::Left(how) = trace {
-        return Err(Outcome::fail("no trace of the refused request", how.clone()));
+        return Err(Outcome::fail(
+            "no trace of the refused request",
+            how.clone(),
+        ));
     }
     Ok(())
 }
@@ -72,15 +79,19 @@ fn refused(answer: &HttpAnswer, rejection: RejectionKind, trace: &Trace) -> Resu
 /// Judges one answer against a token case's expectation.
 pub fn judge(expect: &TokenExpect, answer: &HttpAnswer, trace: &Trace) -> Outcome {
     if answer.status >= 500 {
-        return Outcome::fail("a 2xx, or a 401/403 refusal; never a server error", show(answer));
+        return Outcome::fail(
+            "a 2xx, or a 401/403 refusal; never a server error",
+            show(answer),
+        );
     }
     let accepted = (200..300).contains(&answer.status);
     match expect {
         TokenExpect::Valid if accepted => Outcome::Pass,
         TokenExpect::Valid => Outcome::fail("accepted (2xx)", show(answer)),
-        TokenExpect::Invalid { rejection } if accepted => {
-            Outcome::fail(format!("refused ({rejection})"), format!("accepted: {}", show(answer)))
-        }
+        TokenExpect::Invalid { rejection } if accepted => Outcome::fail(
+            format!("refused ({rejection})"),
+            format!("accepted: {}", show(answer)),
+        ),
         TokenExpect::Invalid { rejection } => match refused(answer, *rejection, trace) {
             Ok(()) => Outcome::Pass,
             Err(outcome) => outcome,
@@ -110,17 +121,55 @@ mod tests {
 
     #[test]
     fn table() {
-        let invalid = TokenExpect::Invalid { rejection: RejectionKind::Expired };
-        assert_eq!(judge(&invalid, &answer(401, ERR), &Trace::None), Outcome::Pass);
-        assert_eq!(judge(&invalid, &answer(403, ERR), &Trace::NotChecked), Outcome::Pass);
-        assert!(matches!(judge(&invalid, &answer(400, ERR), &Trace::None), Outcome::Fail { .. }));
-        assert!(matches!(judge(&invalid, &answer(401, "no"), &Trace::None), Outcome::Fail { .. }));
-        assert!(matches!(judge(&invalid, &answer(200, "{}"), &Trace::None), Outcome::Fail { .. }));
-        assert!(matches!(judge(&invalid, &answer(500, ERR), &Trace::None), Outcome::Fail { .. }));
-        assert!(matches!(judge(&invalid, &answer(401, ERR), &Trace::Left("published".into())), Outcome::Fail { .. }));
-        let republish = TokenExpect::Invalid { rejection: RejectionKind::VersionExists };
-        assert_eq!(judge(&republish, &answer(409, ERR), &Trace::None), Outcome::Pass);
-        assert_eq!(judge(&TokenExpect::Valid, &answer(200, "{}"), &Trace::NotChecked), Outcome::Pass);
-        assert!(matches!(judge(&TokenExpect::Valid, &answer(401, ERR), &Trace::NotChecked), Outcome::Fail { .. }));
+        let invalid = TokenExpect::Invalid {
+            rejection: RejectionKind::Expired,
+        };
+        assert_eq!(
+            judge(&invalid, &answer(401, ERR), &Trace::None),
+            Outcome::Pass
+        );
+        assert_eq!(
+            judge(&invalid, &answer(403, ERR), &Trace::NotChecked),
+            Outcome::Pass
+        );
+        assert!(matches!(
+            judge(&invalid, &answer(400, ERR), &Trace::None),
+            Outcome::Fail { .. }
+        ));
+        assert!(matches!(
+            judge(&invalid, &answer(401, "no"), &Trace::None),
+            Outcome::Fail { .. }
+        ));
+        assert!(matches!(
+            judge(&invalid, &answer(200, "{}"), &Trace::None),
+            Outcome::Fail { .. }
+        ));
+        assert!(matches!(
+            judge(&invalid, &answer(500, ERR), &Trace::None),
+            Outcome::Fail { .. }
+        ));
+        assert!(matches!(
+            judge(
+                &invalid,
+                &answer(401, ERR),
+                &Trace::Left("published".into())
+            ),
+            Outcome::Fail { .. }
+        ));
+        let republish = TokenExpect::Invalid {
+            rejection: RejectionKind::VersionExists,
+        };
+        assert_eq!(
+            judge(&republish, &answer(409, ERR), &Trace::None),
+            Outcome::Pass
+        );
+        assert_eq!(
+            judge(&TokenExpect::Valid, &answer(200, "{}"), &Trace::NotChecked),
+            Outcome::Pass
+        );
+        assert!(matches!(
+            judge(&TokenExpect::Valid, &answer(401, ERR), &Trace::NotChecked),
+            Outcome::Fail { .. }
+        ));
     }
 }

@@ -41,9 +41,10 @@ impl<'f> Draft<'f> {
     /// The token Cargo sends for `operation`, issued 5 s before the fixture's clock, signed
     /// low-S (so only explicitly high-S cases are high-S), for that same request.
     pub fn new(fx: &'f Fixture, operation: Operation) -> Self {
-        let jitter = fx.distinct_iat.as_ref().map_or(0, |n| {
-            n.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        });
+        let jitter = fx
+            .distinct_iat
+            .as_ref()
+            .map_or(0, |n| n.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let claims = Claims::for_operation(
             &operation,
             fx.clock - Duration::seconds(5) - Duration::milliseconds(i64::from(jitter)),

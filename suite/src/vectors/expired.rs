@@ -76,11 +76,19 @@ pub fn build(fx: &Fixture) -> Group {
         ),
     ];
     for (slug, description, offset, kind) in offsets {
-        let (class, edge) = if kind == Expired { ("Expired", -fx.max_age) } else { ("NotYetValid", fx.max_skew) };
+        let (class, edge) = if kind == Expired {
+            ("Expired", -fx.max_age)
+        } else {
+            ("NotYetValid", fx.max_skew)
+        };
         // Within two seconds of the window's edge: decided by clock skew and network latency
         // as much as by the registry, so the registry runner leaves it to the offline check.
         let near_edge = (offset - edge).abs() <= Duration::seconds(2);
-        let flags: &[&str] = if near_edge { &[class, "Boundary"] } else { &[class] };
+        let flags: &[&str] = if near_edge {
+            &[class, "Boundary"]
+        } else {
+            &[class]
+        };
         g.case(slug, Must, description)
             .from(BASE, &format!("iat := now {} s", offset.as_seconds_f64()))
             .spec(&[RFC_TIME])

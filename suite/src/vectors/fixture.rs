@@ -139,7 +139,10 @@ impl Fixture {
 
     /// A publish the registry can accept: a fresh version live, the fixture's offline.
     pub fn new_publish(&self) -> crate::token::Operation {
-        let vers = self.crates.fresh_version().unwrap_or_else(|| self.krate.vers.clone());
+        let vers = self
+            .crates
+            .fresh_version()
+            .unwrap_or_else(|| self.krate.vers.clone());
         self.publish_version(&vers)
     }
 

@@ -485,7 +485,11 @@ fn crate_fields(fx: &Fixture, g: &mut Group) {
             );
     }
     // The request acts on a crate that exists, so refusing it can only be about the token.
-    let dashed = if k.name.contains('-') { k.name.clone() } else { "my-crate".to_string() };
+    let dashed = if k.name.contains('-') {
+        k.name.clone()
+    } else {
+        "my-crate".to_string()
+    };
     let underscored = dashed.replace('-', "_");
     let dashed_yank = Operation::Yank {
         name: dashed.clone(),
@@ -718,7 +722,13 @@ fn claims(fx: &Fixture, g: &mut Group) {
 /// The host with its first character that has a well-known look-alike replaced by it
 /// (Cyrillic `е` for `e`, `а` for `a`, `о` for `o`; `l` for `1`, `O` for `0`).
 fn homoglyph(host: &str) -> String {
-    const SWAPS: [(char, &str); 5] = [('e', "\u{0435}"), ('a', "\u{0430}"), ('o', "\u{043e}"), ('1', "l"), ('0', "O")];
+    const SWAPS: [(char, &str); 5] = [
+        ('e', "\u{0435}"),
+        ('a', "\u{0430}"),
+        ('o', "\u{043e}"),
+        ('1', "l"),
+        ('0', "O"),
+    ];
     for (from, to) in SWAPS {
         if host.contains(from) {
             return host.replacen(from, to, 1);

@@ -151,7 +151,10 @@ pub fn build(fx: &Fixture) -> Group {
     .token(
         Draft::new(fx, publish(fx)).with(|d| {
             if let Operation::Publish { name, vers, .. } = &d.request {
-                d.registry.published = vec![CrateVersion { name: name.clone(), vers: vers.clone() }];
+                d.registry.published = vec![CrateVersion {
+                    name: name.clone(),
+                    vers: vers.clone(),
+                }];
             }
         }),
         invalid(VersionExists),

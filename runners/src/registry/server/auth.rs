@@ -269,7 +269,7 @@ impl Auth {
                 }
                 let until = remember_until(verified.issued_at, self.verifier.policy().max_age);
                 state.reusable.insert(key, until);
-                if state.reusable.len() % PRUNE_EVERY == 0 {
+                if state.reusable.len().is_multiple_of(PRUNE_EVERY) {
                     state.reusable.retain(|_, until| *until >= now);
                 }
             }
@@ -378,51 +378,46 @@ impl Auth {
         let Ok(decoded) = paseto::decode(token) else {
             return Ok(());
         };
+        let verifies = || self.signature_verifies(token, &decoded);
         match bug {
-            Bug::CargoBytesOnly => cargo_bytes(&decoded)?,
-            Bug::V1Rejected => {
-                let claims = serde_json::from_slice::<Value>(decoded.payload());
-                if claims.is_ok_and(|c| c.get("v").is_some()) {
-                    return Err(Rejection::new(
-                        RejectionKind::UnsupportedV,
-                        "this registry does not support a `v` claim",
-                    )
-                    .into());
-                }
-            }
+            Bug::CargoBytesOnly => Ok(cargo_bytes(&decoded)?),
+            Bug::V1Rejected => match serde_json::from_slice::<Value>(decoded.payload()) {
+                Ok(claims) if claims.get("v").is_some() => Err(Rejection::new(
+                    RejectionKind::UnsupportedV,
+                    "this registry does not support a `v` claim",
+                )
+                .into()),
+                _ => Ok(()),
+            },
             Bug::StrictSerdeServerError => {
                 // Cargo's test registry parses the footer first, to find the key.
-                let footer = decoded.footer().unwrap_or_default();
-                if let Err(e) = serde_json::from_slice::<CargoFooter>(footer) {
-                    return Err(crashed(format!("footer: {e}")));
+                serde_json::from_slice::<CargoFooter>(decoded.footer().unwrap_or_default())
+                    .map_err(|e| crashed(format!("footer: {e}")))?;
+                if verifies() {
+                    serde_json::from_slice::<CargoMessage>(decoded.payload())
+                        .map_err(|e| crashed(format!("payload: {e}")))?;
                 }
-                if self.signature_verifies(token, &decoded)
-                    && let Err(e) = serde_json::from_slice::<CargoMessage>(decoded.payload())
-                {
-                    return Err(crashed(format!("payload: {e}")));
-                }
+                Ok(())
             }
             Bug::HighSServerError => {
-                if paseto::signature_s(decoded.signature()).ok() == Some(SignatureS::HighS)
-                    && self.signature_verifies(token, &decoded)
-                {
-                    return Err(crashed("ECDSA verification: s is not normalized (high-S)"));
+                let high_s =
+                    paseto::signature_s(decoded.signature()).ok() == Some(SignatureS::HighS);
+                if high_s && verifies() {
+                    Err(crashed("ECDSA verification: s is not normalized (high-S)"))
+                } else {
+                    Ok(())
                 }
             }
-            Bug::IatFormatServerError => {
-                let claims = serde_json::from_slice::<Value>(decoded.payload());
-                if let Ok(Value::Object(claims)) = claims
-                    && self.signature_verifies(token, &decoded)
-                {
-                    let iat = claims.get("iat").and_then(Value::as_str);
-                    if let Err(e) = cargo_iat(iat) {
-                        return Err(crashed(format!("iat: {e}")));
-                    }
+            Bug::IatFormatServerError => match serde_json::from_slice::<Value>(decoded.payload()) {
+                Ok(Value::Object(claims)) if verifies() => {
+                    cargo_iat(claims.get("iat").and_then(Value::as_str))
+                        .map(drop)
+                        .map_err(|e| crashed(format!("iat: {e}")))
                 }
-            }
-            _ => {}
+                _ => Ok(()),
+            },
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Whether the token's signature verifies under the key its footer's `kip` names.
@@ -499,7 +494,9 @@ fn as_claimed(bug: Bug, operation: &Operation, token_says: &Unverified) -> Optio
 }
 
 fn crashed(what: impl std::fmt::Display) -> Denied {
-    Denied::Crashed(format!("called `Result::unwrap()` on an `Err` value: {what}"))
+    Denied::Crashed(format!(
+        "called `Result::unwrap()` on an `Err` value: {what}"
+    ))
 }
 
 /// `CargoBytesOnly`: the payload and the footer must be byte for byte what Cargo's
@@ -549,8 +546,9 @@ struct CargoFooter {
 /// `IatFormatServerError`: `iat` in the one format Cargo writes, `YYYY-MM-DDTHH:MM:SS[.f]Z`.
 fn cargo_iat(iat: Option<&str>) -> Result<OffsetDateTime, String> {
     let iat = iat.ok_or("no string `iat`")?;
-    let format =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]Z");
+    let format = format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]Z"
+    );
     PrimitiveDateTime::parse(iat, format)
         .map(PrimitiveDateTime::assume_utc)
         .map_err(|e| format!("{iat:?}: {e}"))
