@@ -55,23 +55,28 @@ fn generate(dir: &Path) -> Result<u8, Failure> {
 fn check_dir(dir: &Path) -> Result<u8, Failure> {
     let schema = check::compile_schema(&dir.join("schema").join("vectors.schema.json"))
         .map_err(|p| Failure::data(p.to_string()))?;
-    let paths = check::token_paths(dir)
-        .map_err(|e| Failure::data(format!("{}: {e}", dir.join("tokens").display())))?;
+    let paths = check::vector_paths(dir)
+        .map_err(|e| Failure::data(format!("{}: {e}", dir.display())))?;
     let mut problems = Vec::new();
     let mut files = Vec::new();
     for path in paths {
-        match check::load(&path, &schema) {
+        match check::load_any(&path, &schema) {
             Ok(file) => files.push((path.display().to_string(), file)),
             Err(found) => problems.extend(found),
         }
     }
-    problems.extend(check::check(&files));
+    problems.extend(check::check_all(&files));
+    let mut total = 0;
     for (name, file) in &files {
-        println!("{name}: {} cases ({})", file.cases.len(), file.group);
+        let (n, group) = match file {
+            check::AnyVectorFile::Token(f) => (f.cases.len(), &f.group),
+            check::AnyVectorFile::Provider(f) => (f.cases.len(), &f.group),
+        };
+        total += n;
+        println!("{name}: {n} cases ({group})");
     }
-    let total: usize = files.iter().map(|(_, f)| f.cases.len()).sum();
     if problems.is_empty() {
-        println!("ok: {total} token cases in {} files", files.len());
+        println!("ok: {total} cases in {} files", files.len());
         return Ok(OK);
     }
     for problem in &problems {

@@ -88,6 +88,10 @@ pub struct RunArgs {
     /// Seconds each phase of a provider exchange may take (hello, response, exit).
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     timeout: Option<Duration>,
+    /// Regression vectors found by `credlab fuzz` to run too (default: the checkout's
+    /// `vectors/found` when there is one).
+    #[arg(long, value_name = "DIR")]
+    found: Option<PathBuf>,
     /// Count should-level failures too.
     #[arg(long)]
     strict: bool,
@@ -147,6 +151,29 @@ impl Filter {
     }
 }
 
+/// The found-vector directory: --found, else ./vectors/found, else the checkout's.
+pub fn found_dir(args: &RunArgs) -> Option<PathBuf> {
+    if let Some(dir) = &args.found {
+        return Some(dir.clone());
+    }
+    [PathBuf::from("vectors/found"), std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/found")]
+        .into_iter()
+        .find(|d| d.is_dir())
+}
+
+/// The found vectors, (provider files, token files); none when there is no directory.
+type Found = (
+    Vec<credlab_suite::cases::provider::ProviderFile>,
+    Vec<credlab_suite::cases::token::TokenFile>,
+);
+
+fn found(args: &RunArgs) -> Result<Found, Failure> {
+    match found_dir(args) {
+        Some(dir) => credlab_runners::blackbox::load_found(&dir).map_err(Failure::data),
+        None => Ok(Default::default()),
+    }
+}
+
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
     let filter = Filter::new(&args.only, &args.skip)?;
     if args.list {
@@ -165,8 +192,9 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         None => Expectations::default(),
     };
     let out = output::Output::new(args.format, args.report.clone());
+    let (found_providers, found_tokens) = found(&args)?;
     let reports: Vec<Report> = match (&args.provider, &args.registry) {
-        (Some(target), _) => vec![provider::run(&args, target, &filter, &expectations, &out)?],
+        (Some(target), _) => vec![provider::run(&args, target, &filter, &expectations, &out, &found_providers)?],
         (None, Some(url)) => vec![registry::run(&args, url, &filter, &expectations, &out)?],
         (None, None) => {
             if args.index_url.is_some() || !args.provider_args.is_empty() {
@@ -177,10 +205,10 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             }
             let mut reports = Vec::new();
             for builtin in ["builtin:token-store", "builtin:paseto"] {
-                reports.push(provider::run(&args, builtin, &filter, &expectations, &out)?);
+                reports.push(provider::run(&args, builtin, &filter, &expectations, &out, &found_providers)?);
             }
             reports.push(registry::run_builtin(&args, &filter, &expectations, &out)?);
-            reports.push(verifier::run(&filter, &expectations, args.strict, &out));
+            reports.push(verifier::run(&filter, &expectations, args.strict, &out, &found_tokens));
             reports
         }
     };

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use credlab_runners::process::{ProviderCommand, SpawnError};
 use credlab_runners::provider_run::{self, CaseRun, Profile};
-use credlab_suite::cases::provider::ProviderCase;
+use credlab_suite::cases::provider::{ProviderCase, ProviderFile};
 use credlab_suite::keys::{PublicKey, SecretKey};
 use credlab_suite::provider::Timeouts;
 use credlab_suite::report::{CaseReport, Expectations, Report, Target};
@@ -86,9 +86,10 @@ fn builtin_profile(target: &str, profile: &mut Profile) {
     }
 }
 
-pub fn cases(filter: &Filter) -> Vec<ProviderCase> {
+pub fn cases(filter: &Filter, found: &[ProviderFile]) -> Vec<ProviderCase> {
     embedded::provider_files()
         .into_iter()
+        .chain(found.iter().cloned())
         .flat_map(|f| f.cases)
         .filter(|c| filter.keeps(c.id.as_str()))
         .collect()
@@ -110,6 +111,7 @@ pub fn run(
     filter: &Filter,
     expectations: &Expectations,
     out: &Output,
+    found: &[ProviderFile],
 ) -> Result<Report, Failure> {
     let command = command(target, args)?;
     let mut profile = profile(args)?;
@@ -131,7 +133,7 @@ pub fn run(
     for (k, v) in &facts {
         out.note(&format!("  {k}: {v}"));
     }
-    let cases = cases(filter);
+    let cases = cases(filter, found);
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));

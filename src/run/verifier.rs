@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use credlab_suite::Backend;
+use credlab_suite::cases::token::TokenFile;
 use credlab_suite::judge::Outcome;
 use credlab_suite::judge::token::{clock, evaluate, judge};
 use credlab_suite::report::{CaseReport, Expectations, Report, Target};
@@ -13,11 +14,17 @@ use credlab_suite::verify::Policy;
 use super::Filter;
 use super::output::Output;
 
-pub fn run(filter: &Filter, expectations: &Expectations, strict: bool, out: &Output) -> Report {
+pub fn run(
+    filter: &Filter,
+    expectations: &Expectations,
+    strict: bool,
+    out: &Output,
+    found: &[TokenFile],
+) -> Report {
     out.note("credlab: token vectors against builtin:reference-verifier");
     let policy = Policy::default();
     let mut cases = Vec::new();
-    for file in embedded::token_files() {
+    for file in embedded::token_files().into_iter().chain(found.iter().cloned()) {
         for case in file
             .cases
             .into_iter()

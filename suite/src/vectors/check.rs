@@ -13,18 +13,18 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::b64;
+use crate::cases::provider::ProviderFile;
 use crate::cases::token::{TokenExpect, TokenFile};
 use crate::cases::{CaseId, FORMAT};
 use crate::keys::{PUBLIC_PREFIX, PublicKey, SecretKey};
 use crate::rejection::RejectionKind;
 
 /// Every kind of vector file, for the one JSON Schema that covers them all.
-#[derive(JsonSchema)]
+#[derive(Debug, Clone, JsonSchema, serde::Deserialize)]
 #[serde(untagged)]
-#[allow(dead_code)]
-enum AnyVectorFile {
+pub enum AnyVectorFile {
     Token(TokenFile),
-    Provider(crate::cases::provider::ProviderFile),
+    Provider(ProviderFile),
 }
 
 /// The JSON Schema of vector files, generated from the Rust types.
@@ -58,7 +58,88 @@ fn problem(file: &str, case: Option<&CaseId>, message: impl Into<String>) -> Pro
     }
 }
 
-/// Reads and parses one file, reporting JSON and schema errors with their location.
+/// Reads and parses one file of any kind, reporting JSON and schema errors.
+pub fn load_any(path: &Path, schema: &jsonschema::Validator) -> Result<AnyVectorFile, Vec<Problem>> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![problem(&name, None, format!("cannot read: {e}"))])?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| vec![problem(&name, None, format!("not JSON: {e}"))])?;
+    let errors: Vec<Problem> = schema
+        .iter_errors(&value)
+        .map(|e| problem(&name, None, format!("schema: {e} (at {})", e.instance_path())))
+        .collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    serde_json::from_value(value).map_err(|e| vec![problem(&name, None, format!("{e}"))])
+}
+
+/// Every vector file under `dir`: `tokens/`, `provider/` and `found/`, sorted.
+pub fn vector_paths(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    for sub in ["tokens", "provider", "found"] {
+        let entries = match std::fs::read_dir(dir.join(sub)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && sub != "tokens" => continue,
+            Err(e) => return Err(e),
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        found.sort();
+        paths.extend(found);
+    }
+    Ok(paths)
+}
+
+/// The rules for provider files, and ids unique across every file.
+pub fn check_all(files: &[(String, AnyVectorFile)]) -> Vec<Problem> {
+    let tokens: Vec<(String, TokenFile)> = files
+        .iter()
+        .filter_map(|(n, f)| match f {
+            AnyVectorFile::Token(t) => Some((n.clone(), t.clone())),
+            AnyVectorFile::Provider(_) => None,
+        })
+        .collect();
+    let mut problems = check(&tokens);
+    let mut seen: HashSet<CaseId> = tokens.iter().flat_map(|(_, f)| f.cases.iter().map(|c| c.id.clone())).collect();
+    for (name, file) in files {
+        let AnyVectorFile::Provider(file) = file else { continue };
+        if file.format != FORMAT {
+            problems.push(problem(name, None, format!("format is {:?}, expected {FORMAT:?}", file.format)));
+        }
+        for case in &file.cases {
+            let mut report = |message: String| problems.push(problem(name, Some(&case.id), message));
+            if !seen.insert(case.id.clone()) {
+                report(format!("the id {} is used twice", case.id));
+            }
+            if case.id.group() != file.group {
+                report(format!("the id is not in the file's group {}", file.group));
+            }
+            if case.description.trim().is_empty() {
+                report("the description is empty".into());
+            }
+            if case.spec.is_empty() {
+                report("no spec citation".into());
+            }
+            if case.input.steps.is_empty() {
+                report("a provider case needs at least one step".into());
+            }
+            for step in case.input.setup.iter().chain(&case.input.steps) {
+                if let crate::cases::provider::Send::Bytes { base64 } = &step.send
+                    && b64::decode(base64).is_err()
+                {
+                    report("a step's bytes are not base64url".into());
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// Reads and parses one token file, reporting JSON and schema errors with their location.
 pub fn load(path: &Path, schema: &jsonschema::Validator) -> Result<TokenFile, Vec<Problem>> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path)
