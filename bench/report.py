@@ -366,6 +366,10 @@ def runners_section(root):
                      f"{r['conformant_ratio']:.2f}×",
                      f"cases × trivial exchange ({r['trivial_exchange_ms']:.1f} ms) ÷ jobs",
                      "≤ 1.5", "yes" if r["conformant_ratio"] <= 1.5 else "NO"))
+        if "conformant_ratio_without_huge_header" in r:
+            q = r["conformant_ratio_without_huge_header"]
+            rows.append(("same, without the 16 MiB request case (the provider's own parsing)",
+                         f"{q:.2f}×", "(cases − 1) × trivial exchange ÷ jobs", "≤ 1.5", "yes" if q <= 1.5 else "NO"))
         rows.append((f"provider suite, provider hanging on every case ({r['hang_timeout_ms']:.0f} ms timeout)",
                      f"{r['hang_ratio']:.2f}×", "ceil(cases ÷ jobs) × timeout", "≈ 1 (≤ 1.2)",
                      "yes" if r["hang_ratio"] <= 1.2 else "NO"))

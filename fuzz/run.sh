@@ -43,9 +43,14 @@ command -v cargo-fuzz >/dev/null || {
 }
 
 sanitizer="${FUZZ_SANITIZER:-none}"
+# Each mode keeps its own build (different RUSTFLAGS would rebuild everything on a switch).
+target_dir=target
 case "$sanitizer" in
 none) ;;
-address) export RUSTC_BOOTSTRAP=1 ;; # -Zsanitizer=address on the stable compiler
+address)
+    export RUSTC_BOOTSTRAP=1 # -Zsanitizer=address on the stable compiler
+    target_dir=target/asan
+    ;;
 *)
     echo "FUZZ_SANITIZER must be none or address" >&2
     exit 2
@@ -72,6 +77,6 @@ esac
 
 # `--debug-assertions` adds overflow checks and debug_assert!s to the release build.
 exec nice -n "${FUZZ_NICE:-10}" cargo fuzz run \
-    --sanitizer "$sanitizer" --release --debug-assertions \
+    --sanitizer "$sanitizer" --release --debug-assertions --target-dir "$target_dir" \
     "$target" "corpus-work/$target" "corpus/$target" \
     -- "${flags[@]}" "$@"

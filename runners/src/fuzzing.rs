@@ -73,10 +73,18 @@ fn scratch() -> &'static Path {
         } else {
             std::env::temp_dir()
         };
-        let dir = base.join(format!("credlab-fuzz-{}", std::process::id()));
+        let dir = base.join("credlab-fuzz");
         std::fs::create_dir_all(&dir).expect("a scratch directory");
         dir
     })
+}
+
+/// A file in [`scratch`] private to this process and thread (the replay test runs inputs in
+/// parallel); the harness removes it after each input.
+fn scratch_file(name: &str) -> PathBuf {
+    let thread = format!("{:?}", std::thread::current().id());
+    let thread: String = thread.chars().filter(char::is_ascii_digit).collect();
+    scratch().join(format!("{}-{thread}-{name}", std::process::id()))
 }
 
 /// Every `--NAME VALUE` / `--NAME=VALUE` pair, or `None` when the args are refused (the rule
@@ -223,9 +231,10 @@ pub fn provider_request(data: &[u8]) {
         .collect();
 
     // The token store, against a map.
-    let path = scratch().join("tokens.json");
+    let path = scratch_file("tokens.json");
     let _ = std::fs::remove_file(&path);
     let replies = serve_checked(&TokenStore::at(&path), data);
+    let _ = std::fs::remove_file(&path);
     let mut stored: BTreeMap<String, String> = BTreeMap::new();
     for ((line, parsed), reply) in lines.iter().zip(&replies) {
         let Some(req) = parsed else {
@@ -269,9 +278,10 @@ pub fn provider_request(data: &[u8]) {
     }
 
     // The PASETO provider, against a map of keys; its tokens must verify.
-    let path = scratch().join("keys.json");
+    let path = scratch_file("keys.json");
     let _ = std::fs::remove_file(&path);
     let replies = serve_checked(&PasetoProvider::at(&path), data);
+    let _ = std::fs::remove_file(&path);
     let now = OffsetDateTime::now_utc();
     let mut keys: BTreeMap<String, KeyModel> = BTreeMap::new();
     for ((line, parsed), reply) in lines.iter().zip(&replies) {
@@ -365,8 +375,20 @@ fn check_publish(body: &[u8]) {
     let Ok(p) = publish::parse(body) else {
         return;
     };
-    assert!(publish::valid_name(&p.name), "{:?}", p.name);
-    assert!(publish::valid_vers(&p.vers), "{:?}", p.vers);
+    // Restated here rather than calling `valid_name`/`valid_vers`, so a loosened check is
+    // caught: names and versions end up in index paths and URLs.
+    let name_ok = p.name.len() <= 64
+        && p.name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && p.name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let vers_ok = p.vers.len() <= 128
+        && p.vers.starts_with(|c: char| c.is_ascii_digit())
+        && p.vers
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    assert!(name_ok, "an invalid crate name was accepted: {:?}", p.name);
+    assert!(vers_ok, "an invalid version was accepted: {:?}", p.vers);
     assert_eq!(p.cksum, publish::sha256_hex(&p.crate_bytes));
     let json_len = u32::from_le_bytes(body[..4].try_into().expect("4 bytes")) as usize;
     assert_eq!(body.len(), 8 + json_len + p.crate_bytes.len());
@@ -505,7 +527,7 @@ pub fn seeds() -> Vec<Seed> {
 
     // Provider answers: what the reference providers really say to those sessions, hello
     // first; and hand-made hostile answers.
-    let dir = scratch().join("seeds");
+    let dir = scratch_file("seeds");
     let _ = std::fs::remove_dir_all(&dir);
     for (name, session) in sessions.iter().step_by(2) {
         for (kind, credential) in [
@@ -626,10 +648,18 @@ pub fn seeds() -> Vec<Seed> {
     out
 }
 
-/// Writes the seed corpora under `fuzz_dir/corpus/<target>/seed-<name>` (existing files with
-/// other names, found by fuzzing, are kept).
+/// Writes the seed corpora under `fuzz_dir/corpus/<target>/seed-<name>`, replacing the old
+/// `seed-*` files (files with other names, found by fuzzing, are kept).
 pub fn write_seeds(fuzz_dir: &Path) -> std::io::Result<usize> {
     let seeds = seeds();
+    for (target, _) in TARGETS {
+        let dir = fuzz_dir.join("corpus").join(target);
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().starts_with("seed-") {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+    }
     for (target, name, bytes) in &seeds {
         let dir = fuzz_dir.join("corpus").join(target);
         std::fs::create_dir_all(&dir)?;

@@ -33,6 +33,8 @@ fn names_in(dir: &Path) -> BTreeSet<String> {
 
 fn main() {
     let args = Arguments::from_args();
+    // One line per failing input (where it panicked and why), not a backtrace each.
+    std::panic::set_hook(Box::new(|info| eprintln!("{info}")));
     let fuzz = fuzz_dir();
     let mut trials = Vec::new();
 

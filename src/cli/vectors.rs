@@ -55,8 +55,8 @@ fn generate(dir: &Path) -> Result<u8, Failure> {
 fn check_dir(dir: &Path) -> Result<u8, Failure> {
     let schema = check::compile_schema(&dir.join("schema").join("vectors.schema.json"))
         .map_err(|p| Failure::data(p.to_string()))?;
-    let paths = check::vector_paths(dir)
-        .map_err(|e| Failure::data(format!("{}: {e}", dir.display())))?;
+    let paths =
+        check::vector_paths(dir).map_err(|e| Failure::data(format!("{}: {e}", dir.display())))?;
     let mut problems = Vec::new();
     let mut files = Vec::new();
     for path in paths {

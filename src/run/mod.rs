@@ -156,9 +156,12 @@ pub fn found_dir(args: &RunArgs) -> Option<PathBuf> {
     if let Some(dir) = &args.found {
         return Some(dir.clone());
     }
-    [PathBuf::from("vectors/found"), std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/found")]
-        .into_iter()
-        .find(|d| d.is_dir())
+    [
+        PathBuf::from("vectors/found"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/found"),
+    ]
+    .into_iter()
+    .find(|d| d.is_dir())
 }
 
 /// The found vectors, (provider files, token files); none when there is no directory.
@@ -194,7 +197,14 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     let out = output::Output::new(args.format, args.report.clone());
     let (found_providers, found_tokens) = found(&args)?;
     let reports: Vec<Report> = match (&args.provider, &args.registry) {
-        (Some(target), _) => vec![provider::run(&args, target, &filter, &expectations, &out, &found_providers)?],
+        (Some(target), _) => vec![provider::run(
+            &args,
+            target,
+            &filter,
+            &expectations,
+            &out,
+            &found_providers,
+        )?],
         (None, Some(url)) => vec![registry::run(&args, url, &filter, &expectations, &out)?],
         (None, None) => {
             if args.index_url.is_some() || !args.provider_args.is_empty() {
@@ -205,10 +215,23 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             }
             let mut reports = Vec::new();
             for builtin in ["builtin:token-store", "builtin:paseto"] {
-                reports.push(provider::run(&args, builtin, &filter, &expectations, &out, &found_providers)?);
+                reports.push(provider::run(
+                    &args,
+                    builtin,
+                    &filter,
+                    &expectations,
+                    &out,
+                    &found_providers,
+                )?);
             }
             reports.push(registry::run_builtin(&args, &filter, &expectations, &out)?);
-            reports.push(verifier::run(&filter, &expectations, args.strict, &out, &found_tokens));
+            reports.push(verifier::run(
+                &filter,
+                &expectations,
+                args.strict,
+                &out,
+                &found_tokens,
+            ));
             reports
         }
     };

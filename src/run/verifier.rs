@@ -24,7 +24,10 @@ pub fn run(
     out.note("credlab: token vectors against builtin:reference-verifier");
     let policy = Policy::default();
     let mut cases = Vec::new();
-    for file in embedded::token_files().into_iter().chain(found.iter().cloned()) {
+    for file in embedded::token_files()
+        .into_iter()
+        .chain(found.iter().cloned())
+    {
         for case in file
             .cases
             .into_iter()

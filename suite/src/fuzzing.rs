@@ -1042,6 +1042,24 @@ pub fn provider_answer(data: &[u8]) {
             checks: vec![Check::HelloExact, Check::TokenHeaderSafe],
             exit: ExitRule::Any,
         },
+        // Only the baseline: any answer, no checks, any exit. A pass here still means Cargo
+        // took the hello and the response.
+        ProviderExpect {
+            answers: vec![
+                Answer::OkGet,
+                Answer::OkLogin,
+                Answer::OkLogout,
+                Answer::ErrUrlNotSupported,
+                Answer::ErrNotFound,
+                Answer::ErrOperationNotSupported,
+                Answer::ErrOther,
+                Answer::NoAnswer,
+            ],
+            step_answers: vec![],
+            unimplemented: vec![],
+            checks: vec![],
+            exit: ExitRule::Any,
+        },
     ];
     let ctx = Context {
         login_token: Some(RFC_SECRET.to_string()),

@@ -87,7 +87,12 @@ impl ReplayGuard {
 
 /// How long a token accepted at `issued_at` stays worth remembering.
 pub fn remember_until(issued_at: OffsetDateTime, max_age: Duration) -> OffsetDateTime {
-    issued_at + max_age
+    // Saturating: an iat at the end of the time crate's range must not overflow (it is
+    // remembered "forever", which is what such a token deserves).
+    time::Duration::try_from(max_age)
+        .ok()
+        .and_then(|age| issued_at.checked_add(age))
+        .unwrap_or(time::PrimitiveDateTime::MAX.assume_utc())
 }
 
 /// Verifies a token and applies the registry rules, in this order: the token itself (see

@@ -57,8 +57,8 @@ fn is_yes(b: &bool) -> bool {
 }
 
 /// What is written to the provider's stdin after its hello.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", from = "SendRepr")]
 pub enum Send {
     /// One request line; the runner appends `terminator` (default `\n`).
     Line {
@@ -72,6 +72,49 @@ pub enum Send {
     Bytes { base64: String },
     /// Nothing at all.
     Nothing,
+}
+
+// How a `Send` is read and described in the schema: `nothing` as an empty struct variant,
+// so extra fields are refused (serde ignores `deny_unknown_fields` on unit variants of
+// internally tagged enums).
+/// What is written to the provider's stdin after its hello.
+#[derive(Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(rename = "Send")]
+enum SendRepr {
+    /// One request line; the runner appends `terminator` (default `\n`).
+    Line {
+        line: String,
+        #[serde(default = "newline")]
+        terminator: String,
+    },
+    /// Exact text (malformed input), nothing appended.
+    Text { text: String },
+    /// Exact bytes, base64 (for input that is not UTF-8).
+    Bytes { base64: String },
+    /// Nothing at all.
+    Nothing {},
+}
+
+impl From<SendRepr> for Send {
+    fn from(repr: SendRepr) -> Self {
+        match repr {
+            SendRepr::Line { line, terminator } => Send::Line { line, terminator },
+            SendRepr::Text { text } => Send::Text { text },
+            SendRepr::Bytes { base64 } => Send::Bytes { base64 },
+            SendRepr::Nothing {} => Send::Nothing,
+        }
+    }
+}
+
+impl JsonSchema for Send {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        SendRepr::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        SendRepr::json_schema(generator)
+    }
 }
 
 fn newline() -> String {

@@ -75,8 +75,8 @@ pub struct CrateVersion {
 }
 
 /// The expected verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "result", rename_all = "kebab-case", deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case", from = "TokenExpectRepr")]
 pub enum TokenExpect {
     /// The registry must accept the token for this request.
     Valid,
@@ -88,6 +88,48 @@ pub enum TokenExpect {
         rejection: RejectionKind,
         policy: PolicyKnob,
     },
+}
+
+// How a `TokenExpect` is read and described in the schema: `valid` as an empty struct
+// variant, so extra fields are refused as for the others (serde ignores
+// `deny_unknown_fields` on unit variants of internally tagged enums).
+/// The expected verdict.
+#[derive(Deserialize, JsonSchema)]
+#[serde(tag = "result", rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(rename = "TokenExpect")]
+enum TokenExpectRepr {
+    /// The registry must accept the token for this request.
+    Valid {},
+    /// The registry must refuse it, for exactly this reason.
+    Invalid { rejection: RejectionKind },
+    /// Either answer conforms: accept, or refuse for exactly `rejection`. `policy` names the
+    /// registry choice that decides (Wycheproof's "acceptable", made dispatchable).
+    Acceptable {
+        rejection: RejectionKind,
+        policy: PolicyKnob,
+    },
+}
+
+impl From<TokenExpectRepr> for TokenExpect {
+    fn from(repr: TokenExpectRepr) -> Self {
+        match repr {
+            TokenExpectRepr::Valid {} => TokenExpect::Valid,
+            TokenExpectRepr::Invalid { rejection } => TokenExpect::Invalid { rejection },
+            TokenExpectRepr::Acceptable { rejection, policy } => {
+                TokenExpect::Acceptable { rejection, policy }
+            }
+        }
+    }
+}
+
+impl JsonSchema for TokenExpect {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        TokenExpectRepr::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        TokenExpectRepr::json_schema(generator)
+    }
 }
 
 /// The registry choices an `acceptable` case depends on.

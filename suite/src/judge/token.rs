@@ -46,7 +46,10 @@ pub fn evaluate(
             payload,
             footer: footer.unwrap_or_default(),
         };
-        guard.record(ContentKey::of(&content), clock + policy.max_age);
+        guard.record(
+            ContentKey::of(&content),
+            registry::remember_until(clock, policy.max_age),
+        );
     }
     let request = Request {
         index_url: input.registry.index_url.clone(),

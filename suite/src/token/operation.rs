@@ -17,8 +17,8 @@
 use serde::{Deserialize, Serialize};
 
 /// The request a token is bound to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(tag = "operation", rename_all = "kebab-case", deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "operation", rename_all = "kebab-case", from = "OperationRepr")]
 pub enum Operation {
     /// Index, config.json, downloads and search on `auth-required` registries.
     Read,
@@ -40,6 +40,61 @@ pub enum Operation {
     Owners {
         name: String,
     },
+}
+
+// How an `Operation` is read and described in the JSON Schema: `read` as an empty struct
+// variant, because serde ignores `deny_unknown_fields` on unit variants of internally tagged
+// enums (`{"operation":"read","name":"x"}` would parse and silently drop `name`; found by the
+// `vector_file` fuzz target).
+/// The request a token is bound to.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(tag = "operation", rename_all = "kebab-case", deny_unknown_fields)]
+#[schemars(rename = "Operation")]
+enum OperationRepr {
+    /// Index, config.json, downloads and search on `auth-required` registries.
+    Read {},
+    Publish {
+        name: String,
+        vers: String,
+        /// Lowercase hex SHA-256 of the `.crate` bytes in the publish body.
+        cksum: String,
+    },
+    Yank {
+        name: String,
+        vers: String,
+    },
+    Unyank {
+        name: String,
+        vers: String,
+    },
+    /// Owner list, add and remove.
+    Owners {
+        name: String,
+    },
+}
+
+impl From<OperationRepr> for Operation {
+    fn from(repr: OperationRepr) -> Self {
+        match repr {
+            OperationRepr::Read {} => Operation::Read,
+            OperationRepr::Publish { name, vers, cksum } => {
+                Operation::Publish { name, vers, cksum }
+            }
+            OperationRepr::Yank { name, vers } => Operation::Yank { name, vers },
+            OperationRepr::Unyank { name, vers } => Operation::Unyank { name, vers },
+            OperationRepr::Owners { name } => Operation::Owners { name },
+        }
+    }
+}
+
+impl schemars::JsonSchema for Operation {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        OperationRepr::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        OperationRepr::json_schema(generator)
+    }
 }
 
 /// The value of the `mutation` claim.

@@ -59,7 +59,10 @@ fn problem(file: &str, case: Option<&CaseId>, message: impl Into<String>) -> Pro
 }
 
 /// Reads and parses one file of any kind, reporting JSON and schema errors.
-pub fn load_any(path: &Path, schema: &jsonschema::Validator) -> Result<AnyVectorFile, Vec<Problem>> {
+pub fn load_any(
+    path: &Path,
+    schema: &jsonschema::Validator,
+) -> Result<AnyVectorFile, Vec<Problem>> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![problem(&name, None, format!("cannot read: {e}"))])?;
@@ -67,7 +70,13 @@ pub fn load_any(path: &Path, schema: &jsonschema::Validator) -> Result<AnyVector
         .map_err(|e| vec![problem(&name, None, format!("not JSON: {e}"))])?;
     let errors: Vec<Problem> = schema
         .iter_errors(&value)
-        .map(|e| problem(&name, None, format!("schema: {e} (at {})", e.instance_path())))
+        .map(|e| {
+            problem(
+                &name,
+                None,
+                format!("schema: {e} (at {})", e.instance_path()),
+            )
+        })
         .collect();
     if !errors.is_empty() {
         return Err(errors);
@@ -104,14 +113,24 @@ pub fn check_all(files: &[(String, AnyVectorFile)]) -> Vec<Problem> {
         })
         .collect();
     let mut problems = check(&tokens);
-    let mut seen: HashSet<CaseId> = tokens.iter().flat_map(|(_, f)| f.cases.iter().map(|c| c.id.clone())).collect();
+    let mut seen: HashSet<CaseId> = tokens
+        .iter()
+        .flat_map(|(_, f)| f.cases.iter().map(|c| c.id.clone()))
+        .collect();
     for (name, file) in files {
-        let AnyVectorFile::Provider(file) = file else { continue };
+        let AnyVectorFile::Provider(file) = file else {
+            continue;
+        };
         if file.format != FORMAT {
-            problems.push(problem(name, None, format!("format is {:?}, expected {FORMAT:?}", file.format)));
+            problems.push(problem(
+                name,
+                None,
+                format!("format is {:?}, expected {FORMAT:?}", file.format),
+            ));
         }
         for case in &file.cases {
-            let mut report = |message: String| problems.push(problem(name, Some(&case.id), message));
+            let mut report =
+                |message: String| problems.push(problem(name, Some(&case.id), message));
             if !seen.insert(case.id.clone()) {
                 report(format!("the id {} is used twice", case.id));
             }
