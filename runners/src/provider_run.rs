@@ -83,7 +83,7 @@ impl Profile {
                 serde_json::to_string(&self.args).expect("strings serialize")
             )
         };
-        let mut out = template
+        template
             .replace(
                 "${index_url_escaped_slashes}",
                 &escaped(&self.index_url).replace('/', "\\/"),
@@ -95,13 +95,29 @@ impl Profile {
             )
             .replace("${registry_name}", &escaped(&self.registry_name))
             .replace("${args_field}", &args_field)
-            .replace("${login_token}", &escaped(&self.login_token()));
-        if out.contains("${huge_header}") {
-            out = out.replace(
-                "${huge_header}",
-                &format!("X-Huge: {}", "x".repeat(HUGE_HEADER_LEN)),
-            );
-        }
+            .replace("${login_token}", &escaped(&self.login_token()))
+    }
+
+    /// `render` plus `suffix`, as bytes, with `${huge_header}` expanded in place: the 16 MiB
+    /// request is built once, in one allocation (copies and page faults of it were most of
+    /// the runner's own cost for that case).
+    fn render_bytes(&self, template: &str, suffix: &str) -> Vec<u8> {
+        let rendered = self.render(template);
+        let Some((head, tail)) = rendered.split_once("${huge_header}") else {
+            let mut out = rendered.into_bytes();
+            out.extend_from_slice(suffix.as_bytes());
+            return out;
+        };
+        const PREFIX: &str = "X-Huge: ";
+        let mut out = Vec::with_capacity(
+            head.len() + PREFIX.len() + HUGE_HEADER_LEN + tail.len() + suffix.len(),
+        );
+        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(PREFIX.as_bytes());
+        out.resize(out.len() + HUGE_HEADER_LEN, b'x');
+        // Only the first placeholder is the huge one; any other stays literal.
+        out.extend_from_slice(tail.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
         out
     }
 
@@ -124,10 +140,8 @@ impl Profile {
     /// The bytes a step writes.
     pub fn bytes(&self, step: &Step) -> Vec<u8> {
         match &step.send {
-            Send::Line { line, terminator } => {
-                format!("{}{terminator}", self.render(line)).into_bytes()
-            }
-            Send::Text { text } => self.render(text).into_bytes(),
+            Send::Line { line, terminator } => self.render_bytes(line, terminator),
+            Send::Text { text } => self.render_bytes(text, ""),
             Send::Bytes { base64 } => credlab_suite::b64::decode(base64).unwrap_or_default(),
             Send::Nothing => Vec::new(),
         }
@@ -168,14 +182,27 @@ impl Features {
     }
 }
 
-fn exchange(profile: &Profile, step: &Step) -> Exchange {
-    let bytes = profile.bytes(step);
+/// The exchange of one step, writing `bytes` (the step's rendered request).
+fn exchange(profile: &Profile, step: &Step, bytes: Vec<u8>) -> Exchange {
     Exchange {
         request: (!matches!(step.send, Send::Nothing)).then_some(bytes),
         read_response: step.read_response,
         close_stdin: step.close_stdin,
         timeouts: profile.timeouts,
     }
+}
+
+/// Runs one step in `sandbox`: the bytes it sent (built once, then moved through the
+/// exchange and back) and what came back.
+fn run_step(
+    command: &ProviderCommand,
+    sandbox: &Sandbox,
+    profile: &Profile,
+    step: &Step,
+) -> Result<(Vec<u8>, Transcript), SpawnError> {
+    let mut exchange = exchange(profile, step, profile.bytes(step));
+    let transcript = command.run_in(sandbox, &exchange)?;
+    Ok((exchange.request.take().unwrap_or_default(), transcript))
 }
 
 fn login_step() -> Step {
@@ -212,7 +239,7 @@ pub fn probe(command: &ProviderCommand, profile: &Profile) -> Result<Features, S
         source,
     })?;
     let answer = |t: &Transcript| t.response.line().and_then(|l| parse_response(l).ok());
-    let login = command.run_in(&sandbox, &exchange(profile, &login_step()))?;
+    let login = run_step(command, &sandbox, profile, &login_step())?.1;
     match answer(&login) {
         Some(r) if r.answer == Answer::OkLogin => {
             features.set.insert(Feature::Login);
@@ -236,7 +263,7 @@ pub fn probe(command: &ProviderCommand, profile: &Profile) -> Result<Features, S
     if !features.has(Feature::Login) {
         return Ok(features);
     }
-    let read = command.run_in(&sandbox, &exchange(profile, &read_step()))?;
+    let read = run_step(command, &sandbox, profile, &read_step())?.1;
     let token = answer(&read).and_then(|r| r.token);
     // Anything but a PASETO is judged as a token store: a store that returns the wrong
     // token must fail the store cases, not skip them.
@@ -317,6 +344,12 @@ fn login_token(profile: &Profile, steps: &[&Step]) -> Option<String> {
         let Send::Line { line, .. } = &step.send else {
             return None;
         };
+        // Placeholder values are escaped JSON strings and `args` is an array, so only a
+        // template that spells `"login"` can render to a login (and the 16 MiB request is
+        // neither rendered nor parsed again).
+        if !line.contains("\"login\"") {
+            return None;
+        }
         let value: Value = serde_json::from_str(&profile.render(line)).ok()?;
         (value.get("kind")?.as_str()? == "login")
             .then(|| value.get("token")?.as_str().map(str::to_string))?
@@ -358,12 +391,10 @@ impl Setups {
 fn run_setup(command: &ProviderCommand, profile: &Profile, setup: &[Step]) -> SetupResult {
     let sandbox = Sandbox::new().map_err(|e| (format!("creating a sandbox: {e}"), Vec::new()))?;
     for (i, step) in setup.iter().enumerate() {
-        let bytes = profile.bytes(step);
-        let transcript = command
-            .run_in(&sandbox, &exchange(profile, step))
-            .map_err(|e| (e.to_string(), Vec::new()))?;
+        let (sent, transcript) =
+            run_step(command, &sandbox, profile, step).map_err(|e| (e.to_string(), Vec::new()))?;
         let record = StepRecord {
-            sent: bytes,
+            sent,
             transcript,
             at: OffsetDateTime::now_utc(),
         };
@@ -444,10 +475,9 @@ fn run_case_with(
     };
     let mut records = Vec::new();
     for step in &case.input.steps {
-        let bytes = profile.bytes(step);
-        match command.run_in(&sandbox, &exchange(profile, step)) {
-            Ok(transcript) => records.push(StepRecord {
-                sent: bytes,
+        match run_step(command, &sandbox, profile, step) {
+            Ok((sent, transcript)) => records.push(StepRecord {
+                sent,
                 transcript,
                 at: OffsetDateTime::now_utc(),
             }),

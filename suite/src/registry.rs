@@ -122,3 +122,22 @@ pub fn admit(
     );
     Ok(verified)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression (fuzz target `vector_file`, artifact crash-e3dd6532…): a vector clocked at
+    // 9999-12-31 made the expiry of its replay records overflow.
+    #[test]
+    fn remember_until_saturates_at_the_end_of_time() {
+        let end = time::PrimitiveDateTime::MAX.assume_utc();
+        assert_eq!(remember_until(end, Duration::from_secs(900)), end);
+        assert_eq!(remember_until(end, Duration::MAX), end);
+        let iat = time::macros::datetime!(2026-01-01 0:00 UTC);
+        assert_eq!(
+            remember_until(iat, Duration::from_secs(900)),
+            time::macros::datetime!(2026-01-01 0:15 UTC)
+        );
+    }
+}

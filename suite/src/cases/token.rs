@@ -149,3 +149,27 @@ pub enum PolicyKnob {
     /// Compare the footer URL byte for byte, or after normalising it.
     UrlNormalization,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression (fuzz target `vector_file`, artifact crash-7db6e480…): serde let extra fields
+    // through on the unit variant `valid`, so a typo in an expectation went unnoticed.
+    #[test]
+    fn extra_fields_are_refused_on_every_expectation() {
+        let ok: TokenExpect = serde_json::from_str(r#"{"result":"valid"}"#).expect("valid");
+        assert_eq!(ok, TokenExpect::Valid);
+        for bad in [
+            r#"{"result":"valid","":""}"#,
+            r#"{"result":"valid","rejection":"expired"}"#,
+            r#"{"result":"invalid","rejection":"expired","policy":"high-s"}"#,
+        ] {
+            let error = serde_json::from_str::<TokenExpect>(bad).expect_err(bad);
+            assert!(
+                error.to_string().contains("unknown field"),
+                "{bad}: {error}"
+            );
+        }
+    }
+}

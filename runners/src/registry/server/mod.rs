@@ -23,7 +23,8 @@
 //!
 //! Path segments are used as sent (Cargo does not percent-encode them).
 //!
-//! Concurrency: requests run on a blocking pool; the SQLite connection sits behind one mutex
+//! Concurrency: requests are answered on the async workers (one per core; see
+//! `http::handle` for why not a blocking pool); the SQLite connection sits behind one mutex
 //! that is never held while a token is verified. Read and owners tokens are verified fully in
 //! parallel; publish/yank/unyank tokens are admitted under the replay-guard lock (check and
 //! record must be atomic), which is separate from the database lock. The guard's records are
@@ -227,8 +228,7 @@ pub fn start(config: Config) -> io::Result<Running> {
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(64)
+        .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
         .thread_name("credlab-registry")
         .enable_all()
         .build()?;
