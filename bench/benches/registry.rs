@@ -118,10 +118,7 @@ fn bench(c: &mut Criterion) {
     group.finish();
 
     // The ratio, from back-to-back measurements in this run (median of 3 each).
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let median = credlab_bench::median;
     // Rounds of (one-core verify, all-core verify, load), so noise moves all three alike.
     let clients = 2 * cores;
     let rounds: Vec<[f64; 3]> = (0..3)
@@ -154,13 +151,8 @@ fn bench(c: &mut Criterion) {
         "{}",
         serde_json::to_string_pretty(&report).expect("serializes")
     );
-    let dir = std::env::var_os("CRITERION_HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion")
-        });
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("credlab-registry.json"), report.to_string());
+    credlab_bench::write_json_lines("credlab-registry.json", &[report.to_string()])
+        .expect("write credlab-registry.json");
     running.shutdown();
 }
 

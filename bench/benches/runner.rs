@@ -62,11 +62,6 @@ fn suite(
     elapsed
 }
 
-fn median_f64(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
-}
-
 fn bench(c: &mut Criterion) {
     let cases = cases();
     let trivial = provider("trivial");
@@ -123,7 +118,7 @@ fn bench(c: &mut Criterion) {
             ]
         })
         .collect();
-    let column = |i: usize| median_f64(rounds.iter().map(|r| r[i]).collect());
+    let column = |i: usize| credlab_bench::median(rounds.iter().map(|r| r[i]).collect());
     let (floor, conformant) = (column(0), column(1));
     let hang = provider("mutant:no-hello");
     let mut hang_profile = profile.clone();
@@ -161,13 +156,8 @@ fn bench(c: &mut Criterion) {
         "{}",
         serde_json::to_string_pretty(&report).expect("serializes")
     );
-    let dir = std::env::var_os("CRITERION_HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/criterion")
-        });
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::write(dir.join("credlab-runner.json"), report.to_string());
+    credlab_bench::write_json_lines("credlab-runner.json", &[report.to_string()])
+        .expect("write credlab-runner.json");
 }
 
 criterion_group!(benches, bench);

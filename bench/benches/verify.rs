@@ -33,7 +33,8 @@ use std::time::Duration;
 
 use common::ThreadTime;
 use credlab_bench::{
-    Fixture, PasetorsRegistry, RawAwsLc, pasetors_key, pasetors_signature_only, verify_uncached,
+    Fixture, PasetorsRegistry, RawAwsLc, pasetors_key, pasetors_signature_only, quantile,
+    verify_uncached,
 };
 use credlab_suite::Backend;
 use credlab_suite::json;
@@ -217,10 +218,6 @@ fn paired() {
         }
     }
 
-    let quantile = |mut v: Vec<f64>, q: f64| {
-        v.sort_by(f64::total_cmp);
-        v[((v.len() - 1) as f64 * q).round() as usize]
-    };
     let mut lines = Vec::new();
     for (i, (name, _)) in paths.iter().enumerate() {
         lines.push(format!(

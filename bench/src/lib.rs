@@ -309,6 +309,17 @@ pub fn criterion_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("target/criterion"))
 }
 
+/// The `q` quantile of `samples` (nearest rank; `q` in 0..=1). Panics on no samples.
+pub fn quantile(mut samples: Vec<f64>, q: f64) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[((samples.len() - 1) as f64 * q).round() as usize]
+}
+
+/// The median of `samples` (the upper one of an even count). Panics on no samples.
+pub fn median(samples: Vec<f64>) -> f64 {
+    quantile(samples, 0.5)
+}
+
 /// Writes `lines` (JSON lines) to `<criterion_dir>/<name>` and says where.
 pub fn write_json_lines(name: &str, lines: &[String]) -> std::io::Result<PathBuf> {
     let dir = criterion_dir();

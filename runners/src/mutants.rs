@@ -14,7 +14,7 @@ use credlab_suite::paseto::SignatureForm;
 use credlab_suite::token::{self, Claims, Footer, Operation as TokenOperation, iat};
 use time::OffsetDateTime;
 
-use crate::reference::paseto::KeyEntry;
+use crate::reference::paseto::{KeyEntry, token_operation};
 use crate::reference::store::{JsonStore, xdg_dir};
 use crate::reference::{PasetoProvider, TokenStore, request};
 
@@ -799,24 +799,7 @@ fn paseto_get(
     index_url: &str,
     operation: &Operation<'_>,
 ) -> Result<CredentialResponse, Error> {
-    let operation = match *operation {
-        Operation::Read => TokenOperation::Read,
-        Operation::Publish { name, vers, cksum } => TokenOperation::Publish {
-            name: name.into(),
-            vers: vers.into(),
-            cksum: cksum.into(),
-        },
-        Operation::Yank { name, vers } => TokenOperation::Yank {
-            name: name.into(),
-            vers: vers.into(),
-        },
-        Operation::Unyank { name, vers } => TokenOperation::Unyank {
-            name: name.into(),
-            vers: vers.into(),
-        },
-        Operation::Owners { name } => TokenOperation::Owners { name: name.into() },
-        _ => return Err(Error::OperationNotSupported),
-    };
+    let operation = token_operation(operation).ok_or(Error::OperationNotSupported)?;
     let keys = JsonStore::<KeyEntry>::new(
         xdg_dir("XDG_CONFIG_HOME", ".config")?
             .join("credlab-paseto-provider")

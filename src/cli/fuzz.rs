@@ -4,14 +4,13 @@
 //! Exit codes: 0 nothing found, 1 findings, 2 usage, 78 the target could not be started or
 //! reached.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use credlab_runners::blackbox::{
     self, DEFAULT_SHRINK_BUDGET, Finding, FindingKind, FuzzOptions, FuzzReport,
 };
-use credlab_runners::process::ProviderCommand;
 use credlab_runners::provider_run::Profile;
 use credlab_runners::registry_run::{self, ConnectError, Target};
 use credlab_suite::judge::provider::show;
@@ -103,33 +102,6 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-/// The command for a target: a path, or credlab itself as a built-in provider (as
-/// `credlab --provider` does).
-fn command(target: &str, provider_env: &[String]) -> Result<ProviderCommand, Failure> {
-    let mut command = match target.strip_prefix("builtin:") {
-        Some(name) => {
-            if !credlab_runners::builtin::exists(name) {
-                return Err(Failure::usage(format!(
-                    "no built-in provider {name:?}; known: {}",
-                    credlab_runners::builtin::names().join(", ")
-                )));
-            }
-            let exe = std::env::current_exe().map_err(|e| {
-                Failure::target(format!("cannot locate the credlab executable: {e}"))
-            })?;
-            ProviderCommand::new(exe).env(crate::run::BUILTIN_ENV, name)
-        }
-        None => ProviderCommand::new(Path::new(target)),
-    };
-    for pair in provider_env {
-        let (key, value) = pair.split_once('=').ok_or_else(|| {
-            Failure::usage(format!("--provider-env {pair:?}: expected KEY=VALUE"))
-        })?;
-        command = command.env(key, value);
-    }
-    Ok(command)
-}
-
 fn options(args: &FuzzArgs) -> FuzzOptions {
     FuzzOptions {
         seed: args.seed,
@@ -161,7 +133,7 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
         &args.registry,
     ) {
         (Some(target), None) => {
-            let command = command(target, &args.provider_env)?;
+            let command = crate::run::provider_command(target, &args.provider_env)?;
             let login = match secret_key(&args)? {
                 Some(key) => key,
                 None => blackbox::provider::login_key_for_seed(args.seed),

@@ -10,7 +10,7 @@ mod provider;
 mod registry;
 mod verifier;
 
-pub use provider::BUILTIN_ENV;
+pub use provider::{BUILTIN_ENV, command as provider_command};
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -18,8 +18,9 @@ use crate::exit::Failure;
 /// The environment variable that makes `credlab --cargo-plugin` a built-in provider.
 pub const BUILTIN_ENV: &str = "CREDLAB_BUILTIN_PROVIDER";
 
-/// The command for a target: a path, or credlab itself as a built-in provider.
-fn command(target: &str, args: &RunArgs) -> Result<ProviderCommand, Failure> {
+/// The command for a target: a path, or credlab itself as a built-in provider
+/// (`builtin:NAME`), with the `--provider-env KEY=VALUE` pairs set.
+pub fn command(target: &str, provider_env: &[String]) -> Result<ProviderCommand, Failure> {
     let mut command = match target.strip_prefix("builtin:") {
         Some(name) => {
             if !credlab_runners::builtin::exists(name) {
@@ -35,7 +36,7 @@ fn command(target: &str, args: &RunArgs) -> Result<ProviderCommand, Failure> {
         }
         None => ProviderCommand::new(Path::new(target)),
     };
-    for pair in &args.provider_env {
+    for pair in provider_env {
         let (key, value) = pair.split_once('=').ok_or_else(|| {
             Failure::usage(format!("--provider-env {pair:?}: expected KEY=VALUE"))
         })?;
@@ -113,7 +114,7 @@ pub fn run(
     out: &Output,
     found: &[ProviderFile],
 ) -> Result<Report, Failure> {
-    let command = command(target, args)?;
+    let command = command(target, &args.provider_env)?;
     let mut profile = profile(args)?;
     builtin_profile(target, &mut profile);
     out.note(&format!("credlab: provider {target}"));

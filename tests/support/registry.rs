@@ -26,9 +26,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use credlab_runners::registry_run::index_path;
 use credlab_suite::token::Operation;
+pub use credlab_suite::vectors::fixture::sha256_hex;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use tokio::task::JoinHandle;
 
 /// The `login_url` the stub advertises on 401 (Cargo only shows it to the user).
@@ -165,25 +166,6 @@ impl Registry {
 impl Drop for Registry {
     fn drop(&mut self) {
         self.task.abort();
-    }
-}
-
-/// Lowercase hex SHA-256, as Cargo computes `cksum`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// The sparse index path of a crate (registry-index.md "Index files").
-pub fn index_path(name: &str) -> String {
-    let lower = name.to_lowercase();
-    match lower.len() {
-        1 => format!("1/{lower}"),
-        2 => format!("2/{lower}"),
-        3 => format!("3/{}/{lower}", &lower[..1]),
-        _ => format!("{}/{}/{lower}", &lower[..2], &lower[2..4]),
     }
 }
 

@@ -22,7 +22,7 @@
 //! An `Err` answer, or exiting without an answer, is fine for any input.
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cargo_credential::CredentialHello;
 use credlab_suite::cases::provider::{Answer, Send};
@@ -32,7 +32,7 @@ use credlab_suite::provider::{
 };
 
 use super::rng::Rng;
-use super::{Finding, FindingKind, FuzzOptions, FuzzReport, found, mutate, shrink};
+use super::{Campaign, Finding, FindingKind, FuzzOptions, FuzzReport, found, mutate, shrink};
 use crate::process::{ProviderCommand, SpawnError};
 use crate::provider_run::Profile;
 
@@ -322,38 +322,18 @@ pub fn fuzz_provider(
     opts: &FuzzOptions,
     progress: &dyn Fn(&str),
 ) -> FuzzReport {
-    let started = Instant::now();
-    let (max_iterations, max_duration) = opts.bounds();
+    let mut campaign = Campaign::new(opts, "inputs", progress);
     let seeds = seeds(profile);
     let command = &command.clone().line_limit(LINE_LIMIT);
-    let mut report = FuzzReport {
-        iterations: 0,
-        findings: Vec::new(),
-        elapsed: Duration::ZERO,
-        duplicates: 0,
-        notes: Vec::new(),
-    };
-    let mut signatures: HashSet<String> = HashSet::new();
-    let mut i = 0u64;
-    while max_iterations.is_none_or(|m| i < m)
-        && max_duration.is_none_or(|d| started.elapsed() < d)
-        && !seeds.is_empty()
+    while !seeds.is_empty()
+        && let Some(iteration) = campaign.next_iteration()
     {
-        let input = mutate::input(&mut Rng::for_iteration(opts.seed, i), &seeds);
-        let iteration = i;
-        i += 1;
-        if i.is_multiple_of(50) {
-            progress(&format!(
-                "  {i} inputs, {} findings, {:.1} s",
-                report.findings.len(),
-                started.elapsed().as_secs_f64()
-            ));
-        }
+        let input = mutate::input(&mut Rng::for_iteration(opts.seed, iteration), &seeds);
         let found = match run(command, &input, opts.timeout) {
             Ok(found) => found,
             Err(e) => {
                 let fatal = matches!(e, SpawnError::NotFound(_) | SpawnError::NotExecutable(_));
-                report.notes.push(format!("input {iteration}: {e}"));
+                campaign.note(format!("input {iteration}: {e}"));
                 if fatal {
                     break;
                 }
@@ -361,45 +341,36 @@ pub fn fuzz_provider(
             }
         };
         let Some(first) = found else { continue };
-        if signatures.contains(&first.signature) {
-            report.duplicates += 1;
+        if campaign.is_duplicate(&first.signature) {
             continue;
         }
         if first.kind == FindingKind::Hang && !hang_confirmed(command, &input, opts.timeout) {
-            report.notes.push(format!(
+            campaign.note(format!(
                 "input {iteration}: hung once, but not again with twice the deadline (not reported)"
             ));
             continue;
         }
-        signatures.insert(first.signature.clone());
-        progress(&format!(
+        campaign.progress(&format!(
             "found {} at input {iteration} ({}); shrinking {} bytes",
             first.kind,
             first.detail,
             input.len()
         ));
-        let finding =
-            shrink_and_write(command, profile, opts, iteration, input, first, &mut report);
-        progress(&format!(
-            "  {} -> {} bytes in {} attempts: {}{}",
-            finding.input.len(),
-            finding.minimized.len(),
-            finding.shrink_attempts,
-            finding.case_id,
-            finding
-                .vector
-                .as_ref()
-                .map(|p| format!(" (wrote {})", p.display()))
-                .unwrap_or_default()
-        ));
-        report.findings.push(finding);
-        if !opts.keep_going {
+        let signature = first.signature.clone();
+        let finding = shrink_and_write(
+            command,
+            profile,
+            opts,
+            iteration,
+            input,
+            first,
+            &mut campaign.report,
+        );
+        if !campaign.record(signature, finding) {
             break;
         }
     }
-    report.iterations = i;
-    report.elapsed = started.elapsed();
-    report
+    campaign.finish()
 }
 
 fn shrink_and_write(

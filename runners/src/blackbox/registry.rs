@@ -30,8 +30,8 @@
 //! from a token-checking endpoint for a token that the reference verifier, with the session's
 //! key, URL, clock, freshness window and skew, refuses).
 
-use std::collections::{BTreeMap, HashSet};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::time::Duration;
 
 use credlab_suite::backend::Backend;
 use credlab_suite::cases::token::{RegistryInput, TokenExpect, TokenInput};
@@ -46,7 +46,7 @@ use time::OffsetDateTime;
 
 use super::found::{self, RegistryContext};
 use super::rng::Rng;
-use super::{Finding, FindingKind, FuzzOptions, FuzzReport, shrink};
+use super::{Campaign, Finding, FindingKind, FuzzOptions, FuzzReport, shrink};
 use crate::registry_run::crates::LiveCrates;
 use crate::registry_run::{Answer, Client, SendError, Session, header_safe};
 
@@ -395,15 +395,7 @@ fn token(world: &World<'_>, rng: &mut Rng, op: &Operation) -> String {
 
 /// Fuzzes one registry session. `progress` gets one line per notable event.
 pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&str)) -> FuzzReport {
-    let started = Instant::now();
-    let (max_iterations, max_duration) = opts.bounds();
-    let mut report = FuzzReport {
-        iterations: 0,
-        findings: Vec::new(),
-        elapsed: Duration::ZERO,
-        duplicates: 0,
-        notes: Vec::new(),
-    };
+    let mut campaign = Campaign::new(opts, "tokens", progress);
     let client_with = |timeout| {
         let mut client = Client::new(&session.fixture.index_url, timeout);
         client.api = session.client.api.clone();
@@ -438,7 +430,7 @@ pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&s
         },
     };
     if let Err(e) = crate::registry_run::publish_probe(session) {
-        report.notes.push(format!("the probe crate: {e}"));
+        campaign.note(format!("the probe crate: {e}"));
     }
     let krate = &session.fixture.krate;
     let mut candidates = Vec::new();
@@ -480,7 +472,7 @@ pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&s
         };
         let open = matches!(world.client.request(&probe, None, &world.crates), Ok(a) if (200..300).contains(&a.status));
         if open {
-            report.notes.push(format!(
+            campaign.note(format!(
                 "{:?} answers 2xx without a token: its answers are not checked for accepted garbage",
                 op.kind()
             ));
@@ -488,31 +480,19 @@ pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&s
         world.ops.push((op, !open));
     }
     if world.ops.is_empty() {
-        report.notes.push(
+        campaign.note(
             "nothing to fuzz: reads are not authenticated and config.json names no api".into(),
         );
     }
-    progress(&format!(
+    campaign.progress(&format!(
         "fuzzing {} endpoints of {}",
         world.ops.len(),
         session.fixture.index_url
     ));
-    let mut signatures: HashSet<String> = HashSet::new();
-    let mut i = 0u64;
     while !world.ops.is_empty()
-        && max_iterations.is_none_or(|m| i < m)
-        && max_duration.is_none_or(|d| started.elapsed() < d)
+        && let Some(iteration) = campaign.next_iteration()
     {
-        let mut rng = Rng::for_iteration(opts.seed, i);
-        let iteration = i;
-        i += 1;
-        if i.is_multiple_of(50) {
-            progress(&format!(
-                "  {i} tokens, {} findings, {:.1} s",
-                report.findings.len(),
-                started.elapsed().as_secs_f64()
-            ));
-        }
+        let mut rng = Rng::for_iteration(opts.seed, iteration);
         let (op, checks) = operation(&world, &mut rng, iteration);
         let token = token(&world, &mut rng, &op);
         let first = match classify(
@@ -525,29 +505,26 @@ pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&s
             Ok(Some(o)) => o,
             Ok(None) => continue,
             Err(e) => {
-                report
-                    .notes
-                    .push(format!("input {iteration}: not sent: {e}"));
+                campaign.note(format!("input {iteration}: not sent: {e}"));
                 continue;
             }
         };
-        if signatures.contains(&first.signature) {
-            report.duplicates += 1;
+        if campaign.is_duplicate(&first.signature) {
             continue;
         }
         if first.kind == FindingKind::Hang && !hang_confirmed(&world, &op, checks, &token) {
-            report.notes.push(format!(
+            campaign.note(format!(
                 "input {iteration}: no answer once, but an answer with twice the deadline (not reported)"
             ));
             continue;
         }
-        signatures.insert(first.signature.clone());
-        progress(&format!(
+        campaign.progress(&format!(
             "found {} at input {iteration} ({}); shrinking a {}-byte token",
             first.kind,
             first.detail,
             token.len()
         ));
+        let signature = first.signature.clone();
         let finding = shrink_and_write(
             &world,
             opts,
@@ -556,28 +533,13 @@ pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&s
             checks,
             token,
             first,
-            &mut report,
+            &mut campaign.report,
         );
-        progress(&format!(
-            "  {} -> {} bytes in {} attempts: {}{}",
-            finding.input.len(),
-            finding.minimized.len(),
-            finding.shrink_attempts,
-            finding.case_id,
-            finding
-                .vector
-                .as_ref()
-                .map(|p| format!(" (wrote {})", p.display()))
-                .unwrap_or_default()
-        ));
-        report.findings.push(finding);
-        if !opts.keep_going {
+        if !campaign.record(signature, finding) {
             break;
         }
     }
-    report.iterations = i;
-    report.elapsed = started.elapsed();
-    report
+    campaign.finish()
 }
 
 fn hang_confirmed(world: &World<'_>, op: &Operation, checks: bool, token: &str) -> bool {
@@ -666,6 +628,8 @@ fn shrink_and_write(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashSet;
+
     use super::*;
 
     #[test]

@@ -139,7 +139,7 @@ impl PasetoProvider {
 }
 
 /// The operation a token is bound to; `None` for operations this provider does not know.
-fn token_operation(operation: &Operation<'_>) -> Option<TokenOperation> {
+pub(crate) fn token_operation(operation: &Operation<'_>) -> Option<TokenOperation> {
     Some(match *operation {
         Operation::Read => TokenOperation::Read,
         Operation::Publish { name, vers, cksum } => TokenOperation::Publish {

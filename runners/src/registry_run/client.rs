@@ -39,7 +39,8 @@ pub struct Client {
     pub dl: Option<String>,
 }
 
-/// The sparse index path of a crate (`1/a`, `2/ab`, `3/a/abc`, `ab/cd/abcd…`), lowercased.
+/// The sparse index path of a crate (registry-index.md "Index files": `1/a`, `2/ab`, `3/a/abc`,
+/// `ab/cd/abcd…`), lowercased. The reference registry serves the same paths.
 pub fn index_path(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
     match lower.len() {

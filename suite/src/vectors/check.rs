@@ -63,6 +63,15 @@ pub fn load_any(
     path: &Path,
     schema: &jsonschema::Validator,
 ) -> Result<AnyVectorFile, Vec<Problem>> {
+    load_as(path, schema)
+}
+
+/// Reads `path`, checks it against `schema`, then parses it as a `T`; every error names the
+/// file, and schema errors their location.
+fn load_as<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    schema: &jsonschema::Validator,
+) -> Result<T, Vec<Problem>> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| vec![problem(&name, None, format!("cannot read: {e}"))])?;
@@ -81,7 +90,7 @@ pub fn load_any(
     if !errors.is_empty() {
         return Err(errors);
     }
-    serde_json::from_value(value).map_err(|e| vec![problem(&name, None, format!("{e}"))])
+    serde_json::from_str(&text).map_err(|e| vec![problem(&name, None, format!("{e}"))])
 }
 
 /// Every vector file under `dir`: `tokens/`, `provider/` and `found/`, sorted.
@@ -160,25 +169,7 @@ pub fn check_all(files: &[(String, AnyVectorFile)]) -> Vec<Problem> {
 
 /// Reads and parses one token file, reporting JSON and schema errors with their location.
 pub fn load(path: &Path, schema: &jsonschema::Validator) -> Result<TokenFile, Vec<Problem>> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![problem(&name, None, format!("cannot read: {e}"))])?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| vec![problem(&name, None, format!("not JSON: {e}"))])?;
-    let errors: Vec<Problem> = schema
-        .iter_errors(&value)
-        .map(|e| {
-            problem(
-                &name,
-                None,
-                format!("schema: {e} (at {})", e.instance_path()),
-            )
-        })
-        .collect();
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    serde_json::from_str(&text).map_err(|e| vec![problem(&name, None, format!("{e}"))])
+    load_as(path, schema)
 }
 
 /// Compiles the committed schema file.

@@ -21,8 +21,9 @@ use time::OffsetDateTime;
 
 use super::auth::{Actor, Auth, Denied};
 use super::bug::{Bug, is_garbage};
+use super::index_path;
 use super::publish;
-use super::store::{Store, StoreError, index_path};
+use super::store::{Store, StoreError};
 
 /// Everything a request handler needs.
 pub struct App {

@@ -74,17 +74,6 @@ pub fn canonical(name: &str) -> String {
     name.to_ascii_lowercase().replace('_', "-")
 }
 
-/// The sparse index path of a crate (registry-index.md "Index files"), lowercase.
-pub fn index_path(name: &str) -> String {
-    let lower = name.to_ascii_lowercase();
-    match lower.len() {
-        1 => format!("1/{lower}"),
-        2 => format!("2/{lower}"),
-        3 => format!("3/{}/{lower}", &lower[..1]),
-        _ => format!("{}/{}/{lower}", &lower[..2], &lower[2..4]),
-    }
-}
-
 /// One owner as the owners endpoint lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {
