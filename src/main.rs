@@ -2,7 +2,9 @@
 
 mod cli;
 mod exit;
+mod out;
 mod run;
+mod secrets;
 
 use std::process::ExitCode;
 
@@ -18,11 +20,15 @@ fn main() -> ExitCode {
         let code = credlab_runners::builtin::run(&name.to_string_lossy());
         return exit::code(u8::try_from(code).unwrap_or(1));
     }
+    // Before anything else (and before any thread exists): take the secret key out of the
+    // environment and out of reach of the providers this run starts.
+    let secret_from_env = secrets::take_env_secret();
+    secrets::harden();
     let cli = cli::Cli::parse();
-    match cli::run(cli) {
+    match cli::run(cli, secret_from_env) {
         Ok(code) => exit::code(code),
         Err(failure) => {
-            eprintln!("error: {}", failure.message);
+            crate::out::errln!("error: {}", secrets::shown(&failure.message));
             exit::code(failure.code)
         }
     }

@@ -391,7 +391,7 @@ fn the_login_secret_is_never_printed() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains("<login-token>"),
+        text.contains("<redacted secret-key>"),
         "the evidence shows the login token redacted"
     );
     assert!(

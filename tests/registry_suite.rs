@@ -39,6 +39,7 @@ fn run(
         max_skew: Duration::from_secs(60),
         allow_remote: false,
         timeout: Duration::from_secs(10),
+        secrets: Default::default(),
     })
     .map_err(|e| format!("connecting: {e}"))?;
     let _ = registry_run::publish_probe(&session);

@@ -1,6 +1,6 @@
 //! Built-in providers, run by the `credlab` binary itself when it is started as
-//! `credlab --cargo-plugin` with `CREDLAB_BUILTIN_PROVIDER=NAME`: the two reference providers
-//! and the seeded-bug mutants. One binary means `credlab` with no arguments can judge its own
+//! `credlab --cargo-plugin` with `CREDLAB_BUILTIN_PROVIDER=NAME`: the two reference providers,
+//! the seeded-bug mutants and the hostile providers that attack credlab itself. One binary means `credlab` with no arguments can judge its own
 //! reference targets anywhere it is installed.
 
 use crate::mutants;
@@ -18,6 +18,7 @@ pub fn names() -> Vec<String> {
             .iter()
             .map(|m| format!("mutant:{}", m.name)),
     );
+    names.extend(crate::hostile::NAMES.iter().map(|n| n.to_string()));
     names
 }
 
@@ -37,13 +38,18 @@ pub fn run(name: &str) -> i32 {
             0
         }
         "trivial" => trivial(),
-        other => match other.strip_prefix("mutant:").and_then(mutants::find) {
-            Some(mutant) => mutants::run(mutant),
-            None => {
-                eprintln!("credlab: no built-in provider {name:?}");
-                2
+        other => {
+            if let Some(code) = other.strip_prefix("hostile:").and_then(crate::hostile::run) {
+                return code;
             }
-        },
+            match other.strip_prefix("mutant:").and_then(mutants::find) {
+                Some(mutant) => mutants::run(mutant),
+                None => {
+                    eprintln!("credlab: no built-in provider {name:?}");
+                    2
+                }
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod blackbox;
 pub mod builtin;
 pub mod fuzzing;
+pub mod hostile;
 pub mod mutants;
 pub mod process;
 pub mod provider_run;

@@ -462,6 +462,31 @@ pub const MUTANTS: &[Mutant] = &[
         "hands out the same publish token twice",
         &["provider::token::fresh-per-mutation"],
     ),
+    // secrets
+    m(
+        "logs-login-token",
+        T,
+        "writes the token it is given at login on stderr",
+        &["provider::secrets::login-token-not-logged"],
+    ),
+    m(
+        "logs-returned-token",
+        P,
+        "writes every token it returns on stderr",
+        &["provider::secrets::returned-token-not-logged"],
+    ),
+    m(
+        "echoes-bad-request",
+        T,
+        "quotes a request it cannot parse in its Err message (a login's token with it)",
+        &["provider::secrets::only-in-token-field"],
+    ),
+    m(
+        "logs-token-prefix",
+        T,
+        "writes the first 30 characters of the login token on stderr (a \"preview\")",
+        &["provider::secrets::no-fragments"],
+    ),
 ];
 
 pub fn find(name: &str) -> Option<&'static Mutant> {
@@ -651,6 +676,9 @@ fn respond(mutant: &Mutant, line: &[u8], input: &mut impl Read) -> Reply {
         {
             panic!("unknown argument --definitely-unknown")
         }
+        "echoes-bad-request" if request::parse(text.clone()).is_err() => {
+            return other(&format!("cannot parse request: {}", text.trim_end()));
+        }
         _ => {}
     }
     if name == "borrowed-strings" {
@@ -705,6 +733,19 @@ fn perform(
     args: &[&str],
 ) -> Result<CredentialResponse, Error> {
     let name = mutant.name;
+    if let Action::Login(options) = action
+        && let Some(token) = &options.token
+    {
+        let token = token.as_deref().expose();
+        match name {
+            "logs-login-token" => eprintln!("credential provider: storing token {token}"),
+            "logs-token-prefix" => eprintln!(
+                "credential provider: storing token {}…",
+                token.get(..30).unwrap_or(token)
+            ),
+            _ => {}
+        }
+    }
     match (name, action) {
         ("ok-on-garbage", _) => {}
         ("unknown-kind-other", Action::Unknown) => {
@@ -842,6 +883,9 @@ fn paseto_get(
         let slot = format!("{index_url} {}", operation.kind().as_str());
         signed = tokens.entry(slot).or_insert(signed).clone();
         remembered.save(&tokens)?;
+    }
+    if name == "logs-returned-token" {
+        eprintln!("credential provider: issued {signed}");
     }
     let read = operation == TokenOperation::Read;
     Ok(CredentialResponse::Get {

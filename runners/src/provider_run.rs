@@ -12,8 +12,10 @@ use credlab_suite::judge::Outcome;
 use credlab_suite::judge::provider::{
     Context, StepRecord, judge, judge_setup, parse_response, show,
 };
+use credlab_suite::judge::secrets::{self, LeakAt};
 use credlab_suite::keys::{PublicKey, SecretKey};
 use credlab_suite::provider::{Exchange, ExitObservation, LineRead, Timeouts, Transcript};
+use credlab_suite::redact::{SecretKind, Secrets};
 use credlab_suite::report::Evidence;
 use credlab_suite::verify::KeyStore;
 use serde_json::Value;
@@ -40,10 +42,26 @@ pub struct Profile {
     /// More keys PASETO tokens may be signed with (`--public-key`).
     pub public_keys: Vec<PublicKey>,
     pub timeouts: Timeouts,
+    /// The run's secret register: the login key, and every token the provider returns
+    /// (registered as it arrives, before anything is shown).
+    pub secrets: Secrets,
+    /// Secrets seen out of place in any exchange of the run (probe, setups, cases), for the
+    /// run-wide `provider::secrets` checks.
+    pub leaks: LeakLog,
 }
 
+/// Every out-of-place secret the run's exchanges showed, with where.
+pub type LeakLog = Arc<Mutex<Vec<LeakAt>>>;
+
 impl Profile {
+    /// A profile with a register of its own.
     pub fn new(login_key: SecretKey) -> Self {
+        Self::new_in(login_key, &Secrets::new())
+    }
+
+    /// A profile whose secrets go into the run's register.
+    pub fn new_in(login_key: SecretKey, secrets: &Secrets) -> Self {
+        secrets.add_key(SecretKind::LoginKey, "login-token", &login_key);
         Self {
             index_url: "sparse+https://registry.credlab.test/index/".into(),
             unsupported_url: None,
@@ -52,6 +70,8 @@ impl Profile {
             login_key,
             public_keys: Vec::new(),
             timeouts: Timeouts::default(),
+            secrets: secrets.clone(),
+            leaks: LeakLog::default(),
         }
     }
 
@@ -83,7 +103,7 @@ impl Profile {
                 serde_json::to_string(&self.args).expect("strings serialize")
             )
         };
-        template
+        let text = template
             .replace(
                 "${index_url_escaped_slashes}",
                 &escaped(&self.index_url).replace('/', "\\/"),
@@ -94,8 +114,9 @@ impl Profile {
                 &escaped(self.unsupported_url.as_deref().unwrap_or_default()),
             )
             .replace("${registry_name}", &escaped(&self.registry_name))
-            .replace("${args_field}", &args_field)
-            .replace("${login_token}", &escaped(&self.login_token()))
+            .replace("${args_field}", &args_field);
+        let text = login_token_slices(&text, &self.login_token());
+        text.replace("${login_token}", &escaped(&self.login_token()))
     }
 
     /// `render` plus `suffix`, as bytes, with `${huge_header}` expanded in place: the 16 MiB
@@ -147,25 +168,69 @@ impl Profile {
         }
     }
 
-    /// Shows bytes for a report with the login secret replaced, and the token of a get
-    /// answer shown by fingerprint only (it is a live credential).
+    /// Shows bytes for a report with every secret of the run replaced (the login key, and
+    /// the tokens the provider returned, wherever they appear).
     pub fn redacted(&self, bytes: &[u8]) -> String {
         // Only the start is ever shown; a 16 MiB request need not be scanned whole.
         let shown = &bytes[..bytes.len().min(64 * 1024)];
-        let mut text = String::from_utf8_lossy(shown).replace(&self.login_token(), "<login-token>");
-        if let Ok(mut answer) = serde_json::from_str::<Value>(&text)
-            && let Some(token) = answer.pointer_mut("/Ok/token")
-            && let Some(t) = token.as_str().map(str::to_string)
-        {
-            *token = Value::String(format!("<token {}>", credlab_suite::redact::token(&t)));
-            text = answer.to_string();
-        }
-        let mut out = show(text.as_bytes());
+        let text = String::from_utf8_lossy(shown);
+        let mut out = show(self.secrets.scrub(&text).as_bytes());
         if bytes.len() > shown.len() {
             out.push_str(&format!(" [{} bytes in all]", bytes.len()));
         }
         out
     }
+
+    /// Registers the token of a `get` answer (any `/Ok/token` string, even in an answer Cargo
+    /// would not parse): from now on it is redacted wherever it appears.
+    pub fn register_answer(&self, transcript: &Transcript) {
+        let line = match &transcript.response {
+            LineRead::Line { bytes } | LineRead::Eof { bytes } | LineRead::TimedOut { bytes } => {
+                bytes
+            }
+            LineRead::TooLong { prefix, .. } => prefix,
+            LineRead::NotRead => return,
+        };
+        if let Ok(answer) = serde_json::from_slice::<Value>(line)
+            && let Some(token) = answer.pointer("/Ok/token").and_then(Value::as_str)
+        {
+            self.secrets.add_token(SecretKind::ProviderToken, token);
+        }
+    }
+}
+
+/// Expands `${login_token[FROM..TO]}`: characters FROM..TO of the login token (how found
+/// vectors keep a fragment of the key a fuzzer produced, without the key itself). A slice
+/// that does not fit the token is cut to it; a malformed placeholder stays as it is.
+fn login_token_slices(text: &str, token: &str) -> String {
+    const OPEN: &str = "${login_token[";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(OPEN) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + OPEN.len()..];
+        let parsed = after.split_once("]}").and_then(|(range, tail)| {
+            let (from, to) = range.split_once("..")?;
+            let from: usize = from.parse().ok()?;
+            let to: usize = to.parse().ok()?;
+            Some((
+                from.min(token.len())..to.min(token.len()).max(from.min(token.len())),
+                tail,
+            ))
+        });
+        match parsed {
+            Some((range, tail)) => {
+                out.push_str(token.get(range).unwrap_or_default());
+                rest = tail;
+            }
+            None => {
+                out.push_str(OPEN);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// What the probe found out about the provider.
@@ -193,15 +258,31 @@ fn exchange(profile: &Profile, step: &Step, bytes: Vec<u8>) -> Exchange {
 }
 
 /// Runs one step in `sandbox`: the bytes it sent (built once, then moved through the
-/// exchange and back) and what came back.
+/// exchange and back) and what came back. Every exchange goes through here, so this is where
+/// a returned token is registered as a secret and where out-of-place secrets are logged
+/// (`place` names the exchange for the report).
 fn run_step(
     command: &ProviderCommand,
     sandbox: &Sandbox,
     profile: &Profile,
     step: &Step,
+    place: &dyn Fn() -> String,
 ) -> Result<(Vec<u8>, Transcript), SpawnError> {
     let mut exchange = exchange(profile, step, profile.bytes(step));
     let transcript = command.run_in(sandbox, &exchange)?;
+    profile.register_answer(&transcript);
+    let leaks = secrets::leaks(&transcript, &profile.secrets);
+    if !leaks.is_empty() {
+        let place = place();
+        profile
+            .leaks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(leaks.into_iter().map(|leak| LeakAt {
+                place: place.clone(),
+                leak,
+            }));
+    }
     Ok((exchange.request.take().unwrap_or_default(), transcript))
 }
 
@@ -239,7 +320,10 @@ pub fn probe(command: &ProviderCommand, profile: &Profile) -> Result<Features, S
         source,
     })?;
     let answer = |t: &Transcript| t.response.line().and_then(|l| parse_response(l).ok());
-    let login = run_step(command, &sandbox, profile, &login_step())?.1;
+    let login = run_step(command, &sandbox, profile, &login_step(), &|| {
+        "the probe's login".into()
+    })?
+    .1;
     match answer(&login) {
         Some(r) if r.answer == Answer::OkLogin => {
             features.set.insert(Feature::Login);
@@ -263,7 +347,10 @@ pub fn probe(command: &ProviderCommand, profile: &Profile) -> Result<Features, S
     if !features.has(Feature::Login) {
         return Ok(features);
     }
-    let read = run_step(command, &sandbox, profile, &read_step())?.1;
+    let read = run_step(command, &sandbox, profile, &read_step(), &|| {
+        "the probe's get".into()
+    })?
+    .1;
     let token = answer(&read).and_then(|r| r.token);
     // Anything but a PASETO is judged as a token store: a store that returns the wrong
     // token must fail the store cases, not skip them.
@@ -374,6 +461,7 @@ impl Setups {
         command: &ProviderCommand,
         profile: &Profile,
         setup: &[Step],
+        case: &str,
     ) -> Arc<OnceLock<SetupResult>> {
         let key: Vec<u8> = setup.iter().flat_map(|s| profile.bytes(s)).collect();
         let cell = self
@@ -383,16 +471,22 @@ impl Setups {
             .entry(key)
             .or_default()
             .clone();
-        cell.get_or_init(|| run_setup(command, profile, setup));
+        cell.get_or_init(|| run_setup(command, profile, setup, case));
         cell
     }
 }
 
-fn run_setup(command: &ProviderCommand, profile: &Profile, setup: &[Step]) -> SetupResult {
+fn run_setup(
+    command: &ProviderCommand,
+    profile: &Profile,
+    setup: &[Step],
+    case: &str,
+) -> SetupResult {
     let sandbox = Sandbox::new().map_err(|e| (format!("creating a sandbox: {e}"), Vec::new()))?;
     for (i, step) in setup.iter().enumerate() {
-        let (sent, transcript) =
-            run_step(command, &sandbox, profile, step).map_err(|e| (e.to_string(), Vec::new()))?;
+        let place = || format!("the setup of {case} (step {})", i + 1);
+        let (sent, transcript) = run_step(command, &sandbox, profile, step, &place)
+            .map_err(|e| (e.to_string(), Vec::new()))?;
         let record = StepRecord {
             sent,
             transcript,
@@ -421,7 +515,12 @@ pub fn run_case(
     features: &Features,
     case: &ProviderCase,
 ) -> CaseRun {
-    run_case_with(command, profile, features, case, &Setups::default())
+    run_case_with(command, profile, features, case, &Setups::default(), &[])
+}
+
+/// Whether a case judges the whole run (so it runs after every other case).
+fn is_run_wide(case: &ProviderCase) -> bool {
+    case.expect.checks.iter().any(|c| secrets::is_run_wide(*c))
 }
 
 fn run_case_with(
@@ -430,6 +529,7 @@ fn run_case_with(
     features: &Features,
     case: &ProviderCase,
     setups: &Setups,
+    elsewhere: &[LeakAt],
 ) -> CaseRun {
     let started = Instant::now();
     let finish = |outcome, evidence| CaseRun {
@@ -454,7 +554,7 @@ fn run_case_with(
     let sandbox = if case.input.setup.is_empty() {
         Sandbox::new().map_err(|e| format!("creating a sandbox: {e}"))
     } else {
-        let cell = setups.run(command, profile, &case.input.setup);
+        let cell = setups.run(command, profile, &case.input.setup, case.id.as_str());
         match cell.get().expect("run() initialised it") {
             Ok(template) => {
                 Sandbox::copy_of(template).map_err(|e| format!("copying the setup's state: {e}"))
@@ -474,8 +574,9 @@ fn run_case_with(
         Err(message) => return finish(Outcome::Error { message }, Vec::new()),
     };
     let mut records = Vec::new();
-    for step in &case.input.steps {
-        match run_step(command, &sandbox, profile, step) {
+    for (i, step) in case.input.steps.iter().enumerate() {
+        let place = || format!("{} step {}", case.id, i + 1);
+        match run_step(command, &sandbox, profile, step, &place) {
             Ok((sent, transcript)) => records.push(StepRecord {
                 sent,
                 transcript,
@@ -495,6 +596,8 @@ fn run_case_with(
     let context = Context {
         login_token: login_token(profile, &steps),
         keys: profile.keys(),
+        secrets: profile.secrets.clone(),
+        elsewhere: elsewhere.to_vec(),
     };
     let reads: Vec<bool> = case.input.steps.iter().map(|s| s.read_response).collect();
     let outcome = judge(&case.expect, &reads, &records, &context);
@@ -512,7 +615,8 @@ fn run_case_with(
 }
 
 /// Runs `cases` on `jobs` threads, calling `done` (from the worker threads) as each finishes.
-/// Results come back in case order. Each distinct setup runs once.
+/// Results come back in case order. Each distinct setup runs once. Cases that judge the whole
+/// run (the `provider::secrets` checks) run last, seeing what every other exchange showed.
 pub fn run_cases(
     command: &ProviderCommand,
     profile: &Profile,
@@ -523,30 +627,42 @@ pub fn run_cases(
 ) -> Vec<CaseRun> {
     // Longest first (by the bytes the case sends, then its processes), so a slow case does
     // not start last while the other workers sit idle; results keep the case order.
-    let mut order: Vec<usize> = (0..cases.len()).collect();
     let cost = |case: &ProviderCase| {
         let steps = case.input.setup.iter().chain(&case.input.steps);
         let bytes: usize = steps.clone().map(|s| profile.render_len(s)).sum();
         (bytes, steps.count())
     };
-    order.sort_by_cached_key(|&i| std::cmp::Reverse(cost(&cases[i])));
-    let next = AtomicUsize::new(0);
+    let (mut last, mut first): (Vec<usize>, Vec<usize>) =
+        (0..cases.len()).partition(|&i| is_run_wide(&cases[i]));
+    first.sort_by_cached_key(|&i| std::cmp::Reverse(cost(&cases[i])));
+    last.sort_by_cached_key(|&i| std::cmp::Reverse(cost(&cases[i])));
     let setups = Setups::default();
     let results: Mutex<Vec<Option<CaseRun>>> = Mutex::new(vec![None; cases.len()]);
-    std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, cases.len().max(1)) {
-            scope.spawn(|| {
-                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let case = &cases[i];
-                    let run = run_case_with(command, profile, features, case, &setups);
-                    done(case, &run);
-                    results
-                        .lock()
-                        .expect("no worker panics while holding the lock")[i] = Some(run);
-                }
-            });
-        }
-    });
+    let pool = |order: &[usize], elsewhere: &[LeakAt]| {
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..jobs.clamp(1, order.len().max(1)) {
+                scope.spawn(|| {
+                    while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let case = &cases[i];
+                        let run =
+                            run_case_with(command, profile, features, case, &setups, elsewhere);
+                        done(case, &run);
+                        results
+                            .lock()
+                            .expect("no worker panics while holding the lock")[i] = Some(run);
+                    }
+                });
+            }
+        });
+    };
+    pool(&first, &[]);
+    let elsewhere = profile
+        .leaks
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    pool(&last, &elsewhere);
     results
         .into_inner()
         .expect("no worker panicked")

@@ -245,6 +245,7 @@ fn registry(bug: Option<Bug>) -> Result<(server::Running, registry_run::Session)
         max_skew: Duration::from_secs(60),
         allow_remote: false,
         timeout: Duration::from_secs(10),
+        secrets: Default::default(),
     })?;
     Ok((running, session))
 }

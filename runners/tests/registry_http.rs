@@ -18,6 +18,7 @@ fn target(server: &MockServer) -> Target {
         max_skew: Duration::from_secs(60),
         allow_remote: false,
         timeout: Duration::from_secs(5),
+        secrets: Default::default(),
     }
 }
 

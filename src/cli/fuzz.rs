@@ -37,9 +37,9 @@ pub struct FuzzArgs {
     #[arg(long, value_name = "URL")]
     registry: Option<String>,
     /// The k3.secret: the registry's enrolled key (--registry), or the key credlab logs in to
-    /// the provider with (default: one derived from --seed). Prefer CREDLAB_SECRET_KEY.
-    #[arg(long, env = "CREDLAB_SECRET_KEY", hide_env_values = true)]
-    secret_key: Option<String>,
+    /// the provider with (default: one derived from --seed).
+    #[command(flatten)]
+    pub secret_key: super::SecretKeyArgs,
     /// The subject the registry has on file for the key (RFC 3231 `sub`).
     #[arg(long, requires = "registry")]
     subject: Option<String>,
@@ -115,19 +115,15 @@ fn options(args: &FuzzArgs) -> FuzzOptions {
 }
 
 fn secret_key(args: &FuzzArgs) -> Result<Option<SecretKey>, Failure> {
-    args.secret_key
-        .as_deref()
-        .map(|text| {
-            SecretKey::from_paserk(text).map_err(|e| Failure::usage(format!("--secret-key: {e}")))
-        })
-        .transpose()
+    args.secret_key.load()
 }
 
 /// How a minimized input is shown (with the provider's login secret redacted).
 type Shown = Box<dyn Fn(&[u8]) -> String>;
 
-pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
-    let progress = |line: &str| eprintln!("{line}");
+pub fn run(mut args: FuzzArgs, from_env: Option<String>) -> Result<u8, Failure> {
+    args.secret_key.from_env = from_env;
+    let progress = |line: &str| crate::out::errln!("{}", crate::secrets::shown(line));
     let (target, report, shown): (String, FuzzReport, Shown) = match (
         &args.provider,
         &args.registry,
@@ -138,7 +134,7 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
                 Some(key) => key,
                 None => blackbox::provider::login_key_for_seed(args.seed),
             };
-            let mut profile = Profile::new(login);
+            let mut profile = Profile::new_in(login, crate::secrets::register());
             if let Some(url) = &args.index_url {
                 profile.index_url = url.clone();
             }
@@ -178,6 +174,7 @@ pub fn run(args: FuzzArgs) -> Result<u8, Failure> {
                 max_skew: Duration::from_secs(60),
                 allow_remote: args.allow_remote,
                 timeout: args.timeout.max(Duration::from_secs(5)),
+                secrets: crate::secrets::register().clone(),
             })
             .map_err(|e| match e {
                 ConnectError::Refused(m) => Failure::usage(m),
@@ -241,35 +238,42 @@ fn print_human(
     report: &FuzzReport,
     shown: &dyn Fn(&[u8]) -> String,
 ) {
-    println!(
+    // Every line passes the register and the terminal filter: details quote the target.
+    let line = |text: String| crate::out::outln!("{}", crate::secrets::shown(&text));
+    line(format!(
         "credlab fuzz {target}: {} inputs in {:.1} s (seed {}), {} finding(s)",
         report.iterations,
         report.elapsed.as_secs_f64(),
         args.seed,
         report.findings.len()
-    );
+    ));
     for f in &report.findings {
-        println!("  {} {}: {}", kind_label(f.kind), f.case_id, f.detail);
-        println!(
+        line(format!(
+            "  {} {}: {}",
+            kind_label(f.kind),
+            f.case_id,
+            f.detail
+        ));
+        line(format!(
             "    input {} bytes at iteration {}, shrunk to {} bytes in {} attempts: {}",
             f.input.len(),
             f.iteration,
             f.minimized.len(),
             f.shrink_attempts,
             shown(&f.minimized)
-        );
+        ));
         if let Some(path) = &f.vector {
-            println!("    wrote {}", path.display());
+            line(format!("    wrote {}", path.display()));
         }
     }
     if report.duplicates > 0 {
-        println!(
+        line(format!(
             "  {} more finding(s) of signatures already reported",
             report.duplicates
-        );
+        ));
     }
     for note in &report.notes {
-        println!("  note: {note}");
+        line(format!("  note: {note}"));
     }
 }
 
@@ -300,7 +304,7 @@ fn finding_json(f: &Finding, shown: &dyn Fn(&[u8]) -> String) -> serde_json::Val
 }
 
 fn print_json(target: &str, args: &FuzzArgs, report: &FuzzReport, shown: &dyn Fn(&[u8]) -> String) {
-    let value = json!({
+    let mut value = json!({
         "target": target,
         "kind": if args.provider.is_some() { "provider" } else { "registry" },
         "seed": args.seed,
@@ -310,5 +314,6 @@ fn print_json(target: &str, args: &FuzzArgs, report: &FuzzReport, shown: &dyn Fn
         "duplicates": report.duplicates,
         "notes": report.notes,
     });
+    crate::secrets::register().scrub_json(&mut value);
     super::print_json(&value);
 }

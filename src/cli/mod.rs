@@ -2,8 +2,11 @@
 
 mod fuzz;
 mod key;
+mod secret_key;
 mod token;
 mod vectors;
+
+pub use secret_key::SecretKeyArgs;
 
 use clap::{Parser, Subcommand};
 
@@ -49,22 +52,29 @@ enum Command {
     Fuzz(Box<fuzz::FuzzArgs>),
 }
 
-/// Runs the parsed command line and returns the process exit code.
-pub fn run(cli: Cli) -> Result<u8, Failure> {
+/// Runs the parsed command line and returns the process exit code. `secret_from_env` is
+/// `CREDLAB_SECRET_KEY`, which `main` took out of the environment before parsing.
+pub fn run(cli: Cli, secret_from_env: Option<String>) -> Result<u8, Failure> {
     match cli.command {
         Some(Command::Key(cmd)) => key::run(cmd),
-        Some(Command::Token(cmd)) => token::run(*cmd),
+        Some(Command::Token(cmd)) => token::run(*cmd, secret_from_env),
         Some(Command::Vectors(cmd)) => vectors::run(cmd),
         Some(Command::Serve { args }) => Ok(credlab_runners::registry::server::serve_main(args)),
-        Some(Command::Fuzz(args)) => fuzz::run(*args),
-        None => crate::run::run(*cli.run),
+        Some(Command::Fuzz(args)) => fuzz::run(*args, secret_from_env),
+        None => {
+            let mut run = *cli.run;
+            run.secret_key.from_env = secret_from_env;
+            crate::run::run(run)
+        }
     }
 }
 
-/// Prints a JSON value, pretty, on stdout.
+/// Prints a JSON value, pretty, on stdout (no character in it can act on a terminal).
 fn print_json(value: &serde_json::Value) {
-    println!(
+    crate::out::outln!(
         "{}",
-        serde_json::to_string_pretty(value).expect("JSON values serialize")
+        credlab_suite::text::json_safe(
+            &serde_json::to_string_pretty(value).expect("JSON values serialize")
+        )
     );
 }

@@ -1,7 +1,6 @@
 //! `credlab token decode|sign|verify`: debugging tools for Cargo asymmetric tokens.
 
 use std::io::Read;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::PossibleValuesParser;
@@ -66,18 +65,9 @@ impl OperationArgs {
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// The signing key, `k3.secret.…` (prefer the environment variable or --secret-key-file:
-    /// command lines are visible to other users).
-    #[arg(
-        long,
-        env = "CREDLAB_SECRET_KEY",
-        hide_env_values = true,
-        conflicts_with = "secret_key_file"
-    )]
-    secret_key: Option<String>,
-    /// A file holding the `k3.secret.…` key.
-    #[arg(long)]
-    secret_key_file: Option<PathBuf>,
+    /// The signing key.
+    #[command(flatten)]
+    pub secret_key: super::SecretKeyArgs,
     /// The registry's index URL, verbatim (e.g. `sparse+https://reg.example/index/`).
     #[arg(long)]
     url: String,
@@ -133,10 +123,13 @@ fn backends() -> PossibleValuesParser {
     PossibleValuesParser::new(Backend::available().iter().map(|b| b.name()))
 }
 
-pub fn run(cmd: TokenCommand) -> Result<u8, Failure> {
+pub fn run(cmd: TokenCommand, secret_from_env: Option<String>) -> Result<u8, Failure> {
     match cmd {
         TokenCommand::Decode { token } => decode(&read_token(&token)?),
-        TokenCommand::Sign(args) => sign(args),
+        TokenCommand::Sign(mut args) => {
+            args.secret_key.from_env = secret_from_env;
+            sign(args)
+        }
         TokenCommand::Verify(args) => verify(args),
     }
 }
@@ -197,17 +190,11 @@ fn decode(token: &str) -> Result<u8, Failure> {
 }
 
 fn load_secret(args: &SignArgs) -> Result<SecretKey, Failure> {
-    let text = match (&args.secret_key, &args.secret_key_file) {
-        (Some(key), _) => key.clone(),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .map_err(|e| Failure::usage(format!("--secret-key-file {}: {e}", path.display())))?,
-        (None, None) => {
-            return Err(Failure::usage(
-                "give the signing key with --secret-key, --secret-key-file or CREDLAB_SECRET_KEY",
-            ));
-        }
-    };
-    SecretKey::from_paserk(text.trim()).map_err(|e| Failure::usage(format!("secret key: {e}")))
+    args.secret_key.load()?.ok_or_else(|| {
+        Failure::usage(
+            "give the signing key with --secret-key-file, CREDLAB_SECRET_KEY or --secret-key",
+        )
+    })
 }
 
 fn sign(args: SignArgs) -> Result<u8, Failure> {
@@ -228,7 +215,7 @@ fn sign(args: SignArgs) -> Result<u8, Failure> {
         claims.iat = text.clone();
     }
     let footer = Footer::new(args.url, key.public_key().id());
-    println!("{}", token::sign(&key, &claims, &footer, form));
+    crate::out::outln!("{}", token::sign(&key, &claims, &footer, form));
     Ok(OK)
 }
 

@@ -47,7 +47,7 @@ fn generate(dir: &Path) -> Result<u8, Failure> {
         std::fs::create_dir_all(parent)
             .and_then(|()| std::fs::write(&path, contents))
             .map_err(|e| Failure::usage(format!("writing {}: {e}", path.display())))?;
-        println!("wrote {}", path.display());
+        crate::out::outln!("wrote {}", path.display());
     }
     Ok(OK)
 }
@@ -73,15 +73,15 @@ fn check_dir(dir: &Path) -> Result<u8, Failure> {
             check::AnyVectorFile::Provider(f) => (f.cases.len(), &f.group),
         };
         total += n;
-        println!("{name}: {n} cases ({group})");
+        crate::out::outln!("{name}: {n} cases ({group})");
     }
     if problems.is_empty() {
-        println!("ok: {total} cases in {} files", files.len());
+        crate::out::outln!("ok: {total} cases in {} files", files.len());
         return Ok(OK);
     }
     for problem in &problems {
-        eprintln!("{problem}");
+        crate::out::errln!("{problem}");
     }
-    eprintln!("{} problem(s)", problems.len());
+    crate::out::errln!("{} problem(s)", problems.len());
     Ok(DATA)
 }

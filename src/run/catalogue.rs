@@ -21,18 +21,18 @@ pub fn list(filter: &Filter) -> Result<u8, Failure> {
     let mut n = 0;
     for file in embedded::token_files() {
         for case in file.cases.iter().filter(|c| filter.keeps(c.id.as_str())) {
-            println!("{}", line(case));
+            crate::out::outln!("{}", line(case));
             n += 1;
         }
     }
     for file in embedded::provider_files() {
         for case in file.cases.iter().filter(|c| filter.keeps(c.id.as_str())) {
-            println!("{}", line(case));
+            crate::out::outln!("{}", line(case));
             n += 1;
         }
     }
     for case in AUTH_CASES.iter().filter(|c| filter.keeps(c.id)) {
-        println!(
+        crate::out::outln!(
             "{:<6} {:<58} {}",
             case.level.as_str(),
             case.id,
@@ -40,28 +40,28 @@ pub fn list(filter: &Filter) -> Result<u8, Failure> {
         );
         n += 1;
     }
-    eprintln!("{n} cases");
+    crate::out::errln!("{n} cases");
     Ok(OK)
 }
 
 fn show<I: Serialize, E: Serialize>(case: &Case<I, E>) {
-    println!("{}  ({})", case.id, case.level.as_str());
-    println!("  {}", case.description);
+    crate::out::outln!("{}  ({})", case.id, case.level.as_str());
+    crate::out::outln!("  {}", case.description);
     if !case.flags.is_empty() {
-        println!("  flags: {}", case.flags.join(", "));
+        crate::out::outln!("  flags: {}", case.flags.join(", "));
     }
     if let (Some(base), Some(mutation)) = (&case.base, &case.mutation) {
-        println!("  derived from {base} by: {mutation}");
+        crate::out::outln!("  derived from {base} by: {mutation}");
     }
     for cite in &case.spec {
-        println!("  spec: {cite}");
+        crate::out::outln!("  spec: {cite}");
     }
     if let Some(clock) = &case.clock {
-        println!("  clock: {clock}");
+        crate::out::outln!("  clock: {clock}");
     }
     let pretty = |v: serde_json::Result<String>| v.expect("cases serialize");
-    println!("  expect: {}", pretty(serde_json::to_string(&case.expect)));
-    println!(
+    crate::out::outln!("  expect: {}", pretty(serde_json::to_string(&case.expect)));
+    crate::out::outln!(
         "  input:\n{}",
         indent(&pretty(serde_json::to_string_pretty(&case.input)))
     );
@@ -83,7 +83,7 @@ pub fn explain(id: &str) -> Result<u8, Failure> {
         {
             show(case);
             if let credlab_suite::cases::token::TokenExpect::Invalid { rejection } = case.expect {
-                println!("  rejection {rejection}: {}", rejection.explain());
+                crate::out::outln!("  rejection {rejection}: {}", rejection.explain());
             }
             return Ok(OK);
         }
@@ -95,9 +95,9 @@ pub fn explain(id: &str) -> Result<u8, Failure> {
         }
     }
     if let Some(case) = AUTH_CASES.iter().find(|c| c.id == id) {
-        println!("{}  ({})", case.id, case.level.as_str());
-        println!("  {}", case.description);
-        println!(
+        crate::out::outln!("{}  ({})", case.id, case.level.as_str());
+        crate::out::outln!("  {}", case.description);
+        crate::out::outln!(
             "  a registry protocol check run by `credlab --registry` (../shared/spec/asymmetric-tokens.md §4)"
         );
         return Ok(OK);

@@ -59,10 +59,10 @@ pub struct RunArgs {
     /// gets only PATH and a private HOME/XDG/TMPDIR.
     #[arg(long = "provider-env", value_name = "KEY=VALUE")]
     provider_env: Vec<String>,
-    /// The k3.secret credlab logs in with (default: a fresh key per run). Prefer the
-    /// CREDLAB_SECRET_KEY environment variable: command lines are visible to other users.
-    #[arg(long, env = "CREDLAB_SECRET_KEY", hide_env_values = true)]
-    secret_key: Option<String>,
+    /// The k3.secret credlab logs in with (--provider; default: a fresh key per run) or signs
+    /// with (--registry: the key the registry enrolled).
+    #[command(flatten)]
+    pub secret_key: crate::cli::SecretKeyArgs,
     /// A k3.public key PASETO tokens from the provider may be signed with (repeat).
     #[arg(long = "public-key", value_name = "KEY")]
     public_keys: Vec<String>,

@@ -10,6 +10,11 @@ use credlab_suite::report::{self, CaseReport, Report};
 use super::Format;
 use crate::exit::Failure;
 
+/// What every reporter renders: the report with the run's secrets replaced.
+fn redacted(report: &Report) -> Report {
+    report.redacted(crate::secrets::register())
+}
+
 pub struct Output {
     format: Format,
     file: Option<PathBuf>,
@@ -29,13 +34,14 @@ impl Output {
         self.format == Format::Human || self.file.is_some()
     }
 
-    /// A line shown while the run goes on.
+    /// A line shown while the run goes on (secrets replaced, target text neutralised).
     pub fn note(&self, line: &str) {
+        let line = crate::secrets::shown(line);
         let _guard = self.lock.lock();
         if self.human_on_stdout() {
-            println!("{line}");
+            crate::out::outln!("{line}");
         } else {
-            eprintln!("{line}");
+            crate::out::errln!("{line}");
         }
     }
 
@@ -47,17 +53,21 @@ impl Output {
     /// Prints the human part of one target's report.
     pub fn target_done(&self, report: &Report) {
         if self.human_on_stdout() {
-            print!("{}", report::render_human(report));
+            crate::out::out!("{}", report::render_human(&redacted(report)));
             let _ = std::io::stdout().flush();
         }
     }
 
     fn render(&self, reports: &[Report]) -> String {
+        let reports: Vec<Report> = reports.iter().map(redacted).collect();
+        let reports = reports.as_slice();
         match self.format {
             Format::Human => reports.iter().map(report::render_human).collect(),
             Format::Json if reports.len() == 1 => reports[0].to_json(),
             Format::Json => {
-                let mut text = serde_json::to_string_pretty(reports).expect("reports serialize");
+                let mut text = credlab_suite::text::json_safe(
+                    &serde_json::to_string_pretty(reports).expect("reports serialize"),
+                );
                 text.push('\n');
                 text
             }
@@ -80,7 +90,7 @@ impl Output {
             Some(path) => std::fs::write(path, self.render(reports))
                 .map_err(|e| Failure::usage(format!("--report {}: {e}", path.display()))),
             None if self.format != Format::Human => {
-                print!("{}", self.render(reports));
+                crate::out::out!("{}", self.render(reports));
                 Ok(())
             }
             None => Ok(()),

@@ -8,6 +8,7 @@ use credlab_runners::provider_run::{self, CaseRun, Profile};
 use credlab_suite::cases::provider::{ProviderCase, ProviderFile};
 use credlab_suite::keys::{PublicKey, SecretKey};
 use credlab_suite::provider::Timeouts;
+use credlab_suite::redact::SecretKind;
 use credlab_suite::report::{CaseReport, Expectations, Report, Target};
 use credlab_suite::vectors::embedded;
 
@@ -40,18 +41,21 @@ pub fn command(target: &str, provider_env: &[String]) -> Result<ProviderCommand,
         let (key, value) = pair.split_once('=').ok_or_else(|| {
             Failure::usage(format!("--provider-env {pair:?}: expected KEY=VALUE"))
         })?;
+        // A key handed to the provider through its environment is a secret of the run too.
+        if let Ok(secret) = SecretKey::from_paserk(value) {
+            crate::secrets::register().add_key(SecretKind::LoginKey, "provider-env-key", &secret);
+        }
         command = command.env(key, value);
     }
     Ok(command)
 }
 
 fn profile(args: &RunArgs) -> Result<Profile, Failure> {
-    let login_key = match &args.secret_key {
-        Some(text) => SecretKey::from_paserk(text)
-            .map_err(|e| Failure::usage(format!("--secret-key: {e}")))?,
+    let login_key = match args.secret_key.load()? {
+        Some(key) => key,
         None => SecretKey::generate(),
     };
-    let mut profile = Profile::new(login_key);
+    let mut profile = Profile::new_in(login_key, crate::secrets::register());
     if let Some(url) = &args.index_url {
         profile.index_url = url.clone();
     }

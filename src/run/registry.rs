@@ -78,6 +78,7 @@ pub fn target(args: &RunArgs, url: &str, key: SecretKey) -> Target {
         max_skew: Duration::from_secs(args.max_future_skew),
         allow_remote: args.allow_remote,
         timeout: args.timeout.unwrap_or(Duration::from_secs(10)),
+        secrets: crate::secrets::register().clone(),
     }
 }
 
@@ -97,15 +98,11 @@ pub fn run(
     expectations: &Expectations,
     out: &Output,
 ) -> Result<Report, Failure> {
-    let key = match &args.secret_key {
-        Some(text) => SecretKey::from_paserk(text)
-            .map_err(|e| Failure::usage(format!("--secret-key: {e}")))?,
-        None => {
-            return Err(Failure::usage(
-                "--registry needs --secret-key (or CREDLAB_SECRET_KEY): the k3.secret whose k3.public \
-                 the registry has enrolled for credlab; `credlab key generate` makes a pair",
-            ));
-        }
+    let Some(key) = args.secret_key.load()? else {
+        return Err(Failure::usage(
+            "--registry needs --secret-key-file (or CREDLAB_SECRET_KEY): the k3.secret whose \
+             k3.public the registry has enrolled for credlab; `credlab key generate` makes a pair",
+        ));
     };
     out.note(&format!("credlab: registry {url}"));
     let session = connect(target(args, url, key))?;

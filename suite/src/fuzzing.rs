@@ -1061,9 +1061,17 @@ pub fn provider_answer(data: &[u8]) {
             exit: ExitRule::Any,
         },
     ];
+    let secrets = crate::redact::Secrets::new();
+    secrets.add(
+        crate::redact::SecretKind::LoginKey,
+        "login-token",
+        RFC_SECRET,
+    );
     let ctx = Context {
         login_token: Some(RFC_SECRET.to_string()),
         keys: w.keys.clone(),
+        secrets,
+        elsewhere: Vec::new(),
     };
     let publish = fixture_publish_line(w).into_bytes();
     let read = br#"{"v":1,"registry":{"index-url":"sparse+https://registry.test/index/"},"kind":"get","operation":"read"}"#;

@@ -38,6 +38,7 @@ pub mod redact;
 pub mod registry;
 pub mod rejection;
 pub mod report;
+pub mod text;
 pub mod token;
 pub mod vectors;
 pub mod verify;

@@ -27,6 +27,9 @@ use credlab_suite::cases::token::{
     RegisteredKey, RegistryInput, TokenCase, TokenExpect, TokenFile, TokenInput,
 };
 use credlab_suite::cases::{Case, FORMAT, Level};
+use credlab_suite::keys::SecretKey;
+use credlab_suite::paseto::{self, SignatureForm};
+use credlab_suite::redact::{SecretKind, Secrets};
 use credlab_suite::token::Operation;
 use credlab_suite::vectors::fixture::{RFC_SECRET, sha256_hex};
 use credlab_suite::vectors::to_committed_json;
@@ -56,29 +59,64 @@ pub fn registry_case_id(kind: FindingKind, token: &str) -> String {
     )
 }
 
-/// `input` with the profile's login secret replaced by the RFC 3231 example key (a public test
-/// key), so no vector carries the key credlab logged in with.
-pub fn redact_login(profile: &Profile, input: &[u8]) -> Vec<u8> {
-    let secret = profile.login_key.expose_paserk();
-    replace_all(input, secret.as_bytes(), RFC_SECRET.as_bytes())
-}
-
-fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
-    if needle.is_empty() {
-        return haystack.to_vec();
-    }
-    let mut out = Vec::with_capacity(haystack.len());
-    let mut at = 0;
-    while at < haystack.len() {
-        if haystack[at..].starts_with(needle) {
-            out.extend_from_slice(with);
-            at += needle.len();
-        } else {
-            out.push(haystack[at]);
-            at += 1;
+/// How a provider input is kept in a vector: no secret of the run may be in it.
+///
+/// Every occurrence of the login token, whole or a fragment of at least
+/// [`credlab_suite::redact::FRAGMENT`] characters (a fuzzer truncates and splices it), becomes
+/// a placeholder: `${login_token}`, or `${login_token[FROM..TO]}` for the characters FROM..TO
+/// of it, so the vector replays with whatever key the next run logs in with. Input that is
+/// not UTF-8, or that has a `${` of its own, cannot hold a placeholder (`bytes` are sent as
+/// they are): there each occurrence becomes the same characters of the RFC 3231 example key,
+/// which is public. Input with no secret in it is kept as the exact bytes.
+pub fn vector_input(profile: &Profile, input: &[u8]) -> Send {
+    let login = profile.login_key.expose_paserk();
+    let only_login = credlab_suite::redact::Secrets::new();
+    only_login.add(SecretKind::LoginKey, "login-token", &login);
+    let found = only_login.find(input);
+    // Text with no `${` of its own can carry placeholders; anything else is kept as bytes.
+    match std::str::from_utf8(input) {
+        Ok(text) if !found.is_empty() && !text.contains("${") => {
+            let mut out = String::with_capacity(text.len());
+            let mut at = 0;
+            for f in &found {
+                out.push_str(&text[at..f.range.start]);
+                if f.secret == (0..login.len()) {
+                    out.push_str("${login_token}");
+                } else {
+                    out.push_str(&format!(
+                        "${{login_token[{}..{}]}}",
+                        f.secret.start, f.secret.end
+                    ));
+                }
+                at = f.range.end;
+            }
+            out.push_str(&text[at..]);
+            // Any other secret of the run (another form of a key, a returned token).
+            Send::Text {
+                text: profile.secrets.scrub(&out).into_owned(),
+            }
+        }
+        _ => {
+            let mut out = input.to_vec();
+            for f in &found {
+                let public = &RFC_SECRET.as_bytes()[f.secret.clone()];
+                out[f.range.clone()].copy_from_slice(public);
+            }
+            Send::Bytes {
+                base64: credlab_suite::b64::encode(&profile.secrets.scrub_bytes(&out)),
+            }
         }
     }
-    out
+}
+
+/// The bytes of a vector's input as they are hashed for its id (placeholders unexpanded).
+pub fn vector_bytes(send: &Send) -> Vec<u8> {
+    match send {
+        Send::Text { text } => text.as_bytes().to_vec(),
+        Send::Bytes { base64 } => credlab_suite::b64::decode(base64).unwrap_or_default(),
+        Send::Line { line, terminator } => format!("{line}{terminator}").into_bytes(),
+        Send::Nothing => Vec::new(),
+    }
 }
 
 fn provider_description(kind: FindingKind) -> &'static str {
@@ -91,8 +129,10 @@ fn provider_description(kind: FindingKind) -> &'static str {
     }
 }
 
-/// The case for a provider finding.
-pub fn provider_case(kind: FindingKind, input: &[u8]) -> ProviderCase {
+/// The case for a provider finding whose input is `send` (see [`vector_input`]).
+pub fn provider_case(kind: FindingKind, send: Send) -> ProviderCase {
+    let bytes = vector_bytes(&send);
+    let input = bytes.as_slice();
     let mut answers = Answer::REFUSALS.to_vec();
     let parses = request_parses(first_line(input)).is_ok();
     if parses {
@@ -127,10 +167,8 @@ pub fn provider_case(kind: FindingKind, input: &[u8]) -> ProviderCase {
             requires: Vec::new(),
             setup: Vec::new(),
             steps: vec![Step {
-                send: Send::Bytes {
-                    base64: credlab_suite::b64::encode(input),
-                },
                 close_stdin: close_for(input),
+                send,
                 read_response: true,
             }],
         },
@@ -173,14 +211,15 @@ fn write(dir: &Path, name: &str, contents: &str) -> Result<PathBuf, String> {
 }
 
 /// Writes a provider finding as `<dir>/provider-<kind>-<hash8>.json`.
-pub fn write_provider(dir: &Path, kind: FindingKind, input: &[u8]) -> Result<PathBuf, String> {
-    if let Some(why) = provider_inexpressible(input) {
+pub fn write_provider(dir: &Path, kind: FindingKind, send: Send) -> Result<PathBuf, String> {
+    let input = vector_bytes(&send);
+    if let Some(why) = provider_inexpressible(&input) {
         return Err(format!(
             "{}: not written as a vector: {why}",
-            provider_case_id(kind, input)
+            provider_case_id(kind, &input)
         ));
     }
-    let case = provider_case(kind, input);
+    let case = provider_case(kind, send);
     let name = format!(
         "provider-{}.json",
         case.id.as_str().rsplit("::").next().unwrap_or_default()
@@ -204,6 +243,72 @@ pub struct RegistryContext {
     pub clock: String,
     /// What the reference verifier says about the token at that clock.
     pub expect: TokenExpect,
+}
+
+/// The token a registry finding's vector holds: nothing in it may be a secret of the run.
+///
+/// A token that carries (a fragment of) the signature of a token credlab signed with the
+/// registry's key is moved to the RFC 3231 example key, which is public: its payload and
+/// footer are kept (the footer's `kip` becomes the example key's), and it is signed again;
+/// a signature that was not valid keeps its damage (the XOR of it and the valid signature is
+/// applied to the example key's signature). A token too broken to decode has its secret
+/// characters overwritten with `A`. Returns the token and the key the vector enrols.
+pub fn transplant(token: &str, secrets: &Secrets, signer: &SecretKey) -> (String, SecretKey) {
+    let public = SecretKey::from_paserk(RFC_SECRET).expect("the RFC 3231 key parses");
+    if secrets.find(token.as_bytes()).is_empty() {
+        return (token.to_string(), signer.clone());
+    }
+    let resigned = paseto::decode(token).ok().map(|decoded| {
+        let payload = decoded.payload().to_vec();
+        let signature = decoded.signature().to_vec();
+        let footer = decoded.footer().map(<[u8]>::to_vec).unwrap_or_default();
+        let valid = |key: &SecretKey, footer: &[u8], form| {
+            let token = paseto::sign(key, &payload, footer, b"", form);
+            paseto::decode(&token)
+                .expect("credlab's own tokens decode")
+                .signature()
+                .to_vec()
+        };
+        let moved_footer = String::from_utf8_lossy(&footer)
+            .replace(
+                signer.public_key().id().as_str(),
+                public.public_key().id().as_str(),
+            )
+            .into_bytes();
+        let forms = [SignatureForm::LowS, SignatureForm::HighS];
+        let new_signature = forms
+            .iter()
+            .find(|form| valid(signer, &footer, **form) == signature)
+            .map(|form| valid(&public, &moved_footer, *form))
+            .unwrap_or_else(|| {
+                let damage = valid(signer, &footer, SignatureForm::LowS);
+                valid(&public, &moved_footer, SignatureForm::LowS)
+                    .iter()
+                    .zip(signature.iter().zip(&damage))
+                    .map(|(p, (s, d))| p ^ s ^ d)
+                    .collect()
+            });
+        let mut body = payload;
+        body.extend_from_slice(&new_signature);
+        paseto::assemble(
+            &body,
+            if decoded.footer().is_some() {
+                &moved_footer
+            } else {
+                b""
+            },
+        )
+    });
+    match resigned {
+        Some(token) if secrets.find(token.as_bytes()).is_empty() => (token, public),
+        _ => {
+            let mut bytes = token.as_bytes().to_vec();
+            for f in secrets.find(token.as_bytes()) {
+                bytes[f.range].fill(b'A');
+            }
+            (String::from_utf8_lossy(&bytes).into_owned(), signer.clone())
+        }
+    }
 }
 
 /// The case for a registry finding.
@@ -393,9 +498,12 @@ mod tests {
     #[test]
     fn write_twice_same_file_and_load_back() {
         let dir = tempfile::tempdir().unwrap();
-        let p1 = write_provider(dir.path(), FindingKind::Garbage, b"x\n").unwrap();
+        let send = || Send::Bytes {
+            base64: credlab_suite::b64::encode(b"x\n"),
+        };
+        let p1 = write_provider(dir.path(), FindingKind::Garbage, send()).unwrap();
         let first = std::fs::read(&p1).unwrap();
-        let p2 = write_provider(dir.path(), FindingKind::Garbage, b"x\n").unwrap();
+        let p2 = write_provider(dir.path(), FindingKind::Garbage, send()).unwrap();
         assert_eq!(p1, p2);
         assert_eq!(first, std::fs::read(&p2).unwrap());
         let (providers, tokens) = load_found(dir.path()).unwrap();
@@ -412,6 +520,78 @@ mod tests {
             "{err}"
         );
         assert_eq!(load_found(&dir.path().join("none")).unwrap().0.len(), 0);
+    }
+
+    #[test]
+    fn inputs_keep_the_login_key_as_a_placeholder() {
+        let key = SecretKey::generate();
+        let paserk = key.expose_paserk();
+        let profile = Profile::new(key);
+        // Whole, and 50 characters of it as a fuzzer truncated it.
+        let text = format!("{{\"token\":\"{paserk}\",\"x\":\"{}\"}}\n", &paserk[5..55]);
+        let Send::Text { text: kept } = vector_input(&profile, text.as_bytes()) else {
+            panic!("UTF-8 input is kept as text")
+        };
+        assert_eq!(
+            kept,
+            "{\"token\":\"${login_token}\",\"x\":\"${login_token[5..55]}\"}\n"
+        );
+        // It renders back to the input with this run's key, and to a new key's in the next.
+        assert_eq!(profile.render(&kept), text);
+        // Bytes cannot hold a placeholder: the key becomes the public RFC 3231 key there.
+        let mut bytes = b"\xff".to_vec();
+        bytes.extend_from_slice(&paserk.as_bytes()[..40]);
+        let Send::Bytes { base64 } = vector_input(&profile, &bytes) else {
+            panic!("non-UTF-8 input is kept as bytes")
+        };
+        let kept = credlab_suite::b64::decode(&base64).unwrap();
+        assert_eq!(&kept[1..], &RFC_SECRET.as_bytes()[..40]);
+        // Input without the key is kept exactly.
+        assert_eq!(
+            vector_input(&profile, b"{}\n"),
+            Send::Bytes {
+                base64: credlab_suite::b64::encode(b"{}\n")
+            }
+        );
+    }
+
+    #[test]
+    fn registry_tokens_move_to_the_public_key() {
+        use credlab_suite::token::{Operation, sign_as_cargo};
+        let user = SecretKey::generate();
+        let secrets = Secrets::new();
+        let now = time::OffsetDateTime::now_utc();
+        let url = "sparse+http://127.0.0.1:1/index/";
+        let token = sign_as_cargo(&user, url, &Operation::Read, now, None);
+        secrets.add_token(SecretKind::SignedToken, &token);
+        // A valid token stays valid, under the public key.
+        let (moved, key) = transplant(&token, &secrets, &user);
+        assert!(secrets.find(moved.as_bytes()).is_empty());
+        assert_eq!(key.expose_paserk(), RFC_SECRET);
+        let verify = |t: &str, k: &SecretKey| {
+            let mut keys = credlab_suite::verify::KeyStore::new();
+            keys.insert(k.public_key().clone(), None);
+            credlab_suite::verify::Verifier::new(keys).verify(
+                t,
+                &credlab_suite::verify::Request::new(url, Operation::Read),
+                now,
+            )
+        };
+        assert!(verify(&token, &user).is_ok());
+        assert!(verify(&moved, &key).is_ok(), "{:?}", verify(&moved, &key));
+        // A flipped signature bit stays flipped: still refused as a bad signature.
+        let dot = token.rfind('.').unwrap();
+        let mut flipped = token.clone().into_bytes();
+        flipped[dot - 3] = if flipped[dot - 3] == b'A' { b'B' } else { b'A' };
+        let flipped = String::from_utf8(flipped).unwrap();
+        let (moved, key) = transplant(&flipped, &secrets, &user);
+        assert!(secrets.find(moved.as_bytes()).is_empty(), "{moved}");
+        assert_eq!(
+            verify(&moved, &key).unwrap_err().kind,
+            verify(&flipped, &user).unwrap_err().kind
+        );
+        // A token with no secret in it is kept.
+        assert_eq!(transplant("v3.public.x", &secrets, &user).0, "v3.public.x");
     }
 
     #[test]

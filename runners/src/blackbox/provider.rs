@@ -413,11 +413,11 @@ fn shrink_and_write(
         minimized = input.clone();
         detail = first.detail.clone();
     }
-    let vector_bytes = found::redact_login(profile, &minimized);
-    let case_id = found::provider_case_id(kind, &vector_bytes);
+    let send = found::vector_input(profile, &minimized);
+    let case_id = found::provider_case_id(kind, &found::vector_bytes(&send));
     let vector = match &opts.found_dir {
         None => None,
-        Some(dir) => match found::write_provider(dir, kind, &vector_bytes) {
+        Some(dir) => match found::write_provider(dir, kind, send) {
             Ok(path) => Some(path),
             Err(e) => {
                 report.notes.push(e);

@@ -49,6 +49,7 @@ use super::rng::Rng;
 use super::{Campaign, Finding, FindingKind, FuzzOptions, FuzzReport, shrink};
 use crate::registry_run::crates::LiveCrates;
 use crate::registry_run::{Answer, Client, SendError, Session, header_safe};
+use credlab_suite::redact::SecretKind;
 
 /// Everything an input needs from the session.
 struct World<'a> {
@@ -89,10 +90,22 @@ impl World<'_> {
         clock: OffsetDateTime,
         policy: &Policy,
     ) -> Result<(), Rejection> {
+        self.reference_with(self.key(), token, op, clock, policy)
+    }
+
+    /// The same, with `key` enrolled instead of the session's.
+    fn reference_with(
+        &self,
+        key: &SecretKey,
+        token: &str,
+        op: &Operation,
+        clock: OffsetDateTime,
+        policy: &Policy,
+    ) -> Result<(), Rejection> {
         let input = TokenInput {
             registry: RegistryInput {
                 index_url: self.index_url().to_string(),
-                keys: vec![registered(self.key(), self.subject().map(str::to_string))],
+                keys: vec![registered(key, self.subject().map(str::to_string))],
                 published: Vec::new(),
             },
             signer: None,
@@ -145,6 +158,8 @@ fn classify(
                 signature: "hang".into(),
             }));
         }
+        // A refused URL is the session's configuration, not something the registry did.
+        Err(SendError::Refused(message)) => return Err(message),
         Err(SendError::Transport(message)) => {
             if message.starts_with("building the request") || message.starts_with("no .crate") {
                 return Err(message);
@@ -390,14 +405,24 @@ fn token(world: &World<'_>, rng: &mut Rng, op: &Operation) -> String {
         }
         t
     };
-    sanitize(token.as_bytes())
+    let token = sanitize(token.as_bytes());
+    // Signed with the registry's key (or cut from such a token): a secret from now on.
+    world
+        .session
+        .secrets()
+        .add_token(SecretKind::SignedToken, &token);
+    token
 }
 
 /// Fuzzes one registry session. `progress` gets one line per notable event.
 pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&str)) -> FuzzReport {
     let mut campaign = Campaign::new(opts, "tokens", progress);
     let client_with = |timeout| {
-        let mut client = Client::new(&session.fixture.index_url, timeout);
+        let mut client = Client::new(
+            &session.fixture.index_url,
+            timeout,
+            session.client.allow_remote(),
+        );
         client.api = session.client.api.clone();
         client.dl = session.client.dl.clone();
         client
@@ -592,21 +617,24 @@ fn shrink_and_write(
         .now()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| world.now());
-    let expect = match world.reference(&minimized, op, clock, &Policy::default()) {
+    // The vector must not hold a token signed with the registry's key: it is moved to the
+    // public RFC 3231 key, and judged under that key.
+    let (kept, key) = found::transplant(&minimized, world.session.secrets(), world.key());
+    let expect = match world.reference_with(&key, &kept, op, clock, &Policy::default()) {
         Ok(()) => TokenExpect::Valid,
         Err(r) => TokenExpect::Invalid { rejection: r.kind },
     };
     let context = RegistryContext {
         index_url: world.index_url().to_string(),
-        key: registered(world.key(), world.subject().map(str::to_string)),
+        key: registered(&key, world.subject().map(str::to_string)),
         request: op.clone(),
         clock: iat::format(clock),
         expect,
     };
-    let case_id = found::registry_case_id(kind, &minimized);
+    let case_id = found::registry_case_id(kind, &kept);
     let vector = match &opts.found_dir {
         None => None,
-        Some(dir) => match found::write_registry(dir, kind, &minimized, &context) {
+        Some(dir) => match found::write_registry(dir, kind, &kept, &context) {
             Ok(path) => Some(path),
             Err(e) => {
                 report.notes.push(e);

@@ -1,12 +1,31 @@
 //! The HTTP transport: Cargo's Web API and sparse index over `ureq`, with the token raw in
 //! `Authorization` as Cargo sends it. It reports what the registry answered; it judges nothing.
+//!
+//! The client is also where the loopback rule is enforced, because it is the one place every
+//! request passes: each URL (index, `api`, downloads, redirect targets) is parsed by
+//! [`safety::Url`] and checked before a connection is opened, and the parsed `Uri` is the one
+//! sent. Behind that, the agent's resolver drops non-loopback addresses, so a name that resolves
+//! elsewhere is never connected to either.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use credlab_suite::token::Operation;
 use serde_json::Value;
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use super::crates::{LiveCrates, publish_body};
+use super::safety::{self, Url};
+
+/// Redirects a GET follows, as many as Cargo's curl handle would care to (and few enough that a
+/// loop ends quickly).
+pub const MAX_REDIRECTS: usize = 5;
+
+/// The statuses whose `Location` a GET follows.
+const REDIRECTS: [u16; 5] = [301, 302, 303, 307, 308];
 
 /// What one request got back.
 #[derive(Debug, Clone)]
@@ -24,6 +43,10 @@ pub enum SendError {
     Timeout(Duration),
     #[error("{0}")]
     Transport(String),
+    /// The URL (or a redirect's target, or the address a name resolved to) is one credlab may
+    /// not contact; nothing was sent there. The message names `--allow-remote` where it applies.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// A registry's endpoints.
@@ -31,6 +54,8 @@ pub enum SendError {
 pub struct Client {
     agent: ureq::Agent,
     timeout: Duration,
+    /// `--allow-remote`: whether non-loopback hosts may be contacted.
+    allow_remote: bool,
     /// `http(s)://…/index/` (the sparse URL without `sparse+`).
     index: String,
     /// `config.json`'s `api`, without a trailing slash.
@@ -43,11 +68,91 @@ pub struct Client {
 /// `ab/cd/abcd…`), lowercased. The reference registry serves the same paths.
 pub fn index_path(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
-    match lower.len() {
-        1 => format!("1/{lower}"),
-        2 => format!("2/{lower}"),
-        3 => format!("3/{}/{lower}", &lower[..1]),
-        _ => format!("{}/{}/{lower}", &lower[..2], &lower[2..4]),
+    format!("{}/{lower}", dep_prefix(&lower))
+}
+
+/// The index directory of a crate name, as Cargo's `make_dep_prefix` builds it: `1`, `2`,
+/// `3/{first char}`, else `{first two}/{next two}`. Counted in chars so a non-ASCII name from a
+/// registry cannot split a character (Cargo's names are ASCII, where the two agree).
+pub fn dep_prefix(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let take = |range: std::ops::Range<usize>| chars[range].iter().collect::<String>();
+    match chars.len() {
+        0 => String::new(),
+        1 => "1".into(),
+        2 => "2".into(),
+        3 => format!("3/{}", take(0..1)),
+        _ => format!("{}/{}", take(0..2), take(2..4)),
+    }
+}
+
+/// The markers of config.json's `dl` (registry-index.md "config.json").
+const DL_MARKERS: [&str; 5] = [
+    "{crate}",
+    "{version}",
+    "{prefix}",
+    "{lowerprefix}",
+    "{sha256-checksum}",
+];
+
+/// A download URL from `dl`: the markers substituted, or `/{crate}/{version}/download`
+/// appended when `dl` has none of them. (Cargo appends to `dl` as is; a trailing `/` is
+/// dropped here first, as credlab always did, so `…/dl/` does not become `…/dl//…`.)
+pub fn dl_url(dl: &str, name: &str, vers: &str, cksum: &str) -> String {
+    if !DL_MARKERS.iter().any(|m| dl.contains(m)) {
+        return format!("{}/{name}/{vers}/download", dl.trim_end_matches('/'));
+    }
+    dl.replace("{crate}", name)
+        .replace("{version}", vers)
+        .replace("{prefix}", &dep_prefix(name))
+        .replace("{lowerprefix}", &dep_prefix(&name.to_lowercase()))
+        .replace("{sha256-checksum}", cksum)
+}
+
+/// Why the resolver refused: the name resolved only to addresses credlab may not contact.
+#[derive(Debug)]
+struct ResolvedElsewhere(String);
+
+impl std::fmt::Display for ResolvedElsewhere {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ResolvedElsewhere {}
+
+/// ureq's resolver with the loopback rule applied to what it returns: the URL check decides on
+/// the name, this decides on the addresses, so `localhost` mapped elsewhere (or any name, with a
+/// future caller that skips the check) still cannot reach a remote host.
+#[derive(Debug, Default)]
+struct LoopbackResolver {
+    allow_remote: bool,
+    inner: DefaultResolver,
+}
+
+impl Resolver for LoopbackResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let found = self.inner.resolve(uri, config, timeout)?;
+        let kept = safety::allowed_addrs(found.iter().copied(), self.allow_remote);
+        if kept.is_empty() {
+            let all: Vec<String> = found.iter().map(SocketAddr::to_string).collect();
+            return Err(ureq::Error::Other(Box::new(ResolvedElsewhere(format!(
+                "{} resolved to {} and none of it is loopback; pass {} if that is what you want",
+                uri.host().unwrap_or_default(),
+                all.join(", "),
+                safety::ALLOW_REMOTE
+            )))));
+        }
+        let mut addrs = self.empty();
+        for addr in kept {
+            addrs.push(addr);
+        }
+        Ok(addrs)
     }
 }
 
@@ -58,20 +163,33 @@ pub fn header_safe(value: &str) -> bool {
         .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
 }
 
+/// The ureq agent: no redirects of its own (the client follows them, checking each), no
+/// proxy, and the loopback resolver.
+fn agent(timeout: Duration, allow_remote: bool) -> ureq::Agent {
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .max_redirects(0)
+        .proxy(None)
+        // Room for the oversized-token cases (a 128 KiB Authorization header).
+        .output_buffer_size(512 * 1024)
+        .build();
+    let resolver = LoopbackResolver {
+        allow_remote,
+        ..LoopbackResolver::default()
+    };
+    ureq::Agent::with_parts(config, DefaultConnector::new(), resolver)
+}
+
 impl Client {
-    pub fn new(index_url: &str, timeout: Duration) -> Self {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(timeout))
-            .max_redirects(0)
-            .proxy(None)
-            // Room for the oversized-token cases (a 128 KiB Authorization header).
-            .output_buffer_size(512 * 1024)
-            .build();
+    /// A client for the registry at `index_url`; without `allow_remote` it contacts loopback
+    /// hosts only.
+    pub fn new(index_url: &str, timeout: Duration, allow_remote: bool) -> Self {
         let index = index_url.strip_prefix("sparse+").unwrap_or(index_url);
         Self {
-            agent: config.into(),
+            agent: agent(timeout, allow_remote),
             timeout,
+            allow_remote,
             index: if index.ends_with('/') {
                 index.to_string()
             } else {
@@ -80,6 +198,11 @@ impl Client {
             api: None,
             dl: None,
         }
+    }
+
+    /// Whether this client may contact non-loopback hosts (`--allow-remote`).
+    pub fn allow_remote(&self) -> bool {
+        self.allow_remote
     }
 
     /// `PUT` (add) or `DELETE` (remove) owners of a crate: `{"users":[…]}`, as `cargo owner`
@@ -101,7 +224,8 @@ impl Client {
         )
     }
 
-    /// Sends one request; `body` is (content type, bytes).
+    /// Sends one request; `body` is (content type, bytes). The URL is checked before anything
+    /// is sent; a GET follows up to [`MAX_REDIRECTS`] redirects, each target checked the same way.
     fn send(
         &self,
         method: &str,
@@ -109,9 +233,51 @@ impl Client {
         token: Option<&str>,
         body: Option<(&str, Vec<u8>)>,
     ) -> Result<Answer, SendError> {
+        let first = safety::allowed(url, self.allow_remote).map_err(SendError::Refused)?;
+        if method != "GET" {
+            return self.send_once(method, &first, token, body).map(|(a, _)| a);
+        }
+        let mut current = first.clone();
+        for hop in 0..=MAX_REDIRECTS {
+            // curl (Cargo's HTTP stack) sends a custom Authorization only to the first origin.
+            let auth = token.filter(|_| current.same_origin(&first));
+            let (answer, location) = self.send_once(method, &current, auth, None)?;
+            let Some(location) = location.filter(|_| REDIRECTS.contains(&answer.status)) else {
+                return Ok(answer);
+            };
+            if hop == MAX_REDIRECTS {
+                break;
+            }
+            current = self.follow(&current, &location)?;
+        }
+        Err(SendError::Transport(format!(
+            "more than {MAX_REDIRECTS} redirects from {first}"
+        )))
+    }
+
+    /// The target of a redirect from `from`, checked like any other URL.
+    fn follow(&self, from: &Url, location: &str) -> Result<Url, SendError> {
+        from.join(location)
+            .and_then(|to| safety::permit(to, self.allow_remote))
+            .map_err(|reason| {
+                SendError::Refused(format!(
+                    "the redirect from {from} to {location:?} was not followed: {reason}"
+                ))
+            })
+    }
+
+    /// One request to an already checked URL: the answer and its `Location`, if any.
+    fn send_once(
+        &self,
+        method: &str,
+        url: &Url,
+        token: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<(Answer, Option<String>), SendError> {
         let builder = ureq::http::Request::builder()
             .method(method)
-            .uri(url)
+            // The parsed Uri itself, not its text: what was checked is what is sent.
+            .uri(url.uri().clone())
             .header("cargo-protocol", "version=1")
             .header("accept", "application/json");
         let builder = match token {
@@ -125,10 +291,7 @@ impl Client {
         let request = builder
             .body(body)
             .map_err(|e| SendError::Transport(format!("building the request: {e}")))?;
-        let mut response = self.agent.run(request).map_err(|e| match e {
-            ureq::Error::Timeout(_) => SendError::Timeout(self.timeout),
-            other => SendError::Transport(other.to_string()),
-        })?;
+        let mut response = self.agent.run(request).map_err(|e| self.failed(e))?;
         let header = |name: &str| {
             response
                 .headers()
@@ -138,6 +301,7 @@ impl Client {
         };
         let date = header("date");
         let www_authenticate = header("www-authenticate");
+        let location = header("location");
         let status = response.status().as_u16();
         let body = response
             .body_mut()
@@ -145,12 +309,24 @@ impl Client {
             .limit(16 << 20)
             .read_to_vec()
             .map_err(|e| SendError::Transport(format!("reading the answer: {e}")))?;
-        Ok(Answer {
+        let answer = Answer {
             status,
             body,
             date,
             www_authenticate,
-        })
+        };
+        Ok((answer, location))
+    }
+
+    /// A ureq error as a [`SendError`]: the resolver's refusal stays a refusal.
+    fn failed(&self, e: ureq::Error) -> SendError {
+        match e {
+            ureq::Error::Timeout(_) => SendError::Timeout(self.timeout),
+            ureq::Error::Other(inner) if inner.is::<ResolvedElsewhere>() => {
+                SendError::Refused(inner.to_string())
+            }
+            other => SendError::Transport(other.to_string()),
+        }
     }
 
     /// `GET {index}config.json`.
@@ -183,19 +359,25 @@ impl Client {
         )
     }
 
-    /// `GET` a download (`dl` with `{crate}`/`{version}` markers, or `dl/{crate}/{version}/download`).
+    /// The download URL of a crate version from `dl` (see [`dl_url`]); `cksum` fills
+    /// `{sha256-checksum}`.
+    pub fn download_url(&self, name: &str, vers: &str, cksum: &str) -> Result<String, SendError> {
+        let dl = self
+            .dl
+            .as_deref()
+            .ok_or_else(|| SendError::Transport("config.json names no `dl`".into()))?;
+        Ok(dl_url(dl, name, vers, cksum))
+    }
+
+    /// `GET` a download; `cksum` is the version's sha256, for `{sha256-checksum}`.
     pub fn download(
         &self,
         name: &str,
         vers: &str,
+        cksum: &str,
         token: Option<&str>,
     ) -> Result<Answer, SendError> {
-        let dl = self.dl.clone().unwrap_or_default();
-        let url = if dl.contains('{') {
-            dl.replace("{crate}", name).replace("{version}", vers)
-        } else {
-            format!("{}/{name}/{vers}/download", dl.trim_end_matches('/'))
-        };
+        let url = self.download_url(name, vers, cksum)?;
         self.send("GET", &url, token, None)
     }
 
@@ -259,5 +441,130 @@ mod tests {
         assert_eq!(index_path("ab"), "2/ab");
         assert_eq!(index_path("abc"), "3/a/abc");
         assert_eq!(index_path("Cargo"), "ca/rg/cargo");
+    }
+
+    #[test]
+    fn dep_prefixes_as_cargo_makes_them() {
+        assert_eq!(dep_prefix("a"), "1");
+        assert_eq!(dep_prefix("ab"), "2");
+        assert_eq!(dep_prefix("Abc"), "3/A");
+        assert_eq!(dep_prefix("CargoX"), "Ca/rg");
+        assert_eq!(dep_prefix("é"), "1");
+        assert_eq!(dep_prefix("ééé"), "3/é");
+    }
+
+    #[test]
+    fn dl_markers_as_cargo_documents_them() {
+        let url = |dl: &str| dl_url(dl, "Serde", "1.0.0", "abc123");
+        assert_eq!(
+            url("http://127.0.0.1:1/dl"),
+            "http://127.0.0.1:1/dl/Serde/1.0.0/download"
+        );
+        assert_eq!(
+            url("http://127.0.0.1:1/dl/"),
+            "http://127.0.0.1:1/dl/Serde/1.0.0/download"
+        );
+        assert_eq!(
+            url("http://h/{crate}/{version}/download"),
+            "http://h/Serde/1.0.0/download"
+        );
+        assert_eq!(
+            url("http://h/{prefix}/{lowerprefix}/{crate}"),
+            "http://h/Se/rd/se/rd/Serde"
+        );
+        assert_eq!(
+            url("http://h/by-sum/{sha256-checksum}"),
+            "http://h/by-sum/abc123"
+        );
+        // Any one marker means no suffix; an unknown `{…}` is not a marker.
+        assert_eq!(url("http://h/{version}"), "http://h/1.0.0");
+        assert_eq!(
+            url("http://h/{other}"),
+            "http://h/{other}/Serde/1.0.0/download"
+        );
+    }
+
+    fn client(allow_remote: bool) -> Client {
+        Client::new(
+            "sparse+http://127.0.0.1:9/index/",
+            Duration::from_secs(1),
+            allow_remote,
+        )
+    }
+
+    #[test]
+    fn the_client_refuses_before_connecting() {
+        let mut c = client(false);
+        c.dl = Some("http://10.0.0.1:8081/{crate}/{version}/download".into());
+        c.api = Some(r"http://10.0.0.1\@127.0.0.1:9".into());
+        match c.download("a", "1.0.0", "00", Some("v3.public.x")) {
+            Err(SendError::Refused(m)) => {
+                assert!(
+                    m.contains("10.0.0.1") && m.contains("--allow-remote"),
+                    "{m}"
+                )
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        let owners = Operation::Owners { name: "a".into() };
+        match c.request(&owners, None, &LiveCrates::default()) {
+            Err(SendError::Refused(m)) => assert!(m.contains("backslash"), "{m}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert!(client(true).allow_remote() && !c.allow_remote());
+    }
+
+    #[test]
+    fn the_resolver_alone_stops_a_request_the_url_check_let_through() {
+        // The URL check allows remote hosts here, the agent's resolver does not: the request
+        // must end as a refusal, not a connection attempt (which would time out).
+        let mut c = client(true);
+        c.agent = agent(Duration::from_secs(1), false);
+        c.api = Some("http://10.255.255.1:9".into());
+        let owners = Operation::Owners { name: "a".into() };
+        match c.request(&owners, Some("v3.public.x"), &LiveCrates::default()) {
+            Err(SendError::Refused(m)) => {
+                assert!(
+                    m.contains("10.255.255.1") && m.contains("--allow-remote"),
+                    "{m}"
+                )
+            }
+            other => panic!("expected the resolver's refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_resolver_refuses_what_is_not_loopback() {
+        // An IP literal goes through the resolver too; with the URL check passed (allow_remote
+        // on the check, off on the resolver), the resolver alone must stop it.
+        let resolver = LoopbackResolver::default();
+        let config = Config::default();
+        let uri: Uri = "http://10.0.0.1:9/".parse().expect("a URI");
+        match resolver.resolve(&uri, &config, NextTimeout::default()) {
+            Err(ureq::Error::Other(e)) => {
+                assert!(e.is::<ResolvedElsewhere>());
+                assert!(e.to_string().contains("--allow-remote"), "{e}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        let local: Uri = "http://127.0.0.1:9/".parse().expect("a URI");
+        let addrs = resolver
+            .resolve(&local, &config, NextTimeout::default())
+            .expect("loopback resolves");
+        assert_eq!(
+            addrs.to_vec(),
+            vec!["127.0.0.1:9".parse::<SocketAddr>().expect("addr")]
+        );
+        // `localhost` resolves through the system resolver; whatever it lists, only loopback
+        // addresses are kept.
+        let named: Uri = "http://localhost:9/".parse().expect("a URI");
+        let addrs = resolver
+            .resolve(&named, &config, NextTimeout::default())
+            .expect("localhost resolves");
+        assert!(!addrs.is_empty());
+        assert!(
+            addrs.iter().all(|a| safety::is_loopback_ip(a.ip())),
+            "{addrs:?}"
+        );
     }
 }

@@ -17,6 +17,7 @@ use credlab_suite::judge::Outcome;
 use credlab_suite::judge::registry::{HttpAnswer, Trace, has_error_json, judge};
 use credlab_suite::keys::SecretKey;
 use credlab_suite::paseto;
+use credlab_suite::redact::{SecretKind, Secrets};
 use credlab_suite::rejection::RejectionKind;
 use credlab_suite::report::Evidence;
 use credlab_suite::token::{self, Operation};
@@ -43,6 +44,9 @@ pub struct Target {
     pub allow_remote: bool,
     /// Per-request deadline.
     pub timeout: Duration,
+    /// The run's secret register: the key and every token credlab signs with it are added
+    /// before they are sent, so no report can show them (even echoed by the registry).
+    pub secrets: Secrets,
 }
 
 /// Why the run could not start.
@@ -56,6 +60,7 @@ pub enum ConnectError {
 
 /// A connected registry: its endpoints, what it said about itself, and the live fixture.
 pub struct Session {
+    /// (See [`Target::secrets`].)
     pub client: Client,
     pub fixture: Fixture,
     crates: Arc<LiveCrates>,
@@ -78,19 +83,25 @@ fn signed(target: &Target, operation: &Operation) -> String {
         target.subject.as_deref(),
     );
     let footer = token::Footer::new(target.index_url.clone(), target.key.public_key().id());
-    token::sign(
+    let signed = token::sign(
         &target.key,
         &claims,
         &footer,
         credlab_suite::paseto::SignatureForm::LowS,
-    )
+    );
+    target.secrets.add_token(SecretKind::SignedToken, &signed);
+    signed
 }
 
 /// Checks the URL, reads `config.json` (unauthenticated first, then with a read token, as
-/// Cargo does), and builds the live fixture around a fresh probe crate.
+/// Cargo does), checks the `api` and `dl` it names, and builds the live fixture around a fresh
+/// probe crate.
 pub fn connect(target: Target) -> Result<Session, ConnectError> {
+    target
+        .secrets
+        .add_key(SecretKind::LoginKey, "secret-key", &target.key);
     safety::check(&target.index_url, target.allow_remote).map_err(ConnectError::Refused)?;
-    let mut client = Client::new(&target.index_url, target.timeout);
+    let mut client = Client::new(&target.index_url, target.timeout, target.allow_remote);
     let anonymous_config = client
         .config(None)
         .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
@@ -119,9 +130,12 @@ pub fn connect(target: Target) -> Result<Session, ConnectError> {
             .learn(&config.body)
             .map_err(ConnectError::Unreachable)?
     };
-    if let Some(api) = &client.api {
-        safety::check(api, target.allow_remote).map_err(ConnectError::Refused)?;
-    }
+    // The probe crate is named here, before any request past config.json, so that its download
+    // URL (`dl` with the markers filled in) is checked along with `api`.
+    let crates = Arc::new(LiveCrates::default());
+    let probe = probe_name();
+    let probe_cksum = crates.cksum(&probe, PROBE_VERS);
+    check_endpoints(&client, &probe, &probe_cksum, target.allow_remote)?;
     let now = OffsetDateTime::now_utc();
     let clock = config
         .date
@@ -131,13 +145,6 @@ pub fn connect(target: Target) -> Result<Session, ConnectError> {
         })
         .unwrap_or(now);
     let skew = (clock - now).whole_seconds();
-    let crates = Arc::new(LiveCrates::default());
-    let nonce = SecretKey::generate();
-    let probe = format!(
-        "credlab-probe-{}",
-        &credlab_suite::vectors::fixture::sha256_hex(nonce.public_key().id().as_str().as_bytes())
-            [..10]
-    );
     let fixture = Fixture {
         clock: if skew.abs() > 2 { clock } else { now },
         index_url: target.index_url.clone(),
@@ -148,8 +155,8 @@ pub fn connect(target: Target) -> Result<Session, ConnectError> {
         stranger: SecretKey::generate(),
         krate: CrateFixture {
             name: probe.clone(),
-            vers: "0.1.0".into(),
-            cksum: crates.cksum(&probe, "0.1.0"),
+            vers: PROBE_VERS.into(),
+            cksum: probe_cksum,
         },
         other_cksum: crates.cksum(&probe, "0.0.0-other"),
         max_age: time::Duration::try_from(target.max_age).unwrap_or(time::Duration::minutes(15)),
@@ -184,6 +191,52 @@ pub fn connect(target: Target) -> Result<Session, ConnectError> {
         anonymous_config,
         authenticated_config: config,
     })
+}
+
+/// The version of the probe crate credlab publishes first.
+const PROBE_VERS: &str = "0.1.0";
+
+/// A fresh probe crate name, unique to this run.
+fn probe_name() -> String {
+    let nonce = SecretKey::generate();
+    format!(
+        "credlab-probe-{}",
+        &credlab_suite::vectors::fixture::sha256_hex(nonce.public_key().id().as_str().as_bytes())
+            [..10]
+    )
+}
+
+/// Refuses a config.json whose `api` or `dl` (for the probe crate) names a host credlab may not
+/// contact. It runs before any request goes to either, so a registry cannot point credlab's
+/// tokens at another host; the client would refuse each request too, but refusing here says
+/// which field is at fault instead of failing every case. `api` first: it is the field that
+/// carries the mutations.
+fn check_endpoints(
+    client: &Client,
+    probe: &str,
+    cksum: &str,
+    allow_remote: bool,
+) -> Result<(), ConnectError> {
+    let download = client
+        .dl
+        .as_deref()
+        .map(|dl| client::dl_url(dl, probe, PROBE_VERS, cksum));
+    for (field, url) in [("api", client.api.clone()), ("dl", download)] {
+        let Some(url) = url else { continue };
+        safety::check(&url, allow_remote).map_err(|reason| {
+            ConnectError::Refused(format!(
+                "config.json's `{field}` names {url:?}, which credlab will not contact: {reason}"
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+impl Session {
+    /// The run's secret register.
+    pub fn secrets(&self) -> &Secrets {
+        &self.target.secrets
+    }
 }
 
 /// The login credlab adds and removes as an owner of its probe crate.
@@ -316,7 +369,7 @@ fn transport_outcome(e: SendError) -> Outcome {
             phase: "http".into(),
             after,
         },
-        SendError::Transport(message) => Outcome::Error { message },
+        SendError::Transport(message) | SendError::Refused(message) => Outcome::Error { message },
     }
 }
 
@@ -350,6 +403,13 @@ pub fn run_token_case(session: &Session, case: &TokenCase) -> CaseRun {
         return finish(Outcome::Skip { reason }, Vec::new());
     }
     let input = &case.input;
+    // Every token of the case was signed with the registry's key: secrets from now on.
+    for token in input.accepted_before.iter().chain([&input.token]) {
+        session
+            .target
+            .secrets
+            .add_token(SecretKind::SignedToken, token);
+    }
     let mut evidence_list = Vec::new();
     for version in &input.registry.published {
         let op = session.fixture.publish_version(&version.vers);
@@ -645,7 +705,7 @@ pub fn run_auth_case(session: &Session, case: &AuthCase) -> CaseRun {
                 }
             }
             "registry::auth::download-needs-token" => {
-                let a = session.client.download(name, vers, None)?;
+                let a = session.client.download(name, vers, &fx.krate.cksum, None)?;
                 if refused(&a) {
                     Outcome::Pass
                 } else {
@@ -718,6 +778,7 @@ pub fn run_auth_case(session: &Session, case: &AuthCase) -> CaseRun {
                 let dl = session.client.download(
                     name,
                     vers,
+                    &fx.krate.cksum,
                     session.auth_required.then_some(token.as_str()),
                 )?;
                 let expected = session.crates.bytes(&fx.krate.cksum).unwrap_or_default();

@@ -2,9 +2,12 @@
 //! it), and what its answers must be.
 //!
 //! Requests are stored as the exact line sent, with `${…}` placeholders that the runner fills
-//! from the target's profile (JSON-escaped): `${index_url}`, `${unsupported_url}`,
-//! `${registry_name}`, `${args}` (a JSON array), `${login_token}`, `${cksum}`,
-//! `${huge_header}`.
+//! from the target's profile (values JSON-escaped; `Line` and `Text` sends only):
+//! `${index_url}`, `${index_url_escaped_slashes}` (with `/` written `\/`), `${unsupported_url}`,
+//! `${registry_name}`, `${args_field}` (`,"args":[…]`, or nothing when there are no config
+//! arguments), `${login_token}`, `${login_token[FROM..TO]}` (characters FROM..TO of it, how a
+//! found vector keeps a fragment of the key without the key), `${huge_header}` (a 16 MiB
+//! header line).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -213,6 +216,17 @@ pub enum Check {
     MutationNotCached,
     /// The steps' tokens all differ (a mutation token is never handed out twice).
     TokensDiffer,
+    /// The login token (or a key given in the environment) is never written whole on stderr,
+    /// in this case's steps or in any other exchange of the run.
+    LoginTokenNotLogged,
+    /// No token a `get` returned is ever written whole on stderr, anywhere in the run.
+    ReturnedTokensNotLogged,
+    /// No secret appears on stdout except as the `token` of a `get` answer: not in the hello,
+    /// an `Err` message or cause, or after the response; anywhere in the run.
+    SecretsOnlyInTokenField,
+    /// No fragment (16 or more characters) of a secret on stderr or outside the token field,
+    /// anywhere in the run.
+    NoSecretFragments,
 }
 
 /// Whether the exit status is judged.

@@ -3,6 +3,7 @@
 
 pub mod provider;
 pub mod registry;
+pub mod secrets;
 pub mod token;
 
 use std::time::Duration;

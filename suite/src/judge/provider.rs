@@ -31,6 +31,10 @@ pub struct Context {
     pub login_token: Option<String>,
     /// Keys PASETO tokens must verify under (the run's login key, `--public-key`).
     pub keys: KeyStore,
+    /// The run's secret register (the login key, every token the provider returned).
+    pub secrets: crate::redact::Secrets,
+    /// Secrets seen out of place in the run's other exchanges (for the run-wide checks).
+    pub elsewhere: Vec<super::secrets::LeakAt>,
 }
 
 /// A response line, parsed with Cargo's types.
@@ -251,7 +255,13 @@ fn check(
 ) -> Result<(), Outcome> {
     let token = response.token.as_deref();
     match check {
-        Check::HelloExact | Check::ResponseNewline | Check::TokensDiffer => Ok(()),
+        Check::HelloExact
+        | Check::ResponseNewline
+        | Check::TokensDiffer
+        | Check::LoginTokenNotLogged
+        | Check::ReturnedTokensNotLogged
+        | Check::SecretsOnlyInTokenField
+        | Check::NoSecretFragments => Ok(()),
         Check::TokenIsLoginToken => {
             let expected = ctx.login_token.as_deref().unwrap_or_default();
             if token == Some(expected) {
@@ -435,6 +445,29 @@ pub fn judge(
     records: &[StepRecord],
     ctx: &Context,
 ) -> Outcome {
+    // Secrets first: a leak is the point of these checks, whatever else the steps did.
+    let secret_checks: Vec<Check> = expect
+        .checks
+        .iter()
+        .copied()
+        .filter(|c| super::secrets::is_run_wide(*c))
+        .collect();
+    if !secret_checks.is_empty() {
+        let own: Vec<_> = records
+            .iter()
+            .map(|r| super::secrets::leaks(&r.transcript, &ctx.secrets))
+            .collect();
+        for &check in &secret_checks {
+            if let Err(outcome) = super::secrets::judge_check(check, &own, &ctx.elsewhere) {
+                return outcome;
+            }
+        }
+        // A case of only secrets checks judges nothing else: the other groups judge the
+        // protocol, and a provider must not fail a secrets case for a framing bug.
+        if secret_checks.len() == expect.checks.len() {
+            return Outcome::Pass;
+        }
+    }
     let mut tokens = Vec::new();
     let mut unimplemented = None;
     for (i, record) in records.iter().enumerate() {

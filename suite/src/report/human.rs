@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::{CaseReport, Report, Verdict};
 use crate::cases::Level;
+use crate::text::for_terminal as safe;
 
 fn duration(ms: u64) -> String {
     if ms < 1000 {
@@ -42,32 +43,34 @@ fn detail(out: &mut String, case: &CaseReport) {
         | Verdict::Xfail {
             expected, found, ..
         } => {
-            let _ = writeln!(out, "    expected: {expected}");
-            let _ = writeln!(out, "    found:    {found}");
+            let _ = writeln!(out, "    expected: {}", safe(expected));
+            let _ = writeln!(out, "    found:    {}", safe(found));
         }
         Verdict::Xpass { reason } => {
             let _ = writeln!(
                 out,
-                "    listed as an expected failure ({reason}), but it passed: update the expectations file"
+                "    listed as an expected failure ({}), but it passed: update the expectations file",
+                safe(reason)
             );
         }
         Verdict::Hang { phase, after_ms } => {
             let _ = writeln!(
                 out,
-                "    no answer at the {phase} phase after {}",
+                "    no answer at the {} phase after {}",
+                safe(phase),
                 duration(*after_ms)
             );
         }
         Verdict::Error { message } => {
-            let _ = writeln!(out, "    credlab could not run the case: {message}");
+            let _ = writeln!(out, "    credlab could not run the case: {}", safe(message));
         }
         _ => {}
     }
     if let Verdict::Xfail { reason, .. } = &case.verdict {
-        let _ = writeln!(out, "    expected failure: {reason}");
+        let _ = writeln!(out, "    expected failure: {}", safe(reason));
     }
     for e in &case.evidence {
-        let _ = writeln!(out, "    {}:", e.step);
+        let _ = writeln!(out, "    {}:", safe(&e.step));
         for (label, value) in [
             ("sent", &e.sent),
             ("received", &e.received),
@@ -75,7 +78,7 @@ fn detail(out: &mut String, case: &CaseReport) {
             ("exit", &e.exit),
         ] {
             if let Some(value) = value {
-                let _ = writeln!(out, "      {label:<9}{value}");
+                let _ = writeln!(out, "      {label:<9}{}", safe(value));
             }
         }
     }
@@ -97,7 +100,12 @@ pub fn render_human(report: &Report) -> String {
     }
     for case in &report.cases {
         if let Verdict::Xfail { reason, .. } = &case.verdict {
-            let _ = writeln!(out, "--- XFAIL {} (expected failure: {reason})", case.id);
+            let _ = writeln!(
+                out,
+                "--- XFAIL {} (expected failure: {})",
+                case.id,
+                safe(reason)
+            );
         }
     }
     let s = &report.summary;
@@ -106,12 +114,12 @@ pub fn render_human(report: &Report) -> String {
         out,
         "\n{} cases against {} {}: {}",
         s.total,
-        report.target.kind,
-        report.target.name,
+        safe(&report.target.kind),
+        safe(&report.target.name),
         counts.join(", ")
     );
     for stale in &s.stale_expectations {
-        let _ = writeln!(out, "stale expectation (matches no case): {stale}");
+        let _ = writeln!(out, "stale expectation (matches no case): {}", safe(stale));
     }
     let verdict = if s.conformant {
         "CONFORMANT".to_string()

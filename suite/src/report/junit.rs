@@ -66,5 +66,5 @@ pub fn render_junit(report: &Report) -> String {
             .add_test_case(test);
     }
     junit.add_test_suites(suites.into_values());
-    junit.to_string().expect("JUnit XML serializes")
+    crate::text::xml_safe(&junit.to_string().expect("JUnit XML serializes"))
 }

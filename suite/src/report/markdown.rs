@@ -3,10 +3,7 @@
 use std::fmt::Write;
 
 use super::{Report, Verdict};
-
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
+use crate::text::for_markdown as cell;
 
 pub fn render_markdown(report: &Report) -> String {
     let s = &report.summary;
@@ -18,9 +15,9 @@ pub fn render_markdown(report: &Report) -> String {
     };
     let _ = writeln!(
         out,
-        "## credlab {}: {} `{}` — {badge}\n",
+        "## credlab {}: {} {} — {badge}\n",
         report.credlab,
-        report.target.kind,
+        cell(&report.target.kind),
         cell(&report.target.name)
     );
     let _ = writeln!(out, "| verdict | cases |\n|---|---|");
@@ -67,7 +64,11 @@ pub fn render_markdown(report: &Report) -> String {
         }
     }
     for stale in &s.stale_expectations {
-        let _ = writeln!(out, "\n- stale expectation (matches no case): `{stale}`");
+        let _ = writeln!(
+            out,
+            "\n- stale expectation (matches no case): {}",
+            cell(stale)
+        );
     }
     out
 }

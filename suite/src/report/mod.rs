@@ -231,8 +231,66 @@ impl Report {
         }
     }
 
+    /// The report with every secret in `secrets` replaced, in every text field (see
+    /// [`crate::redact`]); what every reporter renders.
+    pub fn redacted(&self, secrets: &crate::redact::Secrets) -> Self {
+        let mut report = self.clone();
+        if !secrets.is_empty() {
+            report.map_text(&mut |text| {
+                if let std::borrow::Cow::Owned(clean) = secrets.scrub(text) {
+                    *text = clean;
+                }
+            });
+        }
+        report
+    }
+
+    /// Applies `f` to every free-text field (everything but ids, levels and counts).
+    fn map_text(&mut self, f: &mut dyn FnMut(&mut String)) {
+        f(&mut self.target.name);
+        let facts = std::mem::take(&mut self.target.facts);
+        for (mut key, mut value) in facts {
+            f(&mut key);
+            f(&mut value);
+            self.target.facts.insert(key, value);
+        }
+        for case in &mut self.cases {
+            match &mut case.verdict {
+                Verdict::Pass => {}
+                Verdict::PassNonStrict { note } | Verdict::Unimplemented { note } => f(note),
+                Verdict::Fail { expected, found } => {
+                    f(expected);
+                    f(found);
+                }
+                Verdict::Xfail {
+                    reason,
+                    expected,
+                    found,
+                } => {
+                    f(reason);
+                    f(expected);
+                    f(found);
+                }
+                Verdict::Xpass { reason } | Verdict::Skip { reason } => f(reason),
+                Verdict::Hang { phase, .. } => f(phase),
+                Verdict::Error { message } => f(message),
+            }
+            for e in &mut case.evidence {
+                f(&mut e.step);
+                for text in [&mut e.sent, &mut e.received, &mut e.stderr, &mut e.exit]
+                    .into_iter()
+                    .flatten()
+                {
+                    f(text);
+                }
+            }
+        }
+        self.summary.stale_expectations.iter_mut().for_each(f);
+    }
+
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("reports serialize");
+        let mut text =
+            crate::text::json_safe(&serde_json::to_string_pretty(self).expect("reports serialize"));
         text.push('\n');
         text
     }
