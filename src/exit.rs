@@ -6,6 +6,9 @@ use std::process::ExitCode;
 pub const OK: u8 = 0;
 /// Non-conformant (a must-level failure, an xpass or a stale expectation) / token invalid.
 pub const FAILED: u8 = 1;
+/// No scored case ran: every case was filtered out or skipped, so nothing was tested
+/// (`--no-tests warn|pass` turns this into 0; cargo-nextest uses 4 for the same).
+pub const NO_TESTS: u8 = credlab_suite::report::NO_SCORED_CASE_RAN;
 /// Usage error: bad flags or arguments.
 pub const USAGE: u8 = 2;
 /// Bad data: a vector or expectations file that does not parse (sysexits EX_DATAERR).

@@ -218,6 +218,23 @@ fn list_and_explain() {
             "derived from token::valid::publish",
         ))
         .stdout(predicate::str::contains("cksum-mismatch"));
+    // A Cargo-shaped token: acceptable offline (the high-s knob), must-accept over HTTP.
+    credlab()
+        .args(["--explain", "token::valid::yank-high-s"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(should)"))
+        .stdout(predicate::str::contains("\"policy\":\"high-s\""))
+        .stdout(predicate::str::contains(
+            "over HTTP (credlab --registry): must, expect {\"result\":\"valid\"}",
+        ));
+    credlab()
+        .args(["--explain", "token::malformed::payload-deep-nesting"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"policy\":\"json-depth\""))
+        .stdout(predicate::str::contains("never a 5xx"))
+        .stdout(predicate::str::contains("over HTTP (credlab --registry)").not());
     credlab()
         .args(["--explain", "provider::get::read"])
         .assert()
@@ -398,4 +415,246 @@ fn the_login_secret_is_never_printed() {
         !text.contains(&secret[10..]),
         "the secret must never appear"
     );
+}
+
+/// A tiny registry on 127.0.0.1 whose config.json (anonymous or not) is `config`; every other
+/// path is 404. It serves until the test process ends.
+fn config_only_registry(config: serde_json::Value) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = listener.local_addr().expect("local addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            loop {
+                let mut header = String::new();
+                match reader.read_line(&mut header) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if header.trim().is_empty() => break,
+                    Ok(_) => {}
+                }
+            }
+            let (status, body) = if line.split_whitespace().nth(1) == Some("/index/config.json") {
+                ("200 OK", config.to_string())
+            } else {
+                ("404 Not Found", String::new())
+            };
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("sparse+http://127.0.0.1:{port}/index/")
+}
+
+/// A remote URL the *target* hands credlab (config.json's `api`) is the target's fault: 78,
+/// like an unreachable registry. A remote URL the user gives stays a usage error (2, in
+/// `registry_safety`).
+#[test]
+fn a_remote_api_in_config_json_exits_78() {
+    let (secret, _, _) = keypair();
+    let index = config_only_registry(serde_json::json!({
+        "dl": "http://127.0.0.1:1/dl",
+        "api": "http://192.0.2.1:1",
+        "auth-required": false,
+    }));
+    for fuzz in [false, true] {
+        let mut cmd = credlab();
+        if fuzz {
+            cmd.args(["fuzz", "--iterations", "1"]);
+        }
+        cmd.args(["--registry", &index, "--timeout", "5"])
+            .env("CREDLAB_SECRET_KEY", &secret)
+            .assert()
+            .code(78)
+            .stderr(
+                predicate::str::contains("`api`")
+                    .and(predicate::str::contains("192.0.2.1"))
+                    .and(predicate::str::contains("--allow-remote")),
+            );
+    }
+}
+
+/// A registry that answers the anonymous config.json with 403 (not the 401 Cargo needs) is
+/// judged, not "unreachable": `registry::auth::config-401-without-token` fails, and the run
+/// goes on with credlab's read token (exit 1, not 78).
+#[test]
+fn a_403_to_the_anonymous_config_json_fails_one_case_and_the_run_goes_on() {
+    use credlab_runners::registry::server::{Bug, Config, start};
+    let key = credlab_suite::keys::SecretKey::generate();
+    let running = start(Config {
+        keys: vec![(key.public_key().clone(), None)],
+        bug: Some(Bug::Config403WithoutToken),
+        ..Config::default()
+    })
+    .expect("start the registry");
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("credlab.key");
+    std::fs::write(&key_file, key.expose_paserk()).unwrap();
+    let out = credlab()
+        .args(["--registry", &running.index_url(), "--secret-key-file"])
+        .arg(&key_file)
+        .args([
+            "--only",
+            "registry::auth::*",
+            "--only",
+            "token::valid::publish",
+            "--only",
+            "token::valid::yank-high-s",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let report = json(&out);
+    let verdict = |id: &str| {
+        report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("{id} did not run: {report}"))
+            .clone()
+    };
+    let config = verdict("registry::auth::config-401-without-token");
+    assert_eq!(config["verdict"], "fail", "{config}");
+    assert!(config["detail"]["found"].as_str().unwrap().contains("403"));
+    for id in [
+        "registry::auth::read-token-accepted",
+        "registry::auth::probe-publish",
+        "token::valid::publish",
+        "token::valid::yank-high-s",
+    ] {
+        assert_eq!(verdict(id)["verdict"], "pass", "{id}: {report}");
+    }
+    // Over HTTP a high-S token as Cargo sends it is must-accept.
+    assert_eq!(verdict("token::valid::yank-high-s")["level"], "must");
+    assert_eq!(report["summary"]["scored_failures"], 1, "{report}");
+    running.shutdown();
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    // `credlab --list | head -1`: the reader goes away after one line.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("credlab"))
+        .arg("--list")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
+
+#[test]
+fn bad_run_options_are_refused_before_the_run() {
+    credlab()
+        .args(["--provider", "builtin:token-store", "--jobs", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--jobs"));
+    credlab()
+        .args([
+            "--provider",
+            "builtin:token-store",
+            "--found",
+            "/nonexistent/found",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--found /nonexistent/found: not a directory",
+        ));
+    let dir = tempfile::tempdir().unwrap();
+    credlab()
+        .args(["--provider", "builtin:token-store", "--report"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is a directory"))
+        .stdout(predicate::str::contains("PASS").not());
+    credlab()
+        .args([
+            "--provider",
+            "builtin:token-store",
+            "--report",
+            "/proc/credlab.json",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--report /proc/credlab.json"));
+    // The range the message states is the range accepted.
+    for (value, ok) in [
+        ("0", false),
+        ("0.001", true),
+        ("3600", true),
+        ("3600.5", false),
+    ] {
+        let assert = credlab()
+            .args(["--list", "--only", "nothing", "--timeout", value])
+            .assert();
+        if ok {
+            assert.success();
+        } else {
+            assert.code(2).stderr(predicate::str::contains(
+                "more than 0 and at most 3600 seconds",
+            ));
+        }
+    }
+}
+
+#[test]
+fn a_run_that_tested_nothing_is_not_conformant() {
+    // Every case filtered out.
+    credlab()
+        .args(["--provider", "builtin:token-store", "--only", "nope::*"])
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains("0 of 0 scored case(s) ran"))
+        .stdout(predicate::str::contains("NOTHING TESTED"));
+    // Every case skipped: the provider never answers, so no setup succeeds.
+    credlab()
+        .args(["--provider", "builtin:mutant:no-hello", "--timeout", "1"])
+        .args(["--only", "provider::get::*"])
+        .assert()
+        .code(4)
+        .stdout(predicate::str::contains("0 of 7 scored case(s) ran"));
+    // --no-tests as cargo-nextest spells it.
+    credlab()
+        .args([
+            "--provider",
+            "builtin:token-store",
+            "--only",
+            "nope::*",
+            "--no-tests",
+            "warn",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no scored case ran"));
+    // A run that did test says how much.
+    credlab()
+        .args([
+            "--provider",
+            "builtin:token-store",
+            "--only",
+            "provider::get::*",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("7 of 7 scored case(s) ran"));
 }

@@ -56,7 +56,11 @@ fn suite(
     cases: &[ProviderCase],
 ) -> Duration {
     let started = Instant::now();
-    let runs = provider_run::run_cases(command, profile, features, cases, jobs(), &|_, _| {});
+    let schedule = provider_run::Schedule {
+        jobs: jobs(),
+        order: provider_run::Order::LongestFirst,
+    };
+    let runs = provider_run::run_cases(command, profile, features, cases, schedule, &|_, _| {});
     let elapsed = started.elapsed();
     assert_eq!(runs.len(), cases.len());
     elapsed
@@ -130,9 +134,12 @@ fn bench(c: &mut Criterion) {
             Feature::StoresTokens,
             Feature::GeneratesPaseto,
             Feature::UnsupportedUrl,
+            Feature::EmptyRegistry,
+            Feature::NoConfigArgs,
         ]
         .into(),
         facts: Default::default(),
+        shared_store: false,
     };
     let hang_time = suite(&hang, &hang_profile, &all, &cases);
     let waves = n.div_ceil(jobs) as u32;

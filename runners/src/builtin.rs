@@ -12,6 +12,9 @@ pub fn names() -> Vec<String> {
         "token-store".to_string(),
         "paseto".to_string(),
         "trivial".to_string(),
+        "shared:token-store".to_string(),
+        "shared:one-slot".to_string(),
+        "read-only".to_string(),
     ];
     names.extend(
         mutants::MUTANTS
@@ -38,6 +41,24 @@ pub fn run(name: &str) -> i32 {
             0
         }
         "trivial" => trivial(),
+        "read-only" => {
+            protocol::run(&ReadOnly);
+            0
+        }
+        "shared:token-store" => match shared_store() {
+            Some(path) => {
+                protocol::run(&TokenStore::at(path));
+                0
+            }
+            None => 2,
+        },
+        "shared:one-slot" => match shared_store() {
+            Some(path) => {
+                protocol::run(&OneSlot(TokenStore::at(path)));
+                0
+            }
+            None => 2,
+        },
         other => {
             if let Some(code) = other.strip_prefix("hostile:").and_then(crate::hostile::run) {
                 return code;
@@ -49,6 +70,83 @@ pub fn run(name: &str) -> i32 {
                     2
                 }
             }
+        }
+    }
+}
+
+/// The environment variable naming the file of the `shared:` providers.
+pub const SHARED_STORE_ENV: &str = "CREDLAB_SHARED_STORE";
+
+/// The `shared:` providers keep their credentials in one file outside HOME, named by
+/// `CREDLAB_SHARED_STORE` (given with `--provider-env`), like a keyring, `pass` or a vault:
+/// state every case of a run shares, which credlab's verdicts must not depend on.
+fn shared_store() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os(SHARED_STORE_ENV).map(std::path::PathBuf::from);
+    if path.is_none() {
+        eprintln!("credlab: the shared: providers need {SHARED_STORE_ENV}=FILE (--provider-env)");
+    }
+    path
+}
+
+/// One credential for every registry (a provider that ignores the index URL): conformant in
+/// every way but isolation.
+struct OneSlot(TokenStore);
+
+impl cargo_credential::Credential for OneSlot {
+    fn perform(
+        &self,
+        registry: &cargo_credential::RegistryInfo<'_>,
+        action: &cargo_credential::Action<'_>,
+        _args: &[&str],
+    ) -> Result<cargo_credential::CredentialResponse, cargo_credential::Error> {
+        let slot = cargo_credential::RegistryInfo {
+            index_url: "the-one-slot",
+            ..registry.clone()
+        };
+        self.0.perform(&slot, action, &[])
+    }
+}
+
+/// A provider that cannot log in, like `cargo-credential-netrc`: it serves the tokens listed
+/// in `~/.credlab-tokens` (lines `INDEX_URL TOKEN`), answers not-found for any other registry,
+/// and operation-not-supported to login and logout. Judged with `--stored-token` and
+/// `--provider-home`.
+struct ReadOnly;
+
+impl cargo_credential::Credential for ReadOnly {
+    fn perform(
+        &self,
+        registry: &cargo_credential::RegistryInfo<'_>,
+        action: &cargo_credential::Action<'_>,
+        _args: &[&str],
+    ) -> Result<cargo_credential::CredentialResponse, cargo_credential::Error> {
+        use cargo_credential::{Action, CacheControl, CredentialResponse, Error, Operation};
+        match action {
+            Action::Get(
+                Operation::Read
+                | Operation::Publish { .. }
+                | Operation::Yank { .. }
+                | Operation::Unyank { .. }
+                | Operation::Owners { .. },
+            ) => {
+                let home = std::env::var_os("HOME")
+                    .ok_or_else(|| Error::from("HOME is not set".to_string()))?;
+                let list =
+                    std::fs::read_to_string(std::path::Path::new(&home).join(".credlab-tokens"))
+                        .unwrap_or_default();
+                let token = list
+                    .lines()
+                    .filter_map(|l| l.split_once(' '))
+                    .find(|(url, _)| *url == registry.index_url)
+                    .map(|(_, token)| token.trim().to_string())
+                    .ok_or(Error::NotFound)?;
+                Ok(CredentialResponse::Get {
+                    token: token.into(),
+                    cache: CacheControl::Session,
+                    operation_independent: true,
+                })
+            }
+            _ => Err(Error::OperationNotSupported),
         }
     }
 }

@@ -52,8 +52,8 @@ const fn m(
 
 use Base::{Paseto as P, TokenStore as T};
 
-/// Every mutant. Token-store mutants are run with `--only-url` so the url-not-supported case
-/// applies (see `builtin_profile` in the CLI and the mutant test).
+/// Every mutant. Token-store mutants are run with `CREDLAB_ONLY_URL` so the url-not-supported
+/// case applies (see `builtin_profile` in the CLI and the mutant test).
 pub const MUTANTS: &[Mutant] = &[
     // handshake
     m(
@@ -462,6 +462,51 @@ pub const MUTANTS: &[Mutant] = &[
         "hands out the same publish token twice",
         &["provider::token::fresh-per-mutation"],
     ),
+    // isolation
+    m(
+        "keyed-by-name",
+        T,
+        "keys credentials by registry name alone and serves any index URL",
+        &[
+            "provider::isolation::get-same-name-other-url",
+            "provider::isolation::logout-same-name-other-url",
+            "provider::errors::url-not-supported",
+        ],
+    ),
+    m(
+        "one-slot",
+        T,
+        "keeps one credential for every registry and serves any index URL",
+        &[
+            "provider::isolation::get-other-registry",
+            "provider::isolation::get-same-name-other-url",
+            "provider::isolation::logout-other-registry",
+            "provider::isolation::logout-same-name-other-url",
+            "provider::errors::url-not-supported",
+        ],
+    ),
+    m(
+        "logout-clears-all",
+        T,
+        "a logout, for whatever registry, removes every stored credential",
+        &[
+            "provider::isolation::logout-other-registry",
+            "provider::isolation::logout-same-name-other-url",
+        ],
+    ),
+    m(
+        "ignores-version",
+        T,
+        "serves a request with any numeric `v` as version 1",
+        &["provider::malformed::protocol-version-2"],
+    ),
+    // lifecycle
+    m(
+        "daemonizes",
+        T,
+        "leaves a double-forked daemon (own session, stdio on /dev/null) running after every request",
+        &["provider::robustness::no-processes-left"],
+    ),
     // secrets
     m(
         "logs-login-token",
@@ -554,6 +599,9 @@ pub fn run(mutant: &Mutant) -> i32 {
         if name == "gives-up-at-early-eof" && stdin_closed_within(200) {
             return 0;
         }
+        if name == "daemonizes" {
+            leave_a_daemon();
+        }
         let reply = respond(mutant, &line, &mut input);
         let (bytes, fatal) = match reply {
             Reply::Line(text) => {
@@ -584,6 +632,35 @@ pub fn run(mutant: &Mutant) -> i32 {
         }
         if fatal {
             return if name == "exit-1-after-error" { 1 } else { 0 };
+        }
+    }
+}
+
+/// Double-forks a daemon in a session of its own, stdio on /dev/null, that sleeps for an
+/// hour: the classic way a helper outlives the process Cargo waits for.
+fn leave_a_daemon() {
+    // SAFETY: this provider process is single-threaded; between fork and _exit the children
+    // call only async-signal-safe functions (setsid, fork, open, dup2, pause, _exit).
+    unsafe {
+        match libc::fork() {
+            0 => {
+                libc::setsid();
+                if libc::fork() == 0 {
+                    let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                    for fd in 0..3 {
+                        libc::dup2(null, fd);
+                    }
+                    libc::alarm(3600);
+                    loop {
+                        libc::pause();
+                    }
+                }
+                libc::_exit(0);
+            }
+            child if child > 0 => {
+                libc::waitpid(child, std::ptr::null_mut(), 0);
+            }
+            _ => {}
         }
     }
 }
@@ -681,6 +758,25 @@ fn respond(mutant: &Mutant, line: &[u8], input: &mut impl Read) -> Reply {
         }
         _ => {}
     }
+    if name == "ignores-version"
+        && let Some(mut value) = raw.clone()
+        && value.get("v").is_some_and(serde_json::Value::is_u64)
+    {
+        value["v"] = 1.into();
+        let text = value.to_string();
+        return match request::parse(text) {
+            Ok(request) => {
+                let borrowed = request.as_borrowed();
+                answer(perform(
+                    mutant,
+                    &borrowed.registry,
+                    &borrowed.action,
+                    &borrowed.args,
+                ))
+            }
+            Err(e) => garbage(name, &e.to_string()),
+        };
+    }
     if name == "borrowed-strings" {
         let request = match serde_json::from_str::<cargo_credential::CredentialRequest<'_>>(&text) {
             Ok(r) => r,
@@ -746,6 +842,46 @@ fn perform(
             _ => {}
         }
     }
+    // Isolation bugs: the credential's key is not the registry's index URL.
+    let rekeyed;
+    let (registry, args) = match name {
+        // Under the served prefix, so the base store does not refuse the made-up key.
+        "keyed-by-name" => {
+            rekeyed = format!(
+                "{}name:{}",
+                std::env::var(crate::reference::ONLY_URL_ENV).unwrap_or_default(),
+                registry.name.unwrap_or(registry.index_url)
+            );
+            (
+                &RegistryInfo {
+                    index_url: &rekeyed,
+                    ..registry.clone()
+                },
+                &[][..],
+            )
+        }
+        "one-slot" => {
+            rekeyed = format!(
+                "{}the-one-slot",
+                std::env::var(crate::reference::ONLY_URL_ENV).unwrap_or_default()
+            );
+            (
+                &RegistryInfo {
+                    index_url: &rekeyed,
+                    ..registry.clone()
+                },
+                &[][..],
+            )
+        }
+        "logout-clears-all" if matches!(action, Action::Logout) => {
+            if let Ok(dir) = xdg_dir("XDG_DATA_HOME", ".local/share") {
+                let _ =
+                    std::fs::remove_file(dir.join("credlab-token-provider").join("tokens.json"));
+            }
+            (registry, args)
+        }
+        _ => (registry, args),
+    };
     match (name, action) {
         ("ok-on-garbage", _) => {}
         ("unknown-kind-other", Action::Unknown) => {

@@ -1,8 +1,8 @@
 //! The process transport: runs one credential-provider process per [`Exchange`], exactly as
 //! Cargo does (`src/util/credential/process.rs`), and records what happened as a
 //! [`Transcript`]. Unlike Cargo, every wait is bounded, so a hostile provider (one that hangs,
-//! floods its pipes, writes garbage, crashes or leaves children behind) cannot hang or exhaust
-//! the harness.
+//! floods its pipes, writes garbage, crashes or leaves children or daemons behind) cannot hang
+//! or exhaust the harness.
 //!
 //! # How a provider is started
 //!
@@ -45,31 +45,44 @@
 //! (zero when it was not read); `elapsed` from just before the spawn until the process was
 //! reaped and its pipes drained. All are measured with [`Instant`](std::time::Instant).
 //!
-//! # Killing, orphans and escapees
+//! # Killing, and what a provider leaves behind
 //!
 //! At a deadline the harness sends `SIGKILL` to the whole process group and records
 //! [`ExitObservation::Killed`] with the phase (`Request` when the request was still being
 //! written at the response deadline, i.e. the provider did not read it); a provider that exits
-//! by itself between the deadline and the kill gets its real status. After a normal exit it
-//! checks whether any (non-zombie) process of the group is still alive; if so it kills the group
-//! and sets `orphans_killed`. Then, on Linux, in both cases, it kills every process of the
-//! provider's *session* that moved to another process group (`setpgid`), found through
-//! `/proc/*/stat`, and sets `orphans_killed` if there was one. It then drains stdout/stderr to
-//! EOF, which comes as soon as the last holder of the write ends is gone.
+//! by itself between the deadline and the kill gets its real status.
 //!
-//! A descendant that calls `setsid` itself leaves both the group and the session. If it holds
-//! one of the exchange's pipes, EOF does not come: after a grace period ([`DRAIN_GRACE`]) the
-//! harness (Linux) finds every process holding one of the pipes through `/proc/*/fd` (except
-//! its own process, and its own children still running its own executable, i.e. other
-//! exchanges between `fork` and `exec`), kills them, and sets `orphans_killed`. If the pipes
-//! still do not close, it gives up on them after a second grace period and closes its ends.
-//! **Not tracked:** a descendant that calls `setsid` *and* holds none of the pipes (a real
-//! daemon, e.g. one that redirects its stdio to `/dev/null`); catching it would need a cgroup
-//! or a PID namespace. Outside Linux only the process group is covered.
+//! Once the provider is reaped (exited or killed), the harness kills (SIGKILL) and reaps every
+//! process left over from the exchange, and records those still running in `leftover` (a
+//! count) and `leftover_processes` (pid, command name and where it was: the provider's group,
+//! another group of its session, or another session; the first
+//! [`LEFTOVER_DETAIL_LIMIT`] of them). Members of the provider's group killed with it at a
+//! deadline do not count; zombies (already dead) are reaped without counting.
 //!
-//! So `orphans_killed` means: after the provider exited by itself, something of its process
-//! group was still running; or, whatever the exit, a descendant outside the group (same session,
-//! or holding a pipe) had to be killed.
+//! On Linux the process is a *child subreaper* (`PR_SET_CHILD_SUBREAPER`, set once, before the
+//! first provider is spawned), so every descendant of a provider whose parent dies is
+//! re-parented to it, whatever it did to hide (double `fork`, `setsid`, `setpgid`, stdio on
+//! `/dev/null`): the leftovers are the harness's children that are not in its own session and
+//! not a running provider, and their descendants. Which exchange each belongs to when several
+//! run at once (by the provider's session and group, the process's start time and the sandbox
+//! paths in its environment), and the limits of that rule, are documented in `leftovers.rs`.
+//! Only `waitpid` on each leftover's own pid is used, never `waitpid(-1)`, which would take
+//! other exchanges' providers' statuses. A clean-up with nothing to find reads one small file
+//! per thread of the harness (`/proc/self/task/*/children`), no `/proc` scan.
+//!
+//! Without the subreaper (outside Linux, or without `/proc`), the harness kills the provider's
+//! group if a member outlived the provider, and (Linux) every process of the provider's
+//! session outside that group; a descendant that calls `setsid` and holds none of the pipes is
+//! then not tracked, and outside Linux a living group counts as one leftover, unlisted.
+//!
+//! It then drains stdout/stderr to EOF, which comes as soon as the last holder of the write ends
+//! is gone. If a process outside the provider's tree still holds one of the pipes (a descriptor
+//! passed over a socket; without the subreaper, a descendant that left the session), EOF does
+//! not come: after a grace period ([`DRAIN_GRACE`]) the harness (Linux) finds every process
+//! holding one of the pipes through `/proc/*/fd` (except its own process, and its own children
+//! still running its own executable, i.e. other exchanges between `fork` and `exec`), kills
+//! them and counts them as leftovers. If the pipes still do not close, it gives up on them
+//! after a second grace period and closes its ends.
 //!
 //! Only stdin, stdout and stderr cross `exec`: every other descriptor the harness has (a
 //! jobserver, a test runner's) is marked close-on-exec in the child first (Linux ≥ 5.11,
@@ -96,10 +109,13 @@
 //! [`LineRead::TooLong`]: credlab_suite::provider::LineRead::TooLong
 //! [`LineRead::TimedOut`]: credlab_suite::provider::LineRead::TimedOut
 //! [`ExitObservation::Killed`]: credlab_suite::provider::ExitObservation::Killed
+//! [`LEFTOVER_DETAIL_LIMIT`]: credlab_suite::provider::LEFTOVER_DETAIL_LIMIT
 
 mod capture;
 #[cfg(unix)]
 mod driver;
+#[cfg(unix)]
+mod leftovers;
 mod sandbox;
 #[cfg(unix)]
 mod sys;
@@ -121,8 +137,9 @@ pub const DEFAULT_CAPTURE_LIMIT: usize = 64 * 1024;
 ///
 /// [`LineRead::TooLong`]: credlab_suite::provider::LineRead::TooLong
 pub const DEFAULT_LINE_LIMIT: usize = 1024 * 1024;
-/// How long the harness waits for the pipes to reach EOF once the provider is gone (exited or
-/// killed), before it looks for escaped descendants holding them, and again after killing those.
+/// How long the harness waits for a killed provider to be gone, and for the pipes to reach EOF
+/// once it and its leftovers are gone, before it looks for other holders of them, and again
+/// after killing those.
 pub const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
 /// The provider could not be started at all (the runner exits 78 on these).

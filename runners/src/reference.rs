@@ -20,4 +20,4 @@ pub mod store;
 pub mod token_store;
 
 pub use paseto::PasetoProvider;
-pub use token_store::TokenStore;
+pub use token_store::{ONLY_URL_ENV, TokenStore};

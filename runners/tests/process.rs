@@ -10,7 +10,7 @@ use credlab_runners::process::{
     DEFAULT_CAPTURE_LIMIT, DEFAULT_LINE_LIMIT, DRAIN_GRACE, ProviderCommand, Sandbox, SpawnError,
 };
 use credlab_suite::provider::{
-    CloseStdin, Exchange, ExitObservation, LineRead, Phase, Timeouts, Transcript,
+    CloseStdin, Exchange, ExitObservation, LeftoverPlace, LineRead, Phase, Timeouts, Transcript,
 };
 
 const FAUX: &str = env!("CARGO_BIN_EXE_credlab-faux-provider");
@@ -58,43 +58,44 @@ fn assert_clean(t: &Transcript) {
     assert_eq!(t.hello, line(HELLO));
     assert_eq!(t.response, line(ANSWER), "{t:#?}");
     assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
-    assert!(!t.orphans_killed);
+    assert_eq!(t.leftover, 0, "{:?}", t.leftover_processes);
+    assert!(t.leftover_processes.is_empty());
     assert!(t.hello_after <= t.elapsed);
     assert!(t.response_after <= t.elapsed);
 }
 
-/// Dead: no such process, or a zombie waiting for its new parent to reap it.
-fn pid_gone(pid: u32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Err(_) => true,
-        Ok(stat) => {
-            let state = stat[stat.rfind(')').unwrap() + 1..].trim_start();
-            state.starts_with('Z') || state.starts_with('X')
+/// Whether `pid` is dead *and reaped* (no `/proc/<pid>` at all, not even a zombie) before a
+/// deadline. The harness reaps every leftover before `run` returns, so this holds at once;
+/// the deadline only bounds the polling.
+fn reaped_soon(pid: u32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            return true;
         }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::yield_now();
     }
 }
 
-/// Whether `pid` (not a child of ours) is dead within a few seconds. The harness sends
-/// SIGKILL before `run` returns, but the kernel finishes the exit asynchronously; a pidfd
-/// polls readable once it has.
-fn dies_soon(pid: u32) -> bool {
-    // SAFETY: pidfd_open takes no pointers.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    if fd < 0 {
-        return pid_gone(pid); // already gone (ESRCH), or no pidfd support
-    }
-    let mut pfd = libc::pollfd {
-        fd: fd as i32,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd; the descriptor is closed right after.
-    let ready = unsafe {
-        let ready = libc::poll(&mut pfd, 1, 5000) == 1;
-        libc::close(fd as i32);
-        ready
-    };
-    ready && pid_gone(pid)
+/// The one leftover of `t`: its pid, checked against the pid the provider reported under `key`.
+fn only_leftover(t: &Transcript, key: &str, place: LeftoverPlace) -> u32 {
+    let pid = stderr_json(t)[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {key} in {:?}", t.stderr)) as u32;
+    assert_eq!(t.leftover, 1, "{:?}", t.leftover_processes);
+    assert_eq!(t.leftover_processes.len(), 1);
+    let leftover = &t.leftover_processes[0];
+    assert_eq!(leftover.pid, pid);
+    assert_eq!(leftover.place, place);
+    assert!(
+        leftover.comm.starts_with("credlab-faux"),
+        "{:?}",
+        leftover.comm
+    );
+    pid
 }
 
 fn stderr_json(t: &Transcript) -> serde_json::Value {
@@ -301,7 +302,7 @@ fn no_hello_is_killed_at_the_hello_deadline() {
         "{:?}",
         t.elapsed
     );
-    assert!(!t.orphans_killed);
+    assert_eq!(t.leftover, 0);
 }
 
 #[test]
@@ -534,41 +535,166 @@ fn exit_1_after_answering() {
     let t = run("exit-1", &cargo_exchange(LONG));
     assert_eq!(t.response, line(ANSWER));
     assert_eq!(t.exit, ExitObservation::Exited { code: 1 });
-    assert!(!t.orphans_killed);
+    assert_eq!(t.leftover, 0);
 }
 
 #[test]
-fn orphan_holding_stdout_is_killed() {
+fn orphan_holding_stdout_is_killed_reaped_and_counted() {
     let t = run("orphan", &cargo_exchange(LONG));
     assert_eq!(t.response, line(ANSWER));
     assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
-    assert!(t.orphans_killed);
-    let pid = stderr_json(&t)["orphan_pid"].as_u64().unwrap() as u32;
-    assert!(dies_soon(pid), "orphan {pid} still running");
+    let pid = only_leftover(&t, "orphan_pid", LeftoverPlace::ProcessGroup);
+    assert!(reaped_soon(pid), "orphan {pid} still there");
     assert!(t.elapsed < LONG, "{:?}", t.elapsed);
 }
 
 #[test]
-fn escapee_from_the_process_group_holding_stdout_is_found_and_killed() {
+fn escapee_from_the_session_holding_stdout_is_killed_reaped_and_counted() {
     let t = run("escape", &cargo_exchange(LONG));
     assert_eq!(t.response, line(ANSWER));
     assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
-    assert!(t.orphans_killed);
-    let pid = stderr_json(&t)["escaped_pid"].as_u64().unwrap() as u32;
-    assert!(dies_soon(pid), "escapee {pid} still running");
-    assert!(t.elapsed < 2 * DRAIN_GRACE + MARGIN, "{:?}", t.elapsed);
+    let pid = only_leftover(&t, "escaped_pid", LeftoverPlace::OtherSession);
+    assert!(reaped_soon(pid), "escapee {pid} still there");
+    // Found as a re-parented child, not through the pipe it holds: no grace period was spent.
+    assert!(t.elapsed < DRAIN_GRACE, "{:?}", t.elapsed);
 }
 
 #[test]
-fn descendant_in_another_process_group_is_killed_through_the_session() {
+fn descendant_in_another_process_group_is_killed_reaped_and_counted() {
     let t = run("leave-group", &cargo_exchange(LONG));
     assert_eq!(t.response, line(ANSWER));
     assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
-    assert!(t.orphans_killed);
-    let pid = stderr_json(&t)["regrouped_pid"].as_u64().unwrap() as u32;
-    assert!(dies_soon(pid), "{pid} still running");
-    // Found by its session, not through a pipe: no grace period was spent.
+    let pid = only_leftover(&t, "regrouped_pid", LeftoverPlace::Session);
+    assert!(reaped_soon(pid), "{pid} still there");
     assert!(t.elapsed < DRAIN_GRACE, "{:?}", t.elapsed);
+}
+
+#[test]
+fn double_forked_setsid_daemon_on_dev_null_is_killed_reaped_and_counted() {
+    let t = run("double-fork-setsid", &cargo_exchange(LONG));
+    assert_eq!(t.response, line(ANSWER));
+    assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
+    let pid = only_leftover(&t, "daemon_pid", LeftoverPlace::OtherSession);
+    // Dead and reaped: not even a zombie left (the daemon leads its own session, so nothing
+    // else of it can remain).
+    assert!(reaped_soon(pid), "daemon {pid} still there");
+    assert!(t.elapsed < DRAIN_GRACE, "{:?}", t.elapsed);
+}
+
+#[test]
+fn parallel_daemons_are_each_killed_and_counted_on_their_own_exchange() {
+    const DAEMONS: usize = 8;
+    let barrier = std::sync::Barrier::new(2 * DAEMONS);
+    let transcripts: Vec<(bool, Transcript)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2 * DAEMONS)
+            .map(|i| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    // Daemon-leaving and clean exchanges interleaved, all started at once.
+                    let daemon = i % 2 == 0;
+                    let mode = if daemon { "double-fork-setsid" } else { "good" };
+                    barrier.wait();
+                    (daemon, run(mode, &cargo_exchange(LONG)))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut daemons = BTreeSet::new();
+    for (i, (daemon, t)) in transcripts.iter().enumerate() {
+        assert_eq!(t.response, line(ANSWER), "exchange {i}");
+        assert_eq!(t.exit, ExitObservation::Exited { code: 0 }, "exchange {i}");
+        if *daemon {
+            // Its own daemon, exactly once, and no other exchange's.
+            let pid = only_leftover(t, "daemon_pid", LeftoverPlace::OtherSession);
+            assert!(daemons.insert(pid), "daemon {pid} counted twice");
+        } else {
+            assert_clean(t);
+        }
+    }
+    assert_eq!(daemons.len(), DAEMONS);
+    for pid in daemons {
+        assert!(reaped_soon(pid), "daemon {pid} still there");
+    }
+}
+
+/// credlab's children listed by the kernel (each thread's `children` file).
+fn own_children() -> Vec<u32> {
+    let mut pids = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        if let Ok(list) = std::fs::read_to_string(task.path().join("children")) {
+            pids.extend(
+                list.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+    }
+    pids
+}
+
+#[test]
+fn a_new_session_the_host_program_starts_during_an_exchange_is_left_alone() {
+    use std::os::unix::process::CommandExt;
+
+    // The exchange's provider carries a marker, to know when it runs.
+    let marker = format!("CREDLAB_TEST_MARK={}", std::process::id() as u64 * 1000 + 7);
+    let (key, value) = marker.split_once('=').unwrap();
+    let command = faux("hang-after-hello").env(key, value);
+    let exchange = cargo_exchange(Duration::from_secs(1));
+    std::thread::scope(|s| {
+        let running = s.spawn(|| {
+            let t = command.run(&exchange).unwrap();
+            (t, Instant::now())
+        });
+        // Wait (bounded) until the provider is running, so that what this test starts next
+        // starts within the exchange's lifetime.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let found = own_children().into_iter().any(|pid| {
+                std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                    env.split(|&b| b == 0)
+                        .any(|entry| entry == marker.as_bytes())
+                })
+            });
+            if found {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the provider never showed up");
+            std::thread::yield_now();
+        }
+        // A child of the host program in a session of its own (as a provider's daemon would
+        // be), with the host's environment.
+        let mut own = std::process::Command::new(FAUX);
+        own.env("CREDLAB_FAUX", "orphan-child");
+        // SAFETY: setsid is async-signal-safe.
+        unsafe {
+            own.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+        let mut own = own.spawn().unwrap();
+        let spawned = Instant::now();
+
+        let (t, ended) = running.join().unwrap();
+        assert!(
+            spawned < ended,
+            "the child started after the exchange ended"
+        );
+        assert_eq!(
+            t.exit,
+            ExitObservation::Killed {
+                phase: Phase::Response
+            }
+        );
+        assert_eq!(t.leftover, 0, "{:?}", t.leftover_processes);
+        // Still running, and its status is still its owner's to collect.
+        assert_eq!(own.try_wait().unwrap(), None, "the host's child was killed");
+        own.kill().unwrap();
+        let status = own.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGKILL));
+    });
 }
 
 #[test]

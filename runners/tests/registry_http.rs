@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use credlab_runners::registry_run::{ConnectError, Target, connect};
+use credlab_runners::registry_run::{AUTH_CASES, ConnectError, Target, connect, run_auth_case};
+use credlab_suite::judge::Outcome;
 use credlab_suite::keys::SecretKey;
 use wiremock::matchers::{header_exists, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -71,6 +72,59 @@ async fn retries_config_with_a_token_after_401_like_cargo() {
     );
 }
 
+/// A 403 to the anonymous config.json is the target's fault, not the end of the run: credlab
+/// retries with its read token (as after a 401) and goes on, keeping the 403 for
+/// `registry::auth::config-401-without-token` to judge.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_403_to_the_anonymous_config_is_retried_with_a_token() {
+    let server = MockServer::start().await;
+    let config = serde_json::json!({"dl": format!("{}/dl", server.uri()), "api": server.uri(), "auth-required": true});
+    Mock::given(method("GET"))
+        .and(path("/index/config.json"))
+        .and(header_exists("authorization"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(config))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/index/config.json"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(serde_json::json!({"errors": [{"detail": "forbidden"}]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let session = connect_in_thread(target(&server))
+        .await
+        .expect("a 403 does not stop the run");
+    assert!(session.auth_required);
+    assert_eq!(session.client.api.as_deref(), Some(server.uri().as_str()));
+    assert!(
+        session
+            .facts
+            .get("config.json (anonymous)")
+            .is_some_and(|f| f.contains("403")),
+        "{:?}",
+        session.facts
+    );
+    let outcome = |id: &str| {
+        let case = AUTH_CASES
+            .iter()
+            .find(|c| c.id == id)
+            .expect("an auth case");
+        run_auth_case(&session, case).outcome
+    };
+    assert!(matches!(
+        outcome("registry::auth::config-401-without-token"),
+        Outcome::Fail { found, .. } if found.contains("403")
+    ));
+    assert_eq!(
+        outcome("registry::auth::read-token-accepted"),
+        Outcome::Pass
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn refuses_an_api_on_crates_io_and_reports_unreachable() {
     let server = MockServer::start().await;
@@ -83,7 +137,8 @@ async fn refuses_an_api_on_crates_io_and_reports_unreachable() {
         .mount(&server)
         .await;
     match connect_in_thread(target(&server)).await {
-        Err(ConnectError::Refused(m)) => assert!(m.contains("crates.io"), "{m}"),
+        // The URL came from the target (config.json), not from the user: the target's fault.
+        Err(ConnectError::TargetUrl(m)) => assert!(m.contains("crates.io"), "{m}"),
         other => panic!("expected a refusal, got {:?}", other.err()),
     }
     let broken = MockServer::start().await;

@@ -215,10 +215,20 @@ fn registry(dl: String, api: String) -> Fake {
     })
 }
 
+/// The message of a refused URL the target handed credlab (config.json's `api`/`dl`).
 fn refusal(result: Result<credlab_runners::registry_run::Session, ConnectError>) -> String {
     match result {
-        Err(ConnectError::Refused(m)) => m,
-        Err(other) => panic!("expected a refusal, got {other}"),
+        Err(ConnectError::TargetUrl(m)) => m,
+        Err(other) => panic!("expected a refusal of the target's URL, got {other:?}"),
+        Ok(_) => panic!("expected a refusal, connect succeeded"),
+    }
+}
+
+/// The message of a refused URL the user gave (`--registry`).
+fn user_refusal(result: Result<credlab_runners::registry_run::Session, ConnectError>) -> String {
+    match result {
+        Err(ConnectError::UserUrl(m)) => m,
+        Err(other) => panic!("expected a refusal of the user's URL, got {other:?}"),
         Ok(_) => panic!("expected a refusal, connect succeeded"),
     }
 }
@@ -309,7 +319,7 @@ fn the_backslash_at_url_is_refused_by_the_check_and_the_client() {
         let m = safety::check(&format!("sparse+{url}/index/"), allow_remote).expect_err("refused");
         assert!(m.contains("backslash"), "{m}");
 
-        let m = refusal(connect(Target {
+        let m = user_refusal(connect(Target {
             allow_remote,
             ..target(format!("sparse+{url}/index/"))
         }));
@@ -418,4 +428,26 @@ fn the_leak_check_would_see_a_leak() {
         Err(SendError::Timeout(_))
     ));
     assert_eq!(watch.connections(), 1);
+}
+
+#[test]
+fn a_config_redirect_off_loopback_is_the_targets_url_and_is_not_followed() {
+    let mut watch = Watch::start();
+    let elsewhere = format!("{}/index/config.json", watch.base());
+    let reg = Fake::start(move |r| match r.path.as_str() {
+        "/index/config.json" => redirect(&elsewhere),
+        _ => (404, Vec::new(), Vec::new()),
+    });
+    let m = refusal(connect(target(format!("sparse+{}/index/", reg.base()))));
+    assert!(
+        m.contains("redirect") && m.contains("--allow-remote"),
+        "{m}"
+    );
+    only_config_json(&reg);
+    assert_eq!(
+        watch.connections(),
+        0,
+        "followed a redirect to {}",
+        watch.base()
+    );
 }

@@ -1003,7 +1003,7 @@ fn every_seeded_bug_changes_what_it_names() {
             // It refuses every real Cargo token: the happy path uses the URL it expects.
             Bug::UrlWithoutSparsePrefix => reg.index = reg.index.replacen("sparse+", "", 1),
             // Cargo's signatures are high-S half the time: the happy path signs low-S.
-            Bug::HighSServerError => reg.form = SignatureForm::LowS,
+            Bug::HighSServerError | Bug::RejectHighS => reg.form = SignatureForm::LowS,
             _ => {}
         }
         reg.publish(&keys.alice, "foo", "0.1.0", b"x").expect(200);
@@ -1308,7 +1308,77 @@ fn check_bug(bug: Bug, keys: &Keys, reference: &Reg, reg: &Reg) {
             reg.yank_with(&token, "foo", "0.5.0", true).expect(200);
             reg.yank_with(&token, "foo", "0.5.0", true).expect(401);
         }
+        Bug::RejectHighS => {
+            let (r, b) = both(reference, reg, |reg| {
+                let (_, high) = alice.both_s(&reg.index, &Operation::Read);
+                reg.get("/index/config.json", Some(&high))
+            });
+            assert_eq!((r.status, b.status), (200, 401));
+            assert!(b.detail().starts_with("high-s-signature"), "{}", b.text());
+            // The same content, low-S, is accepted.
+            let (low, _) = alice.both_s(&reg.index, &Operation::Read);
+            reg.get("/index/config.json", Some(&low)).expect(200);
+        }
+        Bug::Config403WithoutToken => {
+            let (r, b) = both(reference, reg, |reg| reg.get("/index/config.json", None));
+            assert_eq!((r.status, b.status), (401, 403));
+            assert!(b.www_authenticate.is_some());
+            assert!(!b.detail().is_empty());
+            // Other reads without a token are still 401.
+            reg.get("/index/3/f/foo", None).expect(401);
+        }
+        Bug::JsonDepth8 => {
+            let (r, b) = both(reference, reg, |reg| {
+                reg.get("/index/config.json", Some(&nested_claim(alice, reg, 10)))
+            });
+            assert_eq!((r.status, b.status), (200, 401));
+            assert!(b.detail().starts_with("nesting-too-deep"), "{}", b.text());
+        }
+        Bug::JsonDepth128 => {
+            let (r, b) = both(reference, reg, |reg| {
+                reg.get("/index/config.json", Some(&nested_claim(alice, reg, 40)))
+            });
+            assert_eq!((r.status, b.status), (401, 200));
+            assert!(r.detail().starts_with("nesting-too-deep"), "{}", r.text());
+        }
+        Bug::NestingServerError => {
+            let (r, b) = both(reference, reg, |reg| {
+                reg.get("/index/config.json", Some(&nested_claim(alice, reg, 40)))
+            });
+            assert_eq!((r.status, b.status), (401, 500));
+            // Other refusals are still 401.
+            reg.read(&keys.mallory, "/index/config.json").expect(401);
+        }
+        Bug::IgnoreChallengeClaim => {
+            let (r, b) = both(reference, reg, |reg| {
+                let token = alice.edited(&reg.index, &yank_op("foo", "0.1.0"), |c| {
+                    c.challenge = Some("c".into());
+                });
+                reg.yank_with(&token, "foo", "0.1.0", true)
+            });
+            assert_eq!((r.status, b.status), (401, 200));
+            // Only the challenge is ignored: the same token for another version is refused.
+            let token = alice.edited(&reg.index, &yank_op("foo", "9.9.9"), |c| {
+                c.challenge = Some("c".into());
+            });
+            let refused = reg.yank_with(&token, "foo", "0.1.0", true).expect(401);
+            assert!(
+                refused.detail().starts_with("vers-mismatch"),
+                "{}",
+                refused.text()
+            );
+        }
     }
+}
+
+/// A read token for `reg` whose `custom` claim is an array nested `depth` levels deep.
+fn nested_claim(signer: &Signer, reg: &Reg, depth: usize) -> String {
+    let custom: Value =
+        serde_json::from_str(&format!("{}1{}", "[".repeat(depth), "]".repeat(depth)))
+            .expect("nested JSON");
+    signer.edited(&reg.index, &Operation::Read, |c| {
+        c.extra.insert("custom".into(), custom);
+    })
 }
 
 #[test]
@@ -1317,7 +1387,16 @@ fn bug_names_round_trip() {
         assert_eq!(Bug::from_name(bug.name()), Some(bug));
         assert!(!bug.describe().is_empty());
     }
-    assert_eq!(Bug::ALL.len(), 26);
+    assert_eq!(Bug::ALL.len(), 32);
+    let tolerated: Vec<&str> = Bug::ALL
+        .iter()
+        .filter(|b| b.is_tolerated())
+        .map(|b| b.name())
+        .collect();
+    assert_eq!(
+        tolerated,
+        ["json-depth-8", "json-depth-128", "ignore-challenge-claim"]
+    );
 }
 
 /// Verification runs outside the database lock: many concurrent reads all succeed.

@@ -1,8 +1,9 @@
 //! `credlab fuzz --provider PATH` / `credlab fuzz --registry URL`: black-box fuzzing, each
 //! finding shrunk and written as a regression vector (`credlab_runners::blackbox`).
 //!
-//! Exit codes: 0 nothing found, 1 findings, 2 usage, 78 the target could not be started or
-//! reached.
+//! Exit codes: 0 nothing found, 1 findings, 2 usage (a `--registry` URL credlab will not
+//! contact among them), 78 the target could not be started or reached (or handed credlab a URL
+//! it will not contact: config.json's `api`/`dl`, a redirect).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -12,7 +13,7 @@ use credlab_runners::blackbox::{
     self, DEFAULT_SHRINK_BUDGET, Finding, FindingKind, FuzzOptions, FuzzReport,
 };
 use credlab_runners::provider_run::Profile;
-use credlab_runners::registry_run::{self, ConnectError, Target};
+use credlab_runners::registry_run::{self, Target};
 use credlab_suite::judge::provider::show;
 use credlab_suite::keys::SecretKey;
 use credlab_suite::provider::{CloseStdin, Exchange, Timeouts};
@@ -129,7 +130,6 @@ pub fn run(mut args: FuzzArgs, from_env: Option<String>) -> Result<u8, Failure> 
         &args.registry,
     ) {
         (Some(target), None) => {
-            let command = crate::run::provider_command(target, &args.provider_env)?;
             let login = match secret_key(&args)? {
                 Some(key) => key,
                 None => blackbox::provider::login_key_for_seed(args.seed),
@@ -139,7 +139,11 @@ pub fn run(mut args: FuzzArgs, from_env: Option<String>) -> Result<u8, Failure> 
                 profile.index_url = url.clone();
             }
             profile.args = args.provider_args.clone();
-            builtin_profile(target, &mut profile);
+            let command = crate::run::builtin_setup(
+                target,
+                &mut profile,
+                crate::run::provider_command(target, &args.provider_env)?,
+            );
             profile.timeouts = Timeouts::uniform(args.timeout);
             // Can it be started at all? (An exchange with no request: hello, EOF, exit.)
             let check = Exchange {
@@ -176,12 +180,7 @@ pub fn run(mut args: FuzzArgs, from_env: Option<String>) -> Result<u8, Failure> 
                 timeout: args.timeout.max(Duration::from_secs(5)),
                 secrets: crate::secrets::register().clone(),
             })
-            .map_err(|e| match e {
-                ConnectError::Refused(m) => Failure::usage(m),
-                ConnectError::Unreachable(m) => {
-                    Failure::target(format!("the registry could not be reached: {m}"))
-                }
-            })?;
+            .map_err(crate::run::connect_failure)?;
             progress(&format!(
                 "credlab fuzz: registry {url}, seed {}, timeout {:?}",
                 args.seed, args.timeout
@@ -214,22 +213,6 @@ pub fn run(mut args: FuzzArgs, from_env: Option<String>) -> Result<u8, Failure> 
     } else {
         FAILED
     })
-}
-
-/// The reference token store (and the mutants built on it) is told which URL it serves, as
-/// `credlab --provider` does.
-fn builtin_profile(target: &str, profile: &mut Profile) {
-    let token_store = match target.strip_prefix("builtin:") {
-        Some("token-store") => true,
-        Some(name) => name
-            .strip_prefix("mutant:")
-            .and_then(credlab_runners::mutants::find)
-            .is_some_and(|m| m.base == credlab_runners::mutants::Base::TokenStore),
-        None => false,
-    };
-    if token_store && profile.args.is_empty() {
-        profile.args = vec!["--only-url".into(), profile.index_url.clone()];
-    }
 }
 
 fn print_human(

@@ -85,6 +85,16 @@ pub fn explain(id: &str) -> Result<u8, Failure> {
             if let credlab_suite::cases::token::TokenExpect::Invalid { rejection } = case.expect {
                 crate::out::outln!("  rejection {rejection}: {}", rejection.explain());
             }
+            let (level, expect) = case.over_http();
+            if (level, expect) != (case.level, case.expect) {
+                crate::out::outln!(
+                    "  over HTTP (credlab --registry): {}, expect {}: flagged {}, real Cargo \
+                     sends this token, so a registry must accept it whatever its policy",
+                    level.as_str(),
+                    serde_json::to_string(&expect).expect("expectations serialize"),
+                    credlab_suite::cases::token::CARGO_SHAPED
+                );
+            }
             return Ok(OK);
         }
     }

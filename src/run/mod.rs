@@ -10,7 +10,8 @@ mod provider;
 mod registry;
 mod verifier;
 
-pub use provider::{BUILTIN_ENV, command as provider_command};
+pub use provider::{BUILTIN_ENV, builtin_setup, command as provider_command};
+pub use registry::connect_failure;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -34,7 +35,9 @@ pub struct RunArgs {
     /// Allow a --registry that is not on loopback (credlab publishes and yanks probe crates).
     #[arg(long)]
     allow_remote: bool,
-    /// The subject the registry has on file for credlab's key (RFC 3231 `sub`).
+    /// The subject on file for credlab's key (RFC 3231 `sub`): what the registry has enrolled
+    /// (--registry), or what a PASETO provider's tokens must carry (--provider; without it,
+    /// any `sub` is accepted and shown).
     #[arg(long)]
     subject: Option<String>,
     /// The registry's freshness window for `iat`, in seconds.
@@ -52,6 +55,20 @@ pub struct RunArgs {
     /// The registry name sent as `registry.name`.
     #[arg(long, default_value = "credlab")]
     registry_name: String,
+    /// A token the provider already holds for INDEX_URL (INDEX_URL=TOKEN, or INDEX_URL=@FILE
+    /// to read it from FILE; repeat). For providers that cannot log in (a `.netrc` reader, a
+    /// CI token): get cases then require exactly this token, and the cases use INDEX_URL.
+    #[arg(long = "stored-token", value_name = "INDEX_URL=TOKEN")]
+    stored_tokens: Vec<String>,
+    /// A folder copied into the provider's private HOME for every exchange (e.g. a `.netrc`).
+    #[arg(long, value_name = "DIR")]
+    provider_home: Option<PathBuf>,
+    /// Run the cases in a random order (the seed is printed; repeat a run with --seed).
+    #[arg(long)]
+    shuffle: bool,
+    /// The seed of --shuffle (default: a fresh one).
+    #[arg(long, value_name = "N", requires = "shuffle")]
+    seed: Option<u64>,
     /// A config argument for the provider, sent in the JSON `args` as Cargo does (repeat).
     #[arg(long = "provider-arg", value_name = "ARG", allow_hyphen_values = true)]
     provider_args: Vec<String>,
@@ -83,8 +100,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "GLOB")]
     skip: Vec<String>,
     /// Cases run in parallel (default: the number of CPUs).
-    #[arg(long, value_name = "N")]
-    jobs: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
     /// Seconds each phase of a provider exchange may take (hello, response, exit).
     #[arg(long, value_name = "SECS", value_parser = parse_seconds)]
     timeout: Option<Duration>,
@@ -95,12 +112,24 @@ pub struct RunArgs {
     /// Count should-level failures too.
     #[arg(long)]
     strict: bool,
+    /// What a run in which no scored case ran (all filtered out or skipped) exits with:
+    /// `fail` (exit 4), `warn` (a warning, then as if conformant) or `pass`.
+    #[arg(long, value_enum, default_value_t = NoTests::Fail)]
+    no_tests: NoTests,
     /// List the cases and exit.
     #[arg(long)]
     list: bool,
     /// Explain one case and exit.
     #[arg(long, value_name = "ID")]
     explain: Option<String>,
+}
+
+/// `--no-tests`, as cargo-nextest spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NoTests {
+    Fail,
+    Warn,
+    Pass,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,7 +145,7 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("{text:?} is not a number of seconds"))?;
     if !(secs > 0.0 && secs <= 3600.0) {
-        return Err("the timeout must be between 0 and 3600 seconds".into());
+        return Err("must be more than 0 and at most 3600 seconds".into());
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -151,11 +180,35 @@ impl Filter {
     }
 }
 
+/// How provider cases are scheduled: --jobs, and --shuffle with its seed (printed, so a
+/// failing order can be replayed).
+pub fn schedule(args: &RunArgs, out: &output::Output) -> credlab_runners::provider_run::Schedule {
+    use credlab_runners::provider_run::{Order, Schedule};
+    let jobs = args.jobs.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
+    let order = if args.shuffle {
+        let seed = args.seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        });
+        out.note(&format!("  shuffled with --seed {seed}"));
+        Order::Shuffled(seed)
+    } else {
+        Order::LongestFirst
+    };
+    Schedule { jobs, order }
+}
+
 /// The found-vector directory: --found, else ./vectors/found, else the checkout's.
 pub fn found_dir(args: &RunArgs) -> Option<PathBuf> {
     if let Some(dir) = &args.found {
         return Some(dir.clone());
     }
+    // Only the defaults may be missing; a --found the user named must exist (checked in
+    // `found`).
     [
         PathBuf::from("vectors/found"),
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/found"),
@@ -171,6 +224,14 @@ type Found = (
 );
 
 fn found(args: &RunArgs) -> Result<Found, Failure> {
+    if let Some(dir) = &args.found
+        && !dir.is_dir()
+    {
+        return Err(Failure::usage(format!(
+            "--found {}: not a directory",
+            dir.display()
+        )));
+    }
     match found_dir(args) {
         Some(dir) => credlab_runners::blackbox::load_found(&dir).map_err(Failure::data),
         None => Ok(Default::default()),
@@ -194,6 +255,9 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         }
         None => Expectations::default(),
     };
+    if let Some(path) = &args.report {
+        output::check_writable(path)?;
+    }
     let out = output::Output::new(args.format, args.report.clone());
     let (found_providers, found_tokens) = found(&args)?;
     let reports: Vec<Report> = match (&args.provider, &args.registry) {
@@ -236,5 +300,16 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
         }
     };
     out.finish(&reports)?;
-    Ok(reports.iter().map(Report::exit_code).max().unwrap_or(0))
+    let code = credlab_suite::report::combined_exit_code(&reports);
+    if code != crate::exit::NO_TESTS {
+        return Ok(code);
+    }
+    Ok(match args.no_tests {
+        NoTests::Fail => code,
+        NoTests::Warn => {
+            crate::out::errln!("warning: no scored case ran (--no-tests warn)");
+            0
+        }
+        NoTests::Pass => 0,
+    })
 }

@@ -10,6 +10,23 @@ use credlab_suite::report::{self, CaseReport, Report};
 use super::Format;
 use crate::exit::Failure;
 
+/// Refuses a `--report` path the report could not be written to, before the run starts
+/// (not after minutes of cases).
+pub fn check_writable(path: &std::path::Path) -> Result<(), Failure> {
+    if path.is_dir() {
+        return Err(Failure::usage(format!(
+            "--report {}: is a directory",
+            path.display()
+        )));
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .map(drop)
+        .map_err(|e| Failure::usage(format!("--report {}: {e}", path.display())))
+}
+
 /// What every reporter renders: the report with the run's secrets replaced.
 fn redacted(report: &Report) -> Report {
     report.redacted(crate::secrets::register())

@@ -50,6 +50,30 @@ pub fn command(target: &str, provider_env: &[String]) -> Result<ProviderCommand,
     Ok(command)
 }
 
+/// `INDEX_URL=TOKEN` or `INDEX_URL=@FILE` (the token registered as a secret before any
+/// error could quote it).
+fn stored_token(pair: &str) -> Result<(String, String), Failure> {
+    let Some((url, value)) = pair.rsplit_once('=').filter(|(u, _)| u.contains("://")) else {
+        return Err(Failure::usage(
+            "--stored-token: expected INDEX_URL=TOKEN or INDEX_URL=@FILE",
+        ));
+    };
+    let token = match value.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("--stored-token {url}=@{path}: {e}")))?
+            .trim_end_matches(['\n', '\r'])
+            .to_string(),
+        None => value.to_string(),
+    };
+    crate::secrets::register().add(SecretKind::StoredToken, "stored-token", &token);
+    if token.is_empty() {
+        return Err(Failure::usage(format!(
+            "--stored-token {url}: the token is empty"
+        )));
+    }
+    Ok((url.to_string(), token))
+}
+
 fn profile(args: &RunArgs) -> Result<Profile, Failure> {
     let login_key = match args.secret_key.load()? {
         Some(key) => key,
@@ -59,8 +83,23 @@ fn profile(args: &RunArgs) -> Result<Profile, Failure> {
     if let Some(url) = &args.index_url {
         profile.index_url = url.clone();
     }
+    profile.pinned = args.index_url.is_some();
     profile.unsupported_url = args.unsupported_url.clone();
     profile.registry_name = args.registry_name.clone();
+    profile.subject = args.subject.clone();
+    profile.home_fixture = args.provider_home.clone();
+    if let Some(dir) = &args.provider_home
+        && !dir.is_dir()
+    {
+        return Err(Failure::usage(format!(
+            "--provider-home {}: not a directory",
+            dir.display()
+        )));
+    }
+    for pair in &args.stored_tokens {
+        let (url, token) = stored_token(pair)?;
+        profile.store(&url, &token);
+    }
     profile.args = args.provider_args.clone();
     for text in &args.public_keys {
         profile.public_keys.push(
@@ -74,9 +113,20 @@ fn profile(args: &RunArgs) -> Result<Profile, Failure> {
     Ok(profile)
 }
 
-/// The reference token store (and the mutants built on it) is told which URLs it serves, so
-/// url-not-supported is tested.
-fn builtin_profile(target: &str, profile: &mut Profile) {
+/// The environment variable that tells the built-in token store (and the mutants built on it)
+/// which index URLs it serves (a prefix), so url-not-supported is tested. An environment
+/// variable, not a config argument: a case that sends `"args":[]` must not change what the
+/// built-in serves.
+pub const ONLY_URL_ENV: &str = credlab_runners::reference::ONLY_URL_ENV;
+
+/// Configures a built-in target: the token-store ones serve only the profile's index URL and
+/// its per-case children, so the url-not-supported case applies. Used by the run and by
+/// `credlab fuzz`.
+pub fn builtin_setup(
+    target: &str,
+    profile: &mut Profile,
+    command: ProviderCommand,
+) -> ProviderCommand {
     let token_store = match target.strip_prefix("builtin:") {
         Some("token-store") => true,
         Some(name) => name
@@ -85,10 +135,11 @@ fn builtin_profile(target: &str, profile: &mut Profile) {
             .is_some_and(|m| m.base == credlab_runners::mutants::Base::TokenStore),
         None => false,
     };
-    if token_store && profile.unsupported_url.is_none() && profile.args.is_empty() {
-        profile.args = vec!["--only-url".into(), profile.index_url.clone()];
-        profile.unsupported_url = Some("sparse+https://elsewhere.credlab.test/index/".into());
+    if !token_store || profile.unsupported_url.is_some() || !profile.args.is_empty() {
+        return command;
     }
+    profile.unsupported_url = Some("sparse+https://elsewhere.credlab.test/index/".into());
+    command.env(ONLY_URL_ENV, &profile.index_url)
 }
 
 pub fn cases(filter: &Filter, found: &[ProviderFile]) -> Vec<ProviderCase> {
@@ -118,9 +169,8 @@ pub fn run(
     out: &Output,
     found: &[ProviderFile],
 ) -> Result<Report, Failure> {
-    let command = command(target, &args.provider_env)?;
     let mut profile = profile(args)?;
-    builtin_profile(target, &mut profile);
+    let command = builtin_setup(target, &mut profile, command(target, &args.provider_env)?);
     out.note(&format!("credlab: provider {target}"));
     let features = provider_run::probe(&command, &profile).map_err(|e| match e {
         SpawnError::NotFound(_) | SpawnError::NotExecutable(_) => Failure::target(e.to_string()),
@@ -139,13 +189,17 @@ pub fn run(
         out.note(&format!("  {k}: {v}"));
     }
     let cases = cases(filter, found);
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let runs =
-        provider_run::run_cases(&command, &profile, &features, &cases, jobs, &|case, run| {
+    let schedule = super::schedule(args, out);
+    let runs = provider_run::run_cases(
+        &command,
+        &profile,
+        &features,
+        &cases,
+        schedule,
+        &|case, run| {
             out.progress(&case_report(case, run));
-        });
+        },
+    );
     let reports = cases
         .iter()
         .zip(&runs)

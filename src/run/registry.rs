@@ -50,9 +50,10 @@ pub fn run_session(
     }
     for file in vectors::token_files(&session.fixture) {
         for case in file.cases.iter().filter(|c| filter.keeps(c.id.as_str())) {
+            // The level over HTTP: a Cargo-shaped token is must-accept there.
             let report = case_report(
                 case.id.clone(),
-                case.level,
+                case.over_http().0,
                 registry_run::run_token_case(session, case),
             );
             out.progress(&report);
@@ -83,12 +84,20 @@ pub fn target(args: &RunArgs, url: &str, key: SecretKey) -> Target {
 }
 
 pub fn connect(target: Target) -> Result<Session, Failure> {
-    registry_run::connect(target).map_err(|e| match e {
-        ConnectError::Refused(m) => Failure::usage(m),
+    registry_run::connect(target).map_err(connect_failure)
+}
+
+/// The exit code of a failed connection: 2 when the URL the user gave is refused, 78 when
+/// the target is at fault (a refused URL it handed credlab: config.json's `api`/`dl`, a
+/// redirect; or no answer, or not a registry's answer).
+pub fn connect_failure(error: ConnectError) -> Failure {
+    match error {
+        ConnectError::UserUrl(m) => Failure::usage(m),
+        ConnectError::TargetUrl(m) => Failure::target(m),
         ConnectError::Unreachable(m) => {
             Failure::target(format!("the registry could not be reached: {m}"))
         }
-    })
+    }
 }
 
 pub fn run(

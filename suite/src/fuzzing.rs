@@ -900,7 +900,8 @@ fn transcript(
         },
         stderr: Default::default(),
         exit,
-        orphans_killed: false,
+        leftover: 0,
+        leftover_processes: Vec::new(),
         hello_after: std::time::Duration::from_millis(1),
         response_after: std::time::Duration::from_millis(1),
         elapsed: std::time::Duration::from_millis(2),
@@ -1070,8 +1071,11 @@ pub fn provider_answer(data: &[u8]) {
     let ctx = Context {
         login_token: Some(RFC_SECRET.to_string()),
         keys: w.keys.clone(),
+        any_subject: false,
+        stored_token: None,
         secrets,
         elsewhere: Vec::new(),
+        leftovers_elsewhere: Vec::new(),
     };
     let publish = fixture_publish_line(w).into_bytes();
     let read = br#"{"v":1,"registry":{"index-url":"sparse+https://registry.test/index/"},"kind":"get","operation":"read"}"#;

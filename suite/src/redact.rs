@@ -422,10 +422,16 @@ pub fn fingerprint(secret: &str) -> String {
     format!("#{}", hex::encode(&digest[..4]))
 }
 
-/// `v3.public.eyJp…#1a2b3c4d`: the first 14 characters and a short SHA-256 fingerprint.
+/// `v3.public.eyJp…#1a2b3c4d`: a PASETO token's public header (its first 14 characters)
+/// and a short SHA-256 fingerprint; any other token (an opaque secret, where every character
+/// counts) only by its length and fingerprint: `<40 chars>#1a2b3c4d`.
 pub fn token(token: &str) -> String {
-    let prefix: String = token.chars().take(14).collect();
-    format!("{prefix}…{}", fingerprint(token))
+    if token.starts_with("v3.public.") {
+        let prefix: String = token.chars().take(14).collect();
+        format!("{prefix}…{}", fingerprint(token))
+    } else {
+        format!("<{} chars>{}", token.chars().count(), fingerprint(token))
+    }
 }
 
 #[cfg(test)]
@@ -448,6 +454,10 @@ mod tests {
         assert!(shown.starts_with("v3.public.eyJp…#"), "{shown}");
         assert!(!shown.contains("secret"));
         assert_eq!(shown, super::token(t));
+        // An opaque token shows none of its characters.
+        let opaque = super::token("tok-abcdefgh12345");
+        assert!(opaque.starts_with("<17 chars>#"), "{opaque}");
+        assert!(!opaque.contains("tok-"));
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! | `orphan` | answers, starts a child that sleeps for an hour holding stdout, prints `{"orphan_pid":N}` on stderr, exits 0 |
 //! | `escape` | as `orphan`, but the child starts its own session (`setsid`); prints `{"escaped_pid":N}` |
 //! | `leave-group` | as `orphan`, but the child moves to its own process group (`setpgid`, same session) and holds no pipe (stdio on `/dev/null`); prints `{"regrouped_pid":N}` |
+//! | `double-fork-setsid` | answers, then double-forks a daemon (no `exec`) that calls `setsid`, prints `{"daemon_pid":N}` on stderr, redirects stdin/stdout/stderr to `/dev/null` and sleeps for an hour; exits 0 once the daemon has detached |
 //! | `no-newline` | answers without the `\n`, exits 0 at EOF |
 //! | `echo-argv` | prints argv, cwd, HOME, the environment, pid/pgid/sid, whether `/dev/tty` opens and the open descriptors (Linux), as one JSON line on stderr; then as `good` |
 //! | `never-read-stdin` | hello, then never reads stdin, never answers |
@@ -89,6 +90,12 @@ fn main() {
             let _ = read_request();
             answer();
             leave_a_child(&mode);
+        }
+        "double-fork-setsid" => {
+            out(HELLO);
+            let _ = read_request();
+            answer();
+            double_fork_daemon()
         }
         "orphan-child" => std::thread::sleep(std::time::Duration::from_secs(3600)),
         "no-newline" => {
@@ -224,6 +231,73 @@ fn leave_a_child(mode: &str) -> ! {
     };
     eprintln!("{{\"{key}\":{}}}", child.id());
     std::process::exit(0)
+}
+
+/// A classic daemon: fork; the child forks the daemon and exits at once (so the daemon is
+/// orphaned and re-parented); the daemon calls `setsid`, reports its pid on stderr, moves its
+/// stdio to `/dev/null` (holding none of the exchange's pipes) and sleeps for an hour. The
+/// provider exits 0 once the daemon has detached: the daemon closes the write end of a pipe
+/// the provider reads to EOF, so the pid is always on stderr before the provider exits.
+#[cfg(unix)]
+fn double_fork_daemon() -> ! {
+    let mut ready = [0 as libc::c_int; 2];
+    // SAFETY: `ready` has room for two descriptors.
+    if unsafe { libc::pipe(ready.as_mut_ptr()) } != 0 {
+        std::process::exit(3);
+    }
+    let [ready_read, ready_write] = ready;
+    // SAFETY: this program has a single thread; the children only make system calls, format
+    // one line and sleep.
+    match unsafe { libc::fork() } {
+        -1 => std::process::exit(3),
+        0 => unsafe {
+            libc::close(ready_read);
+            match libc::fork() {
+                -1 => libc::_exit(3),
+                0 => daemon(ready_write),
+                _ => libc::_exit(0),
+            }
+        },
+        first => {
+            // SAFETY: plain system calls on values owned here.
+            unsafe {
+                libc::close(ready_write);
+                let mut status = 0;
+                libc::waitpid(first, &mut status, 0);
+                let mut byte = 0u8;
+                while libc::read(ready_read, (&raw mut byte).cast(), 1) > 0 {}
+            }
+            std::process::exit(0)
+        }
+    }
+}
+
+#[cfg(unix)]
+fn daemon(ready_write: libc::c_int) -> ! {
+    // SAFETY: plain system calls; the descriptors are this process's own.
+    unsafe {
+        libc::setsid();
+        let line = format!("{{\"daemon_pid\":{}}}\n", libc::getpid());
+        libc::write(2, line.as_ptr().cast(), line.len());
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            for fd in 0..3 {
+                libc::dup2(null, fd);
+            }
+            if null > 2 {
+                libc::close(null);
+            }
+        }
+        libc::close(ready_write);
+    }
+    std::thread::sleep(std::time::Duration::from_secs(3600));
+    // SAFETY: _exit takes no pointers.
+    unsafe { libc::_exit(0) }
+}
+
+#[cfg(not(unix))]
+fn double_fork_daemon() -> ! {
+    std::process::exit(2)
 }
 
 fn echo_argv() {

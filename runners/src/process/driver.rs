@@ -6,10 +6,14 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use credlab_suite::provider::{CloseStdin, Exchange, ExitObservation, LineRead, Phase, Transcript};
+use credlab_suite::provider::{
+    CloseStdin, Exchange, ExitObservation, LEFTOVER_DETAIL_LIMIT, LeftoverProcess, LineRead, Phase,
+    Transcript,
+};
 
 use super::capture::{BoundedCapture, StdoutReader};
-use super::sys::{self, ExitWatch};
+use super::leftovers::{self, Ticket};
+use super::sys::{self, ExitWatch, Found};
 use super::{CARGO_PLUGIN_ARG, DRAIN_GRACE, ProviderCommand, Sandbox, SpawnError};
 
 /// Bytes moved per read or write call (a Linux pipe holds 64 KiB by default).
@@ -82,9 +86,13 @@ pub(super) fn run(
         });
     }
 
+    // Makes this process a child subreaper (once), and keeps clean-ups from running while
+    // the provider is spawned but not yet registered.
+    let gate = leftovers::spawn_gate();
     let start = Instant::now();
     let child = command.spawn().map_err(|e| cmd.spawn_error(e))?;
-    let mut driver = Driver::new(child, exchange, cmd, start)
+    let ticket = gate.register(child.id(), sandbox.root());
+    let mut driver = Driver::new(child, ticket, exchange, cmd, start)
         .map_err(|e| SpawnError::io("setting up the provider's pipes", e))?;
     driver
         .drive()
@@ -92,11 +100,14 @@ pub(super) fn run(
     Ok(driver.into_transcript())
 }
 
-/// One running exchange. Dropping it (on an error or a panic) kills the process group and
-/// reaps the child, so no provider outlives its exchange.
+/// One running exchange. Dropping it (on an error or a panic) kills the process group, reaps
+/// the child and cleans up its leftovers, so no provider outlives its exchange.
 struct Driver<'a> {
     child: Child,
     pgid: libc::pid_t,
+    /// The exchange's registration for leftover tracking (Linux, credlab a child subreaper);
+    /// `None`: only the process group, the session and the pipes are covered.
+    ticket: Option<Ticket>,
     start: Instant,
     exchange: &'a Exchange,
 
@@ -117,13 +128,16 @@ struct Driver<'a> {
 
     /// The phase whose deadline made the harness kill the group.
     killed_in: Option<Phase>,
-    orphans_killed: bool,
+    /// Processes left running after the provider (all counted, the first few described).
+    leftover: u32,
+    leftover_processes: Vec<LeftoverProcess>,
     buf: Box<[u8]>,
 }
 
 impl<'a> Driver<'a> {
     fn new(
         mut child: Child,
+        ticket: Option<Ticket>,
         exchange: &'a Exchange,
         cmd: &ProviderCommand,
         start: Instant,
@@ -136,6 +150,7 @@ impl<'a> Driver<'a> {
         let mut driver = Self {
             child,
             pgid,
+            ticket,
             start,
             exchange,
             pipe_inodes: Vec::new(),
@@ -150,7 +165,8 @@ impl<'a> Driver<'a> {
             written: 0,
             write_error: None,
             killed_in: None,
-            orphans_killed: false,
+            leftover: 0,
+            leftover_processes: Vec::new(),
             buf: vec![0; CHUNK].into_boxed_slice(),
         };
         let (Some(stdin), Some(stdout), Some(stderr)) =
@@ -218,66 +234,109 @@ impl<'a> Driver<'a> {
         if !self.pump_until(deadline, |d| d.status.is_some())? {
             return self.kill(Phase::Exit);
         }
-        self.sweep(true);
         self.drain()
     }
 
-    /// A deadline passed in `phase`: kill the whole group, reap, drain.
+    /// A deadline passed in `phase`: kill the whole group, reap, clean up, drain.
     fn kill(&mut self, phase: Phase) -> io::Result<()> {
         self.out.time_out(Instant::now());
         self.pending = None;
+        // A leader that had exited by itself just before the deadline keeps its real status,
+        // and what it left counts as after an exit.
         if self.status.is_none() {
             self.killed_in = Some(phase);
             sys::signal_group(self.pgid, libc::SIGKILL);
-            self.sweep(false);
-        } else {
-            // The leader had exited by itself just before the deadline.
-            self.sweep(true);
         }
         self.drain()
     }
 
-    /// Kills what is left of the provider's session once the leader has exited (`exited`:
-    /// anything alive in its group outlived it) or its group has been killed; and, in both
-    /// cases, descendants that moved to a process group of their own.
-    fn sweep(&mut self, exited: bool) {
-        if exited && sys::group_has_live_member(self.pgid) {
-            sys::signal_group(self.pgid, libc::SIGKILL);
-            self.orphans_killed = true;
-        }
-        if sys::kill_session_outside_group(self.pgid) > 0 {
-            self.orphans_killed = true;
-        }
-    }
-
-    /// Reaps the child (if not yet) and reads stdout/stderr to EOF, bounded by the grace
-    /// period; then looks for escaped holders of the pipes.
+    /// Reaps the provider (if not yet), kills and reaps what it left behind, then reads
+    /// stdout/stderr to EOF, bounded by the grace period; then looks for other holders of the
+    /// pipes.
     fn drain(&mut self) -> io::Result<()> {
         self.stdin = None;
         self.pending = None;
-        let finished = |d: &Self| d.status.is_some() && d.stdout.is_none() && d.stderr.is_none();
-        if self.pump_until(Instant::now() + DRAIN_GRACE, finished)? {
-            return Ok(());
-        }
-        if self.status.is_none() {
+        if !self.pump_until(Instant::now() + DRAIN_GRACE, |d| d.status.is_some())? {
             // Killed but not yet gone (uninterruptible sleep): SIGKILL always ends it.
             sys::signal_group(self.pgid, libc::SIGKILL);
             self.status = Some(self.child.wait()?);
             self.watch = None;
         }
-        if self.stdout.is_some() || self.stderr.is_some() {
-            // A descendant left the session (setsid) and still holds a pipe.
-            if sys::kill_pipe_holders(&self.pipe_inodes) > 0 {
-                self.orphans_killed = true;
-            }
-            self.pump_until(Instant::now() + DRAIN_GRACE, finished)?;
-            // Give up on pipes still held open (an unkillable holder); closing our read ends
-            // makes its next write fail with EPIPE.
-            self.final_sweep();
-            self.stdout = None;
-            self.stderr = None;
+        self.clean_up_leftovers();
+
+        let finished = |d: &Self| d.stdout.is_none() && d.stderr.is_none();
+        if self.pump_until(Instant::now() + DRAIN_GRACE, finished)? {
+            return Ok(());
         }
+        // Something outside the provider's tree still holds a pipe (a descriptor passed over
+        // a socket; or, without a subreaper, a descendant that left the session).
+        let holders = sys::kill_pipe_holders(&self.pipe_inodes, self.pgid);
+        self.reap_own_children(&holders);
+        self.note_leftovers(holders);
+        self.pump_until(Instant::now() + DRAIN_GRACE, finished)?;
+        // Give up on pipes still held open (an unkillable holder); closing our read ends
+        // makes its next write fail with EPIPE.
+        self.final_sweep();
+        self.stdout = None;
+        self.stderr = None;
         Ok(())
+    }
+
+    /// Kills and reaps every process left over from the exchange, once the provider has been
+    /// reaped, and records those that were still running (members of the provider's group
+    /// killed with it at a deadline do not count).
+    fn clean_up_leftovers(&mut self) {
+        let group_killed = self.killed_in.is_some();
+        if let Some(ticket) = &mut self.ticket {
+            let found = ticket.clean_up(group_killed);
+            self.note_leftovers(found);
+            return;
+        }
+        // No subreaper: the provider's group (if it exited by itself), and the rest of its
+        // session (Linux).
+        if !group_killed {
+            match sys::live_group_members(self.pgid) {
+                Some(members) if members.is_empty() => {}
+                Some(members) => {
+                    sys::signal_group(self.pgid, libc::SIGKILL);
+                    self.note_leftovers(members);
+                }
+                None => {
+                    sys::signal_group(self.pgid, libc::SIGKILL);
+                    self.leftover = self.leftover.saturating_add(1); // at least one, unlisted
+                }
+            }
+        }
+        let others = sys::kill_session_outside_group(self.pgid);
+        self.note_leftovers(others);
+    }
+
+    /// Reaps the processes among `found` that are this process's own children (re-parented
+    /// to it as a subreaper), so that they do not stay zombies.
+    fn reap_own_children(&self, found: &[Found]) {
+        #[cfg(target_os = "linux")]
+        {
+            let me = std::process::id() as libc::pid_t;
+            let deadline = Instant::now() + leftovers::REAP_WAIT;
+            for f in found.iter().filter(|f| f.ppid == me) {
+                sys::reap(f.pid, deadline);
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = found;
+    }
+
+    fn note_leftovers(&mut self, found: Vec<Found>) {
+        for f in found {
+            self.leftover = self.leftover.saturating_add(1);
+            if self.leftover_processes.len() < LEFTOVER_DETAIL_LIMIT {
+                self.leftover_processes.push(LeftoverProcess {
+                    pid: f.pid as u32,
+                    comm: f.comm,
+                    place: f.place,
+                });
+            }
+        }
     }
 
     /// Reads whatever is already buffered in the pipes, without waiting (at most a bounded
@@ -455,7 +514,8 @@ impl<'a> Driver<'a> {
             trailing_stdout,
             stderr: err.into_capture(),
             exit,
-            orphans_killed: self.orphans_killed,
+            leftover: self.leftover,
+            leftover_processes: std::mem::take(&mut self.leftover_processes),
             hello_after,
             response_after,
             elapsed,
@@ -468,6 +528,11 @@ impl Drop for Driver<'_> {
         if self.status.is_none() {
             sys::signal_group(self.pgid, libc::SIGKILL);
             let _ = self.child.wait();
+        }
+        if let Some(ticket) = &mut self.ticket
+            && !ticket.cleaned()
+        {
+            ticket.clean_up(true);
         }
     }
 }

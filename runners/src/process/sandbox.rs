@@ -68,6 +68,12 @@ impl Sandbox {
         Ok(sandbox)
     }
 
+    /// Copies `fixture`'s contents into HOME (`--provider-home`: a `.netrc`, a config file
+    /// the provider reads).
+    pub fn seed_home(&self, fixture: &Path) -> io::Result<()> {
+        copy_tree(fixture, &self.home)
+    }
+
     /// The sandbox's root directory.
     pub fn root(&self) -> &Path {
         &self.root

@@ -5,6 +5,8 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
+use credlab_suite::provider::LeftoverPlace;
+
 pub(crate) fn set_nonblocking(fd: &impl AsRawFd) -> io::Result<()> {
     let fd = fd.as_raw_fd();
     // SAFETY: plain fcntl calls on a descriptor the caller owns.
@@ -120,24 +122,28 @@ pub(crate) fn signal_group(pgid: libc::pid_t, signal: libc::c_int) -> bool {
     unsafe { libc::kill(-pgid, signal) == 0 }
 }
 
-/// Whether a process of group `pgid` is still running (zombies waiting for their new parent to
-/// reap them do not count; they are already dead).
-pub(crate) fn group_has_live_member(pgid: libc::pid_t) -> bool {
+/// The live members of group `pgid` (zombies waiting for their new parent to reap them do not
+/// count; they are already dead): listed from `/proc` on Linux; `None` where they cannot be
+/// listed but kill(2) says the group still has a member.
+pub(crate) fn live_group_members(pgid: libc::pid_t) -> Option<Vec<Found>> {
     if !signal_group(pgid, 0) {
-        return false;
+        return Some(Vec::new());
     }
     #[cfg(target_os = "linux")]
     {
         if std::fs::metadata("/proc/self/stat").is_err() {
-            return true; // no /proc: trust kill(2)
+            return None; // no /proc: trust kill(2)
         }
-        proc_pids().any(|pid| {
-            proc_stat(pid)
-                .is_some_and(|stat| stat.pgrp == pgid && stat.state != 'Z' && stat.state != 'X')
-        })
+        Some(
+            all_processes()
+                .into_iter()
+                .filter(|(_, stat)| stat.pgrp == pgid && stat.is_alive())
+                .map(|(pid, stat)| Found::new(pid, &stat, pgid))
+                .collect(),
+        )
     }
     #[cfg(not(target_os = "linux"))]
-    true
+    None
 }
 
 /// The inode number of a pipe, to find other holders of it in `/proc/*/fd`.
@@ -151,30 +157,26 @@ pub(crate) fn inode(fd: &impl AsRawFd) -> Option<u64> {
 
 /// Kills (SIGKILL) every live process of session `sid` that is *outside* its leader's process
 /// group (descendants that moved to a group of their own with `setpgid`; the group itself is
-/// signalled as a whole by [`signal_group`]). Returns how many were signalled. Linux only
-/// (`/proc`); elsewhere such descendants are not tracked.
+/// signalled as a whole by [`signal_group`]), and returns them. Linux only (`/proc`); elsewhere
+/// such descendants are not tracked. Used when credlab could not become a child subreaper
+/// (see `leftovers`), which finds these and more.
 ///
 /// Repeats the scan until it finds nobody new, so a process forking while it is scanned does
 /// not leave a new child behind.
-pub(crate) fn kill_session_outside_group(sid: libc::pid_t) -> usize {
+pub(crate) fn kill_session_outside_group(sid: libc::pid_t) -> Vec<Found> {
     #[cfg(target_os = "linux")]
     {
-        let mut killed = std::collections::HashSet::new();
+        let mut killed: Vec<Found> = Vec::new();
         for _ in 0..8 {
             let mut found = false;
-            for pid in proc_pids() {
-                if killed.contains(&pid) {
+            for (pid, stat) in all_processes() {
+                if killed.iter().any(|k| k.pid == pid) {
                     continue;
                 }
-                if let Some(stat) = proc_stat(pid)
-                    && stat.session == sid
-                    && stat.pgrp != sid
-                    && stat.state != 'Z'
-                    && stat.state != 'X'
-                {
+                if stat.session == sid && stat.pgrp != sid && stat.is_alive() {
                     // SAFETY: kill(2) takes no pointers.
-                    unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
-                    killed.insert(pid);
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                    killed.push(Found::new(pid, &stat, sid));
                     found = true;
                 }
             }
@@ -182,29 +184,30 @@ pub(crate) fn kill_session_outside_group(sid: libc::pid_t) -> usize {
                 break;
             }
         }
-        killed.len()
+        killed
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = sid;
-        0
+        Vec::new()
     }
 }
 
 /// Kills (SIGKILL) every process, other than this one, that holds one of the pipes with these
-/// inodes. Returns how many were signalled. Linux only (`/proc`).
+/// inodes, and returns them (placed relative to `provider`). Linux only (`/proc`).
 ///
-/// The provider and its session are gone by then, so the holders are descendants that left
-/// the session (`setsid`). Skipped: this process's own children still running this process's
-/// executable, i.e. between `fork` and `exec`, when they briefly hold copies of every
-/// exchange's (close-on-exec) pipes.
-pub(crate) fn kill_pipe_holders(inodes: &[u64]) -> usize {
+/// The provider and everything attributed to it are gone by then, so the holders are processes
+/// that got a pipe some other way (a descriptor passed over a socket), or descendants that left
+/// the session when credlab is not a child subreaper. Skipped: this process's own children still
+/// running this process's executable, i.e. between `fork` and `exec`, when they briefly hold
+/// copies of every exchange's (close-on-exec) pipes.
+pub(crate) fn kill_pipe_holders(inodes: &[u64], provider: libc::pid_t) -> Vec<Found> {
     #[cfg(target_os = "linux")]
     {
-        let me = std::process::id();
+        let me = std::process::id() as libc::pid_t;
         let my_exe = std::fs::read_link("/proc/self/exe").ok();
         let targets: Vec<String> = inodes.iter().map(|i| format!("pipe:[{i}]")).collect();
-        let mut killed = 0;
+        let mut killed = Vec::new();
         for pid in proc_pids() {
             if pid == me {
                 continue;
@@ -221,25 +224,154 @@ pub(crate) fn kill_pipe_holders(inodes: &[u64]) -> usize {
             if !holds {
                 continue;
             }
-            let forked_not_exec = proc_stat(pid).is_some_and(|stat| stat.ppid == me as libc::pid_t)
-                && std::fs::read_link(format!("/proc/{pid}/exe")).ok() == my_exe;
+            let Some(stat) = proc_stat(pid) else {
+                continue;
+            };
+            let forked_not_exec =
+                stat.ppid == me && std::fs::read_link(format!("/proc/{pid}/exe")).ok() == my_exe;
             // SAFETY: kill(2) takes no pointers.
-            if !forked_not_exec && unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
-                killed += 1;
+            if !forked_not_exec && unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
+                killed.push(Found::new(pid, &stat, provider));
             }
         }
         killed
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = inodes;
-        0
+        let _ = (inodes, provider);
+        Vec::new()
     }
 }
 
-/// The numeric entries of `/proc`.
+/// A process found left over by an exchange (and killed).
+#[derive(Debug)]
+pub(crate) struct Found {
+    pub(crate) pid: libc::pid_t,
+    /// Its parent when found: this process's own children must be reaped.
+    pub(crate) ppid: libc::pid_t,
+    pub(crate) comm: String,
+    pub(crate) place: LeftoverPlace,
+}
+
+impl Found {
+    /// `stat` placed relative to the provider `provider` (the leader of its session and group).
+    #[cfg(target_os = "linux")]
+    pub(crate) fn new(pid: libc::pid_t, stat: &ProcStat, provider: libc::pid_t) -> Self {
+        let place = if stat.pgrp == provider {
+            LeftoverPlace::ProcessGroup
+        } else if stat.session == provider {
+            LeftoverPlace::Session
+        } else {
+            LeftoverPlace::OtherSession
+        };
+        Self {
+            pid,
+            ppid: stat.ppid,
+            comm: stat.comm.clone(),
+            place,
+        }
+    }
+}
+
+/// All processes in `/proc`, with their `stat` (those that vanish while scanned are skipped).
 #[cfg(target_os = "linux")]
-fn proc_pids() -> impl Iterator<Item = u32> {
+pub(crate) fn all_processes() -> Vec<(libc::pid_t, ProcStat)> {
+    proc_pids()
+        .filter_map(|pid| Some((pid, proc_stat(pid)?)))
+        .collect()
+}
+
+/// `pidfd_open(pid)`: `Ok(None)` when the kernel has no pidfds (before 5.3), `Err` when the
+/// process does not exist.
+#[cfg(target_os = "linux")]
+pub(crate) fn pidfd_open(pid: libc::pid_t) -> io::Result<Option<OwnedFd>> {
+    // SAFETY: pidfd_open(pid, 0) takes no pointers; the returned fd is close-on-exec.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd >= 0 {
+        // SAFETY: a fresh descriptor that nothing else owns.
+        return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as RawFd) }));
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::ENOSYS) => Ok(None),
+        _ => Err(err),
+    }
+}
+
+/// Sends SIGKILL to `pid` if it is still the process that started at `start` (clock ticks
+/// since boot): through a pidfd, so a pid reused in between is never hit.
+#[cfg(target_os = "linux")]
+pub(crate) fn kill_verified(pid: libc::pid_t, start: u64) {
+    match pidfd_open(pid) {
+        Ok(Some(fd)) => {
+            if proc_stat(pid).is_some_and(|stat| stat.start == start) {
+                // SAFETY: a valid pidfd; a null siginfo means "as kill(2)".
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_pidfd_send_signal,
+                        fd.as_raw_fd(),
+                        libc::SIGKILL,
+                        std::ptr::null::<libc::siginfo_t>(),
+                        0,
+                    )
+                };
+            }
+        }
+        Ok(None) => {
+            if proc_stat(pid).is_some_and(|stat| stat.start == start) {
+                // SAFETY: kill(2) takes no pointers.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+        }
+        Err(_) => {} // gone
+    }
+}
+
+/// Reaps `pid`, one of this process's children, with `waitpid` on that pid only: waits for it
+/// to die until `deadline` (through a pidfd; without pidfds, a blocking `waitpid`). `false`
+/// if it is still running at the deadline; `true` once reaped, or if it is not (or no longer)
+/// a child of this process.
+#[cfg(target_os = "linux")]
+pub(crate) fn reap(pid: libc::pid_t, deadline: std::time::Instant) -> bool {
+    let pidfd = pidfd_open(pid).ok().flatten();
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` is a valid out-pointer.
+        let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if rc == pid {
+            return true;
+        }
+        if rc < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return true; // ECHILD
+        }
+        let Some(fd) = &pidfd else {
+            // SAFETY: as above; SIGKILL was sent, so this returns.
+            while unsafe { libc::waitpid(pid, &mut status, 0) } < 0
+                && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+            {}
+            return true;
+        };
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            return false;
+        }
+        let mut fds = [libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        if poll(&mut fds, deadline - now).is_err() {
+            return false;
+        }
+    }
+}
+
+/// The numeric entries of `/proc` (processes, not threads).
+#[cfg(target_os = "linux")]
+pub(crate) fn proc_pids() -> impl Iterator<Item = libc::pid_t> {
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
@@ -248,29 +380,48 @@ fn proc_pids() -> impl Iterator<Item = u32> {
 }
 
 #[cfg(target_os = "linux")]
-struct ProcStat {
-    state: char,
-    ppid: libc::pid_t,
-    pgrp: libc::pid_t,
-    session: libc::pid_t,
+#[derive(Debug, Clone)]
+pub(crate) struct ProcStat {
+    pub(crate) comm: String,
+    pub(crate) state: char,
+    pub(crate) ppid: libc::pid_t,
+    pub(crate) pgrp: libc::pid_t,
+    pub(crate) session: libc::pid_t,
+    /// Field 22, `starttime`: clock ticks after boot. With the pid, it names one process.
+    pub(crate) start: u64,
 }
 
-/// Fields of `/proc/<pid>/stat`: `pid (comm) state ppid pgrp session …`; `comm` may hold spaces and
-/// parentheses, so the fields are read after the last `)`.
 #[cfg(target_os = "linux")]
-fn proc_stat(pid: u32) -> Option<ProcStat> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 1..];
+impl ProcStat {
+    /// Not a zombie (dead, waiting to be reaped) nor being reaped.
+    pub(crate) fn is_alive(&self) -> bool {
+        self.state != 'Z' && self.state != 'X'
+    }
+}
+
+/// Fields of `/proc/<pid>/stat`: `pid (comm) state ppid pgrp session …`; `comm` may hold spaces
+/// and parentheses, so the fields are read after the last `)`.
+#[cfg(target_os = "linux")]
+pub(crate) fn proc_stat(pid: libc::pid_t) -> Option<ProcStat> {
+    let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let open = stat.iter().position(|&b| b == b'(')?;
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let comm = String::from_utf8_lossy(stat.get(open + 1..close)?).into_owned();
+    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
     let mut fields = rest.split_ascii_whitespace();
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
     let pgrp = fields.next()?.parse().ok()?;
     let session = fields.next()?.parse().ok()?;
+    // Fields 7 to 21, then 22.
+    let start = fields.nth(15)?.parse().ok()?;
     Some(ProcStat {
+        comm,
         state,
         ppid,
         pgrp,
         session,
+        start,
     })
 }
 

@@ -116,24 +116,22 @@ impl PasetoProvider {
                 .map_err(|e| with_cause(NOT_A_SECRET_KEY, e))?,
             None => SecretKey::generate(),
         };
-        let store = self.store()?;
-        let mut keys = store.load()?;
-        let old_subject = keys.remove(index_url).and_then(|entry| entry.subject);
-        let entry = KeyEntry {
-            secret: Secret::from(key.expose_paserk()),
-            subject: subject.map(str::to_string).or(old_subject),
-        };
-        keys.insert(index_url.to_string(), entry);
-        store.save(&keys)?;
+        self.store()?.update(|keys| {
+            let old_subject = keys.remove(index_url).and_then(|entry| entry.subject);
+            let entry = KeyEntry {
+                secret: Secret::from(key.expose_paserk()),
+                subject: subject.map(str::to_string).or(old_subject),
+            };
+            keys.insert(index_url.to_string(), entry);
+            Ok(())
+        })?;
         eprintln!("{}", key.public_key());
         Ok(CredentialResponse::Login)
     }
 
     fn logout(&self, index_url: &str) -> Result<CredentialResponse, Error> {
-        let store = self.store()?;
-        let mut keys = store.load()?;
-        keys.remove(index_url).ok_or(Error::NotFound)?;
-        store.save(&keys)?;
+        self.store()?
+            .update(|keys| keys.remove(index_url).map(drop).ok_or(Error::NotFound))?;
         Ok(CredentialResponse::Logout)
     }
 }

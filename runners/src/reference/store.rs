@@ -73,6 +73,46 @@ impl<T: Serialize + DeserializeOwned> JsonStore<T> {
         })
     }
 
+    /// Loads, changes and saves the map under an exclusive lock (`flock` on `<file>.lock`), so
+    /// two providers started at once (two `cargo` commands, a parallel test run) never lose
+    /// each other's writes.
+    pub fn update<R>(
+        &self,
+        change: impl FnOnce(&mut BTreeMap<String, T>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let _lock = self
+            .lock()
+            .map_err(|e| with_cause(format!("failed to lock {}", self.shown()), e))?;
+        let mut map = self.load()?;
+        let result = change(&mut map)?;
+        self.save(&map)?;
+        Ok(result)
+    }
+
+    #[cfg(unix)]
+    fn lock(&self) -> io::Result<fs::File> {
+        use std::os::fd::AsRawFd;
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        create_private_dir(dir)?;
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(name))?;
+        // SAFETY: flock on a descriptor this function owns; released when the file closes.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(file)
+    }
+
+    #[cfg(not(unix))]
+    fn lock(&self) -> io::Result<()> {
+        Ok(())
+    }
+
     /// Replaces the file with `map`, atomically.
     pub fn save(&self, map: &BTreeMap<String, T>) -> Result<(), Error> {
         self.write(map)

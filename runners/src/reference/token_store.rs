@@ -12,7 +12,7 @@
 //! | `login` with a token | stores it, `Ok login` |
 //! | `login` without a token | `Err other` "no token given…" |
 //! | `logout` | removes it, `Ok logout`; `not-found` when nothing is stored |
-//! | URL outside `--only-url` | `url-not-supported` |
+//! | URL outside `--only-url` (or `$CREDLAB_ONLY_URL`) | `url-not-supported` |
 //! | unknown kind or operation | `operation-not-supported` |
 
 use std::path::PathBuf;
@@ -64,13 +64,19 @@ impl TokenStore {
     }
 }
 
-/// `--only-url PREFIX`, repeatable: the index URLs this provider answers for.
+/// The served prefix as an environment variable (how `credlab` configures its built-in
+/// token stores, so that a request's `args` cannot change what they serve).
+pub const ONLY_URL_ENV: &str = "CREDLAB_ONLY_URL";
+
+/// `--only-url PREFIX`, repeatable, and `CREDLAB_ONLY_URL`: the index URLs this provider
+/// answers for (all when neither is given).
 fn supports(args: &[&str], index_url: &str) -> Result<bool, Error> {
-    let prefixes = args::parse(args, &[ONLY_URL])?;
-    Ok(prefixes.is_empty()
-        || prefixes
-            .iter()
-            .any(|(_, prefix)| index_url.starts_with(prefix)))
+    let mut prefixes: Vec<String> = args::parse(args, &[ONLY_URL])?
+        .into_iter()
+        .map(|(_, prefix)| prefix.to_string())
+        .collect();
+    prefixes.extend(std::env::var(ONLY_URL_ENV).ok());
+    Ok(prefixes.is_empty() || prefixes.iter().any(|p| index_url.starts_with(p.as_str())))
 }
 
 impl Credential for TokenStore {
@@ -101,17 +107,15 @@ impl Credential for TokenStore {
             }
             Action::Login(options) => {
                 let token = options.token.clone().ok_or_else(|| other(NO_TOKEN))?;
-                let store = self.store()?;
-                let mut tokens = store.load()?;
-                tokens.insert(url.to_string(), token.map(str::to_string));
-                store.save(&tokens)?;
+                self.store()?.update(|tokens| {
+                    tokens.insert(url.to_string(), token.map(str::to_string));
+                    Ok(())
+                })?;
                 Ok(CredentialResponse::Login)
             }
             Action::Logout => {
-                let store = self.store()?;
-                let mut tokens = store.load()?;
-                tokens.remove(url).ok_or(Error::NotFound)?;
-                store.save(&tokens)?;
+                self.store()?
+                    .update(|tokens| tokens.remove(url).map(drop).ok_or(Error::NotFound))?;
                 Ok(CredentialResponse::Logout)
             }
             _ => Err(Error::OperationNotSupported),

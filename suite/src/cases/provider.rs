@@ -131,7 +131,8 @@ fn is_newline(s: &String) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Feature {
-    /// `login` stores a credential (a probe login answered `Ok`).
+    /// A credential is in place for the case's registry: `login` stores one (a probe login
+    /// answered `Ok`), or the user said what the provider holds (`--stored-token`).
     Login,
     /// `get` returns the token given to `login` (a token store).
     StoresTokens,
@@ -139,6 +140,12 @@ pub enum Feature {
     GeneratesPaseto,
     /// The profile names an index URL the provider does not serve (`--unsupported-url`).
     UnsupportedUrl,
+    /// The case's registry can have nothing stored: not so when the user said the provider
+    /// holds a token for it (`--stored-token`).
+    EmptyRegistry,
+    /// The provider is run with no config arguments (no `--provider-arg`), so a request with
+    /// `"args":[]` means the same to it as one without.
+    NoConfigArgs,
 }
 
 impl Feature {
@@ -148,6 +155,8 @@ impl Feature {
             Feature::StoresTokens => "stores-tokens",
             Feature::GeneratesPaseto => "generates-paseto",
             Feature::UnsupportedUrl => "unsupported-url",
+            Feature::EmptyRegistry => "empty-registry",
+            Feature::NoConfigArgs => "no-config-args",
         }
     }
 }
@@ -216,6 +225,9 @@ pub enum Check {
     MutationNotCached,
     /// The steps' tokens all differ (a mutation token is never handed out twice).
     TokensDiffer,
+    /// The token is the credential stored for this step's registry: the login token (a token
+    /// store), or a PASETO token that verifies for the request under the login key.
+    TokenIsThisRegistrys,
     /// The login token (or a key given in the environment) is never written whole on stderr,
     /// in this case's steps or in any other exchange of the run.
     LoginTokenNotLogged,
@@ -227,6 +239,8 @@ pub enum Check {
     /// No fragment (16 or more characters) of a secret on stderr or outside the token field,
     /// anywhere in the run.
     NoSecretFragments,
+    /// No exchange of the run leaves a process running after the provider exited.
+    NoProcessesLeft,
 }
 
 /// Whether the exit status is judged.

@@ -3,7 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Case, VectorFile};
+use super::{Case, Level, VectorFile};
 use crate::rejection::RejectionKind;
 use crate::token::Operation;
 
@@ -148,11 +148,102 @@ pub enum PolicyKnob {
     KeyIdField,
     /// Compare the footer URL byte for byte, or after normalising it.
     UrlNormalization,
+    /// The deepest JSON nesting parsed in payload and footer: credlab's verifier stops at 32,
+    /// serde_json (Cargo's test registry, pasetors) at 128; PASETO asks for *a* limit, not a
+    /// number. Cargo's own claims and footer are flat.
+    JsonDepth,
+}
+
+/// The flag of a case whose token is exactly what real Cargo (1.95, `cargo:paseto`) sends for
+/// its request: Cargo's claims in Cargo's order, its `iat` format (up to 9 fractional digits,
+/// `Z`), the index URL as configured (`sparse+…/`), versions verbatim (pre-release, build
+/// metadata) and either signature form (pasetors 0.7.8 does not normalise S, so about half of
+/// Cargo's tokens are high-S). Offline the case keeps its own level and expectation (a
+/// verifier may be tested under a stricter policy knob); over HTTP (`credlab --registry`) it
+/// is must-accept, whatever its level offline: a registry that refuses it refuses real users
+/// ([`Case::over_http`]). A case with this flag can never expect `invalid`
+/// (`credlab vectors check`).
+pub const CARGO_SHAPED: &str = "CargoShaped";
+
+impl Case<TokenInput, TokenExpect> {
+    /// Whether the case carries the [`CARGO_SHAPED`] flag.
+    pub fn is_cargo_shaped(&self) -> bool {
+        self.flags.iter().any(|f| f == CARGO_SHAPED)
+    }
+
+    /// The level and expectation of the case against a live registry over HTTP: a
+    /// [`CARGO_SHAPED`] token is `must` / `valid` (interop with real Cargo decides); every
+    /// other case keeps its own.
+    pub fn over_http(&self) -> (Level, TokenExpect) {
+        if self.is_cargo_shaped() {
+            (Level::Must, TokenExpect::Valid)
+        } else {
+            (self.level, self.expect)
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cargo_shaped_tokens_are_must_accept_over_http() {
+        let fx = crate::vectors::Fixture::offline();
+        let files = crate::vectors::token_files(&fx);
+        let case = |id: &str| {
+            files
+                .iter()
+                .flat_map(|f| &f.cases)
+                .find(|c| c.id.as_str() == id)
+                .unwrap_or_else(|| panic!("no case {id}"))
+                .clone()
+        };
+        let high_s = case("token::valid::publish-high-s");
+        assert!(high_s.is_cargo_shaped());
+        assert_eq!(high_s.level, Level::Should);
+        assert!(matches!(
+            high_s.expect,
+            TokenExpect::Acceptable {
+                policy: PolicyKnob::HighS,
+                ..
+            }
+        ));
+        assert_eq!(high_s.over_http(), (Level::Must, TokenExpect::Valid));
+        for id in [
+            "token::valid::read",
+            "token::valid::iat-nanoseconds",
+            "token::valid::publish-build-metadata",
+            "token::valid::cargo-1.95-publish",
+        ] {
+            assert_eq!(
+                case(id).over_http(),
+                (Level::Must, TokenExpect::Valid),
+                "{id}"
+            );
+        }
+        let custom = case("token::valid::custom-claim");
+        assert!(!custom.is_cargo_shaped());
+        assert_eq!(custom.over_http(), (custom.level, custom.expect));
+        let challenge = case("token::mis-bound::challenge-not-issued");
+        assert_eq!(challenge.over_http().0, Level::Should);
+        for id in [
+            "token::malformed::payload-deep-nesting",
+            "token::malformed::footer-deep-nesting",
+        ] {
+            assert_eq!(
+                case(id).over_http(),
+                (
+                    Level::Must,
+                    TokenExpect::Acceptable {
+                        rejection: RejectionKind::NestingTooDeep,
+                        policy: PolicyKnob::JsonDepth,
+                    }
+                ),
+                "{id}"
+            );
+        }
+    }
 
     // Regression (fuzz target `vector_file`, artifact crash-7db6e480…): serde let extra fields
     // through on the unit variant `valid`, so a typo in an expectation went unnoticed.

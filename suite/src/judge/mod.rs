@@ -1,6 +1,7 @@
 //! Turning observations into outcomes. Judges never spawn processes or open sockets; they
 //! read what a transport recorded and compare it with what a case expects.
 
+pub mod leftovers;
 pub mod provider;
 pub mod registry;
 pub mod secrets;

@@ -29,12 +29,21 @@ pub struct StepRecord {
 pub struct Context {
     /// The token the case's setup gave to `login`, decoded from its JSON.
     pub login_token: Option<String>,
-    /// Keys PASETO tokens must verify under (the run's login key, `--public-key`).
+    /// Keys PASETO tokens must verify under (the run's login key, `--public-key`), each with
+    /// the subject on file.
     pub keys: KeyStore,
+    /// No subject was given: accept whatever `sub` a token carries (users set
+    /// `registry.secret-key-subject`, and a provider must not fail for it).
+    pub any_subject: bool,
+    /// The token the user says the provider holds for the case's registry (`--stored-token`):
+    /// every token a `get` answers (but a PASETO one) must be exactly it.
+    pub stored_token: Option<String>,
     /// The run's secret register (the login key, every token the provider returned).
     pub secrets: crate::redact::Secrets,
     /// Secrets seen out of place in the run's other exchanges (for the run-wide checks).
     pub elsewhere: Vec<super::secrets::LeakAt>,
+    /// Processes the run's other exchanges left behind.
+    pub leftovers_elsewhere: Vec<super::leftovers::LeftoverAt>,
 }
 
 /// A response line, parsed with Cargo's types.
@@ -261,7 +270,8 @@ fn check(
         | Check::LoginTokenNotLogged
         | Check::ReturnedTokensNotLogged
         | Check::SecretsOnlyInTokenField
-        | Check::NoSecretFragments => Ok(()),
+        | Check::NoSecretFragments
+        | Check::NoProcessesLeft => Ok(()),
         Check::TokenIsLoginToken => {
             let expected = ctx.login_token.as_deref().unwrap_or_default();
             if token == Some(expected) {
@@ -338,7 +348,12 @@ fn check(
                     message: "the step's request does not name an operation".into(),
                 });
             };
-            Verifier::new(ctx.keys.clone())
+            let keys = if ctx.any_subject {
+                with_subject(&ctx.keys, token_subject(t).as_deref())
+            } else {
+                ctx.keys.clone()
+            };
+            Verifier::new(keys)
                 .verify(t, &request, record.at)
                 .map(|_| ())
                 .map_err(|r| {
@@ -351,6 +366,13 @@ fn check(
                         format!("rejected: {r}"),
                     )
                 })
+        }
+        Check::TokenIsThisRegistrys => {
+            if token.is_some_and(|t| t.starts_with("v3.public.")) {
+                self::check(Check::TokenVerifies, record, response, ctx)
+            } else {
+                self::check(Check::TokenIsLoginToken, record, response, ctx)
+            }
         }
         Check::MutationNotCached => {
             let mutation =
@@ -369,6 +391,23 @@ fn check(
             }
         }
     }
+}
+
+/// The `sub` claim of a token, if it decodes and has one (before any verification: only to
+/// know which subject to hold it to).
+pub fn token_subject(token: &str) -> Option<String> {
+    let decoded = crate::paseto::decode(token).ok()?;
+    let claims: Value = serde_json::from_slice(decoded.payload()).ok()?;
+    claims.get("sub")?.as_str().map(str::to_string)
+}
+
+/// The same keys, each with `subject` on file.
+fn with_subject(keys: &KeyStore, subject: Option<&str>) -> KeyStore {
+    let mut out = KeyStore::new();
+    for record in keys.iter() {
+        out.insert(record.key.clone(), subject.map(str::to_string));
+    }
+    out
 }
 
 /// Judges one step; returns its response (if any) for cross-step checks.
@@ -431,6 +470,18 @@ fn judge_step(
     if let (Some(r), false) = (&response, unimplemented)
         && r.answer == Answer::OkGet
     {
+        if let (Some(stored), Some(token)) = (&ctx.stored_token, &r.token)
+            && !token.starts_with("v3.public.")
+            && token != stored
+        {
+            return Err(Outcome::fail(
+                format!(
+                    "the token the provider holds ({}, --stored-token)",
+                    crate::redact::token(stored)
+                ),
+                format!("another token ({})", crate::redact::token(token)),
+            ));
+        }
         for &c in &expect.checks {
             check(c, record, r, ctx)?;
         }
@@ -458,11 +509,17 @@ pub fn judge(
             .map(|r| super::secrets::leaks(&r.transcript, &ctx.secrets))
             .collect();
         for &check in &secret_checks {
-            if let Err(outcome) = super::secrets::judge_check(check, &own, &ctx.elsewhere) {
+            let judged = if check == Check::NoProcessesLeft {
+                let transcripts: Vec<_> = records.iter().map(|r| &r.transcript).collect();
+                super::leftovers::judge_check(&transcripts, &ctx.leftovers_elsewhere)
+            } else {
+                super::secrets::judge_check(check, &own, &ctx.elsewhere)
+            };
+            if let Err(outcome) = judged {
                 return outcome;
             }
         }
-        // A case of only secrets checks judges nothing else: the other groups judge the
+        // A case of only run-wide checks judges nothing else: the other groups judge the
         // protocol, and a provider must not fail a secrets case for a framing bug.
         if secret_checks.len() == expect.checks.len() {
             return Outcome::Pass;
@@ -476,7 +533,9 @@ pub fn judge(
         match judge_step(expect, allowed, reads, record, ctx) {
             Ok((response, was_unimplemented)) => {
                 if was_unimplemented {
-                    unimplemented.get_or_insert(i);
+                    // Later steps build on this one (a get after a login): nothing more to judge.
+                    unimplemented = Some(i);
+                    break;
                 }
                 tokens.extend(response.and_then(|r| r.token));
             }

@@ -1,5 +1,10 @@
 //! Judging a registry's HTTP answer to a token case: accepted (2xx) or refused (401/403 with
 //! Cargo's error JSON), never a server error, and a refused request leaves no trace.
+//!
+//! The expectation judged is the case's over HTTP ([`Case::over_http`]): a Cargo-shaped token
+//! is must-accept there, whatever the offline knob says.
+//!
+//! [`Case::over_http`]: crate::cases::Case::over_http
 
 use serde_json::Value;
 
@@ -51,8 +56,12 @@ fn refused(answer: &HttpAnswer, rejection: RejectionKind, trace: &Trace) -> Resu
         RejectionKind::VersionExists => {
             (400..500).contains(&answer.status) && has_error_json(&answer.body)
         }
-        // An oversized header may be refused by the HTTP layer (413, 431) before any JSON.
-        RejectionKind::TooLarge => (400..500).contains(&answer.status),
+        // An oversized header may be refused by the HTTP layer (413, 431) before any JSON, and
+        // a token nested past the registry's JSON depth limit by its JSON layer (often a bare
+        // 400): any 4xx is a refusal (a 5xx never is, see `judge`).
+        RejectionKind::TooLarge | RejectionKind::NestingTooDeep => {
+            (400..500).contains(&answer.status)
+        }
         _ => matches!(answer.status, 401 | 403) && has_error_json(&answer.body),
     };
     if !ok {
@@ -61,6 +70,9 @@ fn refused(answer: &HttpAnswer, rejection: RejectionKind, trace: &Trace) -> Resu
                 "a 4xx refusal of the republish, with {\"errors\":[{\"detail\":…}]}".to_string()
             }
             RejectionKind::TooLarge => "a 4xx refusal (413 or 431 are fine)".to_string(),
+            RejectionKind::NestingTooDeep => {
+                "a 4xx refusal (any 4xx is fine; never a 5xx)".to_string()
+            }
             _ => {
                 format!("401 or 403 with {{\"errors\":[{{\"detail\":…}}]}} (refused: {rejection})")
             }
@@ -171,5 +183,32 @@ mod tests {
             judge(&TokenExpect::Valid, &answer(401, ERR), &Trace::NotChecked),
             Outcome::Fail { .. }
         ));
+    }
+
+    #[test]
+    fn deep_nesting_any_4xx_never_5xx() {
+        let deep = TokenExpect::Acceptable {
+            rejection: RejectionKind::NestingTooDeep,
+            policy: crate::cases::token::PolicyKnob::JsonDepth,
+        };
+        assert_eq!(
+            judge(&deep, &answer(200, "{}"), &Trace::None),
+            Outcome::Pass
+        );
+        for status in [400, 401, 403, 413, 422] {
+            assert!(
+                matches!(
+                    judge(&deep, &answer(status, "bad json"), &Trace::None),
+                    Outcome::PassNonStrict { .. }
+                ),
+                "{status}"
+            );
+        }
+        for status in [500, 502] {
+            assert!(matches!(
+                judge(&deep, &answer(status, ERR), &Trace::None),
+                Outcome::Fail { .. }
+            ));
+        }
     }
 }

@@ -157,6 +157,7 @@ pub fn is_run_wide(check: Check) -> bool {
             | Check::ReturnedTokensNotLogged
             | Check::SecretsOnlyInTokenField
             | Check::NoSecretFragments
+            | Check::NoProcessesLeft
     )
 }
 
@@ -221,7 +222,8 @@ mod tests {
                 total: stderr.len() as u64,
             },
             exit: ExitObservation::Exited { code: 0 },
-            orphans_killed: false,
+            leftover: 0,
+            leftover_processes: Vec::new(),
             hello_after: Duration::ZERO,
             response_after: Duration::ZERO,
             elapsed: Duration::ZERO,

@@ -104,6 +104,11 @@ pub fn judge(expect: &TokenExpect, answer: Result<(), RejectionKind>) -> Outcome
     }
 }
 
+/// serde_json's default recursion limit: the JSON depth at which Cargo's test registry
+/// (`check_authorized`, serde derive) and pasetors' `Footer` stop. The other setting of the
+/// [`PolicyKnob::JsonDepth`] knob.
+pub const SERDE_JSON_DEPTH: usize = 128;
+
 /// The two settings of a policy knob: (the reference default, the other choice). `None` for
 /// the other choice where the reference verifier has no such setting (URL normalisation:
 /// credlab compares URLs byte for byte only).
@@ -131,6 +136,10 @@ pub fn policy_variants(knob: PolicyKnob) -> (Policy, Option<Policy>) {
             ..base.clone()
         }),
         PolicyKnob::UrlNormalization => None,
+        PolicyKnob::JsonDepth => Some(Policy {
+            max_json_depth: SERDE_JSON_DEPTH,
+            ..base.clone()
+        }),
     };
     (base, other)
 }

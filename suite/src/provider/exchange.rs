@@ -166,15 +166,46 @@ pub struct Transcript {
     pub trailing_stdout: Capture,
     pub stderr: Capture,
     pub exit: ExitObservation,
-    /// Processes of the provider's process group still alive after it exited, which the
-    /// harness then killed (children that outlive the parent).
-    pub orphans_killed: bool,
+    /// How many processes the provider left running: its descendants still alive once it had
+    /// exited by itself or been killed at a deadline (members of its process group killed with
+    /// it at that deadline do not count). The harness killed (SIGKILL) and reaped every one of
+    /// them; see `credlab_runners::process` for how they are found.
+    #[serde(default)]
+    pub leftover: u32,
+    /// The first of those processes (at most [`LEFTOVER_DETAIL_LIMIT`]), in the order found.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftover_processes: Vec<LeftoverProcess>,
     #[serde(with = "millis")]
     pub hello_after: Duration,
     #[serde(with = "millis")]
     pub response_after: Duration,
     #[serde(with = "millis")]
     pub elapsed: Duration,
+}
+
+/// At most this many [`LeftoverProcess`]es are kept per [`Transcript`] (all are counted).
+pub const LEFTOVER_DETAIL_LIMIT: usize = 16;
+
+/// One process a provider left running after its exchange (killed and reaped by the harness).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftoverProcess {
+    pub pid: u32,
+    /// Its command name (`/proc/<pid>/stat`'s `comm`: at most 15 bytes, set by the process
+    /// itself, so target text); empty where the platform does not tell.
+    pub comm: String,
+    pub place: LeftoverPlace,
+}
+
+/// Where a leftover process was, relative to the provider it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LeftoverPlace {
+    /// Still in the provider's process group (a plain child or grandchild).
+    ProcessGroup,
+    /// In another process group of the provider's session (`setpgid`).
+    Session,
+    /// Outside the provider's session (it, or an ancestor, called `setsid`: a daemon).
+    OtherSession,
 }
 
 mod millis {

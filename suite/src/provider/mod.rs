@@ -6,5 +6,6 @@
 mod exchange;
 
 pub use exchange::{
-    Capture, CloseStdin, Exchange, ExitObservation, LineRead, Phase, Timeouts, Transcript,
+    Capture, CloseStdin, Exchange, ExitObservation, LEFTOVER_DETAIL_LIMIT, LeftoverPlace,
+    LeftoverProcess, LineRead, Phase, Timeouts, Transcript,
 };

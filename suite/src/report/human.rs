@@ -118,6 +118,17 @@ pub fn render_human(report: &Report) -> String {
         safe(&report.target.name),
         counts.join(", ")
     );
+    let _ = writeln!(
+        out,
+        "{} of {} scored case(s) ran{}",
+        s.scored_ran,
+        s.scored_total,
+        if s.strict {
+            " (strict: must and should)"
+        } else {
+            " (must-level)"
+        }
+    );
     for stale in &s.stale_expectations {
         let _ = writeln!(out, "stale expectation (matches no case): {}", safe(stale));
     }
@@ -133,6 +144,8 @@ pub fn render_human(report: &Report) -> String {
                 ""
             }
         )
+    } else if s.scored_ran == 0 && s.stale_expectations.is_empty() {
+        "NOTHING TESTED: no scored case ran (all filtered out or skipped)".to_string()
     } else {
         "NOT CONFORMANT: see xpass, stale expectations or errors above".to_string()
     };

@@ -19,6 +19,20 @@ pub use markdown::render_markdown;
 use crate::cases::{CaseId, Level};
 use crate::judge::Outcome;
 
+/// The exit code of a run in which no scored case ran (cargo-nextest exits 4 when no test
+/// ran, too).
+pub const NO_SCORED_CASE_RAN: u8 = 4;
+
+/// The exit code of several reports: non-conformance first, then credlab's own errors, then
+/// "nothing was tested", then conformant.
+pub fn combined_exit_code(reports: &[Report]) -> u8 {
+    let codes: Vec<u8> = reports.iter().map(Report::exit_code).collect();
+    [1, 70, NO_SCORED_CASE_RAN]
+        .into_iter()
+        .find(|c| codes.contains(c))
+        .unwrap_or(0)
+}
+
 /// The version of the report format.
 pub const FORMAT: &str = "credlab-report/1";
 
@@ -148,6 +162,13 @@ pub struct Summary {
     pub counts: BTreeMap<String, usize>,
     /// Must-level failures and hangs (and should-level ones under `--strict`).
     pub scored_failures: usize,
+    /// Scored cases in the run (must-level, and should-level under `--strict`)…
+    #[serde(default)]
+    pub scored_total: usize,
+    /// …and how many of them ran (were not skipped, and credlab could run them). A gate
+    /// whose cases all skipped tested nothing.
+    #[serde(default)]
+    pub scored_ran: usize,
     /// Expectation entries that matched no case.
     pub stale_expectations: Vec<String>,
     pub conformant: bool,
@@ -169,6 +190,11 @@ pub struct Report {
 /// The JSON Schema of reports.
 pub fn schema() -> serde_json::Value {
     serde_json::to_value(schemars::schema_for!(Report)).expect("schemas serialize")
+}
+
+/// Whether a case of this level is scored (counts toward the gate).
+fn counts_toward_gate(level: Level, strict: bool) -> bool {
+    level == Level::Must || (strict && level == Level::Should)
 }
 
 /// Whether a verdict counts against conformance at this level.
@@ -199,13 +225,20 @@ impl Report {
             if scored(&case.verdict, case.level, strict) {
                 summary.scored_failures += 1;
             }
+            if counts_toward_gate(case.level, strict) {
+                summary.scored_total += 1;
+                if !matches!(case.verdict, Verdict::Skip { .. } | Verdict::Error { .. }) {
+                    summary.scored_ran += 1;
+                }
+            }
         }
         let xpass = summary.counts.get("xpass").copied().unwrap_or(0);
         let errors = summary.counts.get("error").copied().unwrap_or(0);
         summary.conformant = summary.scored_failures == 0
             && xpass == 0
             && summary.stale_expectations.is_empty()
-            && errors == 0;
+            && errors == 0
+            && summary.scored_ran > 0;
         Self {
             format: FORMAT.into(),
             credlab: env!("CARGO_PKG_VERSION").into(),
@@ -215,8 +248,10 @@ impl Report {
         }
     }
 
-    /// 0 conformant; 1 non-conformant (a scored failure, an xpass, a stale expectation);
-    /// 70 (EX_SOFTWARE) when credlab itself could not run some case and nothing else failed.
+    /// 0 conformant (every scored case in scope ran and none failed); 1 non-conformant (a
+    /// scored failure, an xpass, a stale expectation); 70 (EX_SOFTWARE) when credlab itself
+    /// could not run some case and nothing else failed; [`NO_SCORED_CASE_RAN`] when not one
+    /// scored case ran (all filtered out or skipped), so nothing was tested.
     pub fn exit_code(&self) -> u8 {
         let xpass = self.summary.counts.get("xpass").copied().unwrap_or(0);
         if self.summary.scored_failures > 0
@@ -226,6 +261,8 @@ impl Report {
             1
         } else if self.summary.counts.get("error").copied().unwrap_or(0) > 0 {
             70
+        } else if self.summary.scored_ran == 0 {
+            NO_SCORED_CASE_RAN
         } else {
             0
         }
@@ -334,11 +371,40 @@ mod tests {
         assert_eq!(ok.exit_code(), 0);
         let should = Report::new(
             target.clone(),
-            vec![case("p::a::b", Level::Should, fail())],
+            vec![
+                case("p::a::b", Level::Should, fail()),
+                case("p::a::c", Level::Must, Verdict::Pass),
+            ],
             &none,
             false,
         );
         assert_eq!(should.exit_code(), 0);
+        // Only a should-level case ran: no scored case did.
+        let only_should = Report::new(
+            target.clone(),
+            vec![case("p::a::b", Level::Should, fail())],
+            &none,
+            false,
+        );
+        assert_eq!(only_should.exit_code(), NO_SCORED_CASE_RAN);
+        let all_skipped = Report::new(
+            target.clone(),
+            vec![case(
+                "p::a::b",
+                Level::Must,
+                Verdict::Skip { reason: "x".into() },
+            )],
+            &none,
+            false,
+        );
+        assert_eq!(all_skipped.exit_code(), NO_SCORED_CASE_RAN);
+        assert_eq!(all_skipped.summary.scored_total, 1);
+        assert_eq!(all_skipped.summary.scored_ran, 0);
+        assert!(!all_skipped.summary.conformant);
+        assert_eq!(
+            combined_exit_code(&[ok.clone(), all_skipped.clone()]),
+            NO_SCORED_CASE_RAN
+        );
         let strict = Report::new(
             target.clone(),
             vec![case("p::a::b", Level::Should, fail())],

@@ -1,6 +1,6 @@
 //! `credlab vectors check`: every vector file against the JSON Schema, then the rules a
 //! schema cannot state (unique ids, bases that exist and are valid, keys that match their
-//! ids, a mutation for every derived case).
+//! ids, a mutation for every derived case, no Cargo-shaped token expected invalid).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::b64;
 use crate::cases::provider::ProviderFile;
-use crate::cases::token::{TokenExpect, TokenFile};
+use crate::cases::token::{CARGO_SHAPED, TokenExpect, TokenFile};
 use crate::cases::{CaseId, FORMAT};
 use crate::keys::{PUBLIC_PREFIX, PublicKey, SecretKey};
 use crate::rejection::RejectionKind;
@@ -258,6 +258,11 @@ pub fn check(files: &[(String, TokenFile)]) -> Vec<Problem> {
                 (None, Some(_)) => report("a mutation without a base".into()),
                 (None, None) => {}
             }
+            if case.is_cargo_shaped() && matches!(case.expect, TokenExpect::Invalid { .. }) {
+                report(format!(
+                    "flagged {CARGO_SHAPED} (real Cargo sends this token) yet expected invalid"
+                ));
+            }
             let refused_key = matches!(
                 case.expect,
                 TokenExpect::Invalid {
@@ -329,6 +334,7 @@ mod tests {
         cases[0].base = Some("token::valid::no-such-case".parse().unwrap());
         cases[1].id = taken;
         files[2].1.cases[0].input.registry.keys[0].pid = "k3.pid.wrong".into();
+        files[3].1.cases[0].flags.push(CARGO_SHAPED.into());
         let messages: Vec<String> = check(&files).into_iter().map(|p| p.message).collect();
         assert!(
             messages.iter().any(|m| m.contains("does not exist")),
@@ -340,6 +346,10 @@ mod tests {
         );
         assert!(
             messages.iter().any(|m| m.contains("has pid")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("yet expected invalid")),
             "{messages:?}"
         );
     }

@@ -24,6 +24,7 @@ pub const PASETO_SIGN: &str = "paseto-spec Version3.md, Sign and Verify (PAE([pk
 pub const PASETO_B64: &str = "paseto-spec Common.md, Base64 Encoding: padding \"is forbidden\"; trailing bits \"MUST be cleared, or the message is rejected\"";
 pub const PASETO_JSON_KEYS: &str = "paseto-spec (payload processing): implementations \"MUST ensure uniqueness of object key names\"";
 pub const PASETO_FOOTER: &str = "paseto-spec 02-Implementation-Guide: validate the footer before decoding (maximum length, depth, keys)";
+pub const SERDE_JSON_DEPTH: &str = "serde_json: a recursion limit of 128 by default (Deserializer::disable_recursion_limit), the depth Cargo's test registry and pasetors' Footer parse to";
 pub const PASETO_DATETIME: &str =
     "paseto-spec Common.md, registered claims: RFC 3339 date-time with uppercase \"T\" and \"Z\"";
 pub const PASETO_IMPLICIT: &str =

@@ -11,7 +11,7 @@ macro_rules! files {
     };
 }
 
-const PROVIDER: [(&str, &str); 10] = files!("provider": "handshake", "get", "errors", "login", "cache", "framing", "malformed", "robustness", "token", "secrets");
+const PROVIDER: [(&str, &str); 11] = files!("provider": "handshake", "get", "errors", "login", "cache", "framing", "malformed", "robustness", "token", "isolation", "secrets");
 const TOKENS: [(&str, &str); 5] =
     files!("tokens": "valid", "expired", "replayed", "mis-bound", "malformed");
 
@@ -39,7 +39,7 @@ pub fn token_files() -> Vec<TokenFile> {
 mod tests {
     #[test]
     fn embedded_files_parse() {
-        assert_eq!(super::provider_files().len(), 10);
+        assert_eq!(super::provider_files().len(), 11);
         assert_eq!(super::token_files().len(), 5);
     }
 }

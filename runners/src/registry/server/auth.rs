@@ -15,10 +15,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use credlab_suite::judge::token::SERDE_JSON_DEPTH;
 use credlab_suite::paseto::{self, Decoded, SignatureS};
 use credlab_suite::registry::{ContentKey, ReplayGuard, admit, remember_until};
 use credlab_suite::token::{Claims, Footer, Operation};
-use credlab_suite::verify::{KeyStore, Policy, Request, SignedContent, Verified, Verifier};
+use credlab_suite::verify::{HighS, KeyStore, Policy, Request, SignedContent, Verified, Verifier};
 use credlab_suite::{Rejection, RejectionKind};
 use serde::Deserialize;
 use serde_json::Value;
@@ -130,6 +131,22 @@ impl Auth {
         store: &Store,
         now: OffsetDateTime,
     ) -> Result<Self, super::store::StoreError> {
+        // The bugs that are a policy of their own: the registry verifies with it throughout.
+        let policy = match bug {
+            Some(Bug::RejectHighS) => Policy {
+                high_s: HighS::Reject,
+                ..policy
+            },
+            Some(Bug::JsonDepth8) => Policy {
+                max_json_depth: 8,
+                ..policy
+            },
+            Some(Bug::JsonDepth128) => Policy {
+                max_json_depth: SERDE_JSON_DEPTH,
+                ..policy
+            },
+            _ => policy,
+        };
         let lenient = match bug {
             Some(Bug::SkipExpiry) => Some(Policy {
                 max_age: CENTURY,
@@ -353,6 +370,14 @@ impl Auth {
                 ),
                 None => self.accept_unverified(&token_says, rejection),
             },
+            Bug::IgnoreChallengeClaim => {
+                let Some(challenge) = token_says.claim("challenge") else {
+                    return Err(rejection);
+                };
+                let mut request = Request::new(&self.expected_url, operation.clone());
+                request.challenge = Some(challenge.to_string());
+                run(&self.verifier, guard, request)
+            }
             _ => self.accept_unverified(&token_says, rejection),
         }
     }

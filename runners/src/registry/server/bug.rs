@@ -20,7 +20,8 @@ use credlab_suite::RejectionKind;
 ///   request's operation kind / `name` / `vers` / `cksum` replaced by the token's (unverified)
 ///   claim (a claim that cannot name an operation, e.g. `mutation: "delete"`, is accepted
 ///   outright). The registry still *acts* on the request as it arrived (and checks
-///   "version exists" for the request's own crate and version);
+///   "version exists" for the request's own crate and version); `IgnoreChallengeClaim` re-runs
+///   with the token's own `challenge` claim as the issued challenge;
 /// - where it cannot (`SkipSignature`: the verifier always checks signatures;
 ///   `AcceptUnknownKey`: there is no key to check against), the refusal is turned into an
 ///   acceptance outright, and the acting key is the footer's (unverified) `kip`. Those tokens
@@ -30,6 +31,14 @@ use credlab_suite::RejectionKind;
 /// The `…ServerError` bugs model a registry that panics (`unwrap`) on input it did not
 /// expect: they answer 500 with Cargo's error JSON, before `admit` runs (so nothing is
 /// recorded). Without a bug, the registry never answers 5xx to any token.
+///
+/// # Tolerated variants
+///
+/// Three modes are not bugs at all but choices a conformant registry may make
+/// ([`Bug::is_tolerated`]): a JSON depth limit of 8 or of 128 instead of credlab's 32
+/// (`JsonDepth8`, `JsonDepth128`), and ignoring a `challenge` claim when no challenge was
+/// issued (`IgnoreChallengeClaim`). They are controls for the verdict calibration: the suite
+/// must not fail them on any must-level case (`tests/registry_suite.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bug {
     /// Accepts a footer `url` that is not the registry's index URL (RFC 3231 R3).
@@ -102,11 +111,31 @@ pub enum Bug {
     /// Publish is an upsert and keeps no single-use record of publish tokens: a publish token
     /// replays, and a republish overwrites the version (yank/unyank stay single-use).
     PublishOverwrites,
+    /// Refuses (401, high-s-signature) every high-S signature, as a verifier that follows the
+    /// paseto test-vectors' low-S preference does: about half of real Cargo's tokens.
+    RejectHighS,
+    /// Answers an unauthenticated `config.json` with 403 (and Cargo's error JSON) instead of
+    /// 401: Cargo retries with a token only after a 401, so it can never use the registry.
+    /// Everything else, `config.json` with a token included, is as usual.
+    Config403WithoutToken,
+    /// Tolerated: parses payload and footer JSON to a depth of 8 (credlab: 32), refusing
+    /// deeper tokens with 401 as nesting-too-deep.
+    JsonDepth8,
+    /// Tolerated: parses payload and footer JSON to a depth of 128 (serde_json's limit, as
+    /// Cargo's test registry and pasetors do), accepting the 40-deep tokens credlab refuses.
+    JsonDepth128,
+    /// Answers 500 to a token whose JSON nests past its depth limit (its parser's depth error
+    /// is unwrapped) instead of refusing it.
+    NestingServerError,
+    /// Tolerated: issues no challenges and ignores a `challenge` claim (accepts a token that
+    /// answers a challenge never issued), as Cargo's test registry does. RFC 3231's challenge
+    /// rules bind only registries that issue challenges; refusing the claim is a should.
+    IgnoreChallengeClaim,
 }
 
 impl Bug {
     /// Every seeded bug.
-    pub const ALL: [Bug; 26] = [
+    pub const ALL: [Bug; 32] = [
         Bug::SkipUrlCheck,
         Bug::SkipExpiry,
         Bug::SkipFutureCheck,
@@ -133,6 +162,12 @@ impl Bug {
         Bug::V1Rejected,
         Bug::MutationsWithoutAuth,
         Bug::PublishOverwrites,
+        Bug::RejectHighS,
+        Bug::Config403WithoutToken,
+        Bug::JsonDepth8,
+        Bug::JsonDepth128,
+        Bug::NestingServerError,
+        Bug::IgnoreChallengeClaim,
     ];
 
     /// The stable kebab-case name (`--bug NAME`).
@@ -164,7 +199,22 @@ impl Bug {
             Bug::V1Rejected => "v1-rejected",
             Bug::MutationsWithoutAuth => "mutations-without-auth",
             Bug::PublishOverwrites => "publish-overwrites",
+            Bug::RejectHighS => "reject-high-s",
+            Bug::Config403WithoutToken => "config-403-without-token",
+            Bug::JsonDepth8 => "json-depth-8",
+            Bug::JsonDepth128 => "json-depth-128",
+            Bug::NestingServerError => "nesting-server-error",
+            Bug::IgnoreChallengeClaim => "ignore-challenge-claim",
         }
+    }
+
+    /// Whether this mode is a conformant registry's choice rather than a bug (see "Tolerated
+    /// variants" on [`Bug`]): no must-level case may fail against it.
+    pub fn is_tolerated(self) -> bool {
+        matches!(
+            self,
+            Bug::JsonDepth8 | Bug::JsonDepth128 | Bug::IgnoreChallengeClaim
+        )
     }
 
     /// Parses a name from [`Bug::name`] (also accepts `snake_case` and the variant name).
@@ -194,6 +244,7 @@ impl Bug {
             Bug::SkipCksumCheck => RejectionKind::CksumMismatch,
             Bug::SkipSignature => RejectionKind::BadSignature,
             Bug::AcceptUnknownKey => RejectionKind::UnknownKey,
+            Bug::IgnoreChallengeClaim => RejectionKind::UnexpectedChallenge,
             _ => return None,
         })
     }
@@ -242,6 +293,20 @@ impl Bug {
             }
             Bug::PublishOverwrites => {
                 "publish is an upsert with no single-use record: replays and republishes succeed"
+            }
+            Bug::RejectHighS => {
+                "refuses high-S signatures (about half of real Cargo's tokens) with 401"
+            }
+            Bug::Config403WithoutToken => {
+                "answers an unauthenticated config.json with 403, not 401 (Cargo never retries)"
+            }
+            Bug::JsonDepth8 => "tolerated: a JSON depth limit of 8, deeper tokens refused with 401",
+            Bug::JsonDepth128 => {
+                "tolerated: a JSON depth limit of 128 (serde_json's), 40-deep tokens accepted"
+            }
+            Bug::NestingServerError => "answers 500 to JSON nested past its depth limit",
+            Bug::IgnoreChallengeClaim => {
+                "tolerated: ignores a challenge claim when it issued no challenge"
             }
         }
     }

@@ -160,6 +160,8 @@ impl App {
                 if rejection.kind == credlab_suite::RejectionKind::VersionExists {
                     error(StatusCode::CONFLICT, detail)
                 } else if self.bug == Some(Bug::ServerErrorOnGarbage) && is_garbage(rejection.kind)
+                    || self.bug == Some(Bug::NestingServerError)
+                        && rejection.kind == credlab_suite::RejectionKind::NestingTooDeep
                 {
                     error(StatusCode::INTERNAL_SERVER_ERROR, detail)
                 } else if bad_request {
@@ -251,6 +253,16 @@ impl App {
         let method = &incoming.method;
         match (method.as_str(), segments.as_slice()) {
             ("GET", ["index", "config.json"]) => {
+                if self.bug == Some(Bug::Config403WithoutToken)
+                    && self.auth_required
+                    && incoming.authorization.is_none()
+                {
+                    let mut response = self.unauthorized(
+                        "forbidden: this request needs a token in the Authorization header".into(),
+                    );
+                    *response.status_mut() = StatusCode::FORBIDDEN;
+                    return Ok(response);
+                }
                 self.authenticate(incoming, &Operation::Read)?;
                 Ok(self.config_json())
             }

@@ -28,3 +28,4 @@ pub const DIGEST_OBSERVED: &str = "../shared/spec/provider-protocol.md §6.3 and
 pub const RFC_3231_MOTIVATION: &str = "RFC 3231, Motivation (plaintext tokens \"can be compromised by (accidentally or by an exploited vulnerability) logging the tokens\"; asymmetric tokens exist so that what is logged is short-lived and bound to one request)";
 pub const PROTO_STDERR: &str = "cargo src/util/credential/process.rs:93-114 (stdout and stdin are piped; stderr is not redirected, so a provider's stderr goes straight to the user's terminal and CI log)";
 pub const AUTH_ERRORS_SHOWN: &str = "cargo src/util/auth/mod.rs:517-573 (an Err other than url-not-supported or not-found is fatal: Cargo prints its message and caused-by chain to the user)";
+pub const AUTH_KEYED: &str = "cargo src/util/auth/mod.rs:517-573 (Cargo asks a provider for the registry it is about to contact, by index URL and name, and sends the token it gets to that registry)";

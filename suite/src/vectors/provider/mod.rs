@@ -20,6 +20,7 @@ pub fn provider_files() -> Vec<ProviderFile> {
         groups::malformed_group(),
         groups::robustness_group(),
         groups::token_group(),
+        groups::isolation_group(),
         groups::secrets_group(),
     ]
     .into_iter()

@@ -1,0 +1,453 @@
+//! Runs provider cases against one provider: fills the case templates from the target's
+//! profile, probes what the provider can do, runs each case's setup, steps and cleanup (one
+//! process each, in a sandbox of its own, under a registry identity of its own) on `jobs`
+//! threads, and hands the transcripts to the judge.
+//!
+//! Verdicts must not depend on order or `--jobs`: every case logs in for itself and logs out
+//! after itself, and when the identity is shared (pinned by the user, or a provider that
+//! keeps one credential for every registry) the cases that change state never overlap.
+
+mod probe;
+mod profile;
+
+pub use probe::{Features, probe};
+pub use profile::{OTHER_INDEX_URL, Profile, RunLog, RunObservations};
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use credlab_suite::cases::provider::{Feature, ProviderCase, Send, Step};
+use credlab_suite::judge::Outcome;
+use credlab_suite::judge::leftovers;
+use credlab_suite::judge::provider::{Context, StepRecord, judge, judge_setup};
+use credlab_suite::judge::secrets::{self, LeakAt};
+use credlab_suite::provider::{CloseStdin, Exchange, ExitObservation, LineRead, Transcript};
+use credlab_suite::report::Evidence;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::process::{ProviderCommand, Sandbox, SpawnError};
+
+/// The exchange of one step, writing `bytes` (the step's rendered request).
+fn exchange(profile: &Profile, step: &Step, bytes: Vec<u8>) -> Exchange {
+    Exchange {
+        request: (!matches!(step.send, Send::Nothing)).then_some(bytes),
+        read_response: step.read_response,
+        close_stdin: step.close_stdin,
+        timeouts: profile.timeouts,
+    }
+}
+
+/// Runs one step in `sandbox`: the bytes it sent (built once, then moved through the
+/// exchange and back) and what came back. Every exchange goes through here, so this is where
+/// a returned token is registered as a secret and where out-of-place secrets are logged
+/// (`place` names the exchange for the report).
+fn run_step(
+    command: &ProviderCommand,
+    sandbox: &Sandbox,
+    profile: &Profile,
+    step: &Step,
+    place: &dyn Fn() -> String,
+) -> Result<(Vec<u8>, Transcript), SpawnError> {
+    let mut exchange = exchange(profile, step, profile.bytes(step));
+    let transcript = command.run_in(sandbox, &exchange)?;
+    profile.register_answer(&transcript);
+    let leaks = secrets::leaks(&transcript, &profile.secrets);
+    let leftovers = leftovers::leftovers(&transcript, place);
+    if !leaks.is_empty() || leftovers.is_some() {
+        let mut log = profile.log.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = leftovers.as_ref().map_or_else(place, |l| l.place.clone());
+        log.leaks.extend(leaks.into_iter().map(|leak| LeakAt {
+            place: at.clone(),
+            leak,
+        }));
+        log.leftovers.extend(leftovers);
+    }
+    Ok((exchange.request.take().unwrap_or_default(), transcript))
+}
+
+/// A case's result and what was exchanged.
+#[derive(Debug, Clone)]
+pub struct CaseRun {
+    pub outcome: Outcome,
+    pub evidence: Vec<Evidence>,
+    pub duration: Duration,
+}
+
+fn exit_text(exit: &ExitObservation) -> String {
+    match exit {
+        ExitObservation::Exited { code } => format!("status {code}"),
+        ExitObservation::Signaled { signal } => format!("signal {signal}"),
+        ExitObservation::Killed { phase } => format!("killed by credlab at the {phase:?} deadline"),
+    }
+}
+
+fn evidence(profile: &Profile, label: String, sent: &[u8], t: &Transcript) -> Evidence {
+    let line = |l: &LineRead| match l {
+        LineRead::Line { bytes } => Some(profile.redacted(bytes)),
+        LineRead::Eof { bytes } => {
+            Some(format!("{} (then end of stream)", profile.redacted(bytes)))
+        }
+        LineRead::TimedOut { bytes } => Some(format!(
+            "{} (then nothing until the deadline)",
+            profile.redacted(bytes)
+        )),
+        LineRead::TooLong { prefix, limit } => Some(format!(
+            "{} … (a line over {limit} bytes)",
+            profile.redacted(prefix)
+        )),
+        LineRead::NotRead => None,
+    };
+    let mut received = [line(&t.hello), line(&t.response)]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" / ");
+    if !t.trailing_stdout.is_empty() {
+        received.push_str(&format!(
+            " / then {} more stdout bytes",
+            t.trailing_stdout.total
+        ));
+    }
+    Evidence {
+        step: label,
+        sent: (!sent.is_empty()).then(|| profile.redacted(sent)),
+        received: Some(received),
+        stderr: (!t.stderr.is_empty()).then(|| profile.redacted(&t.stderr.bytes)),
+        exit: Some(exit_text(&t.exit)),
+    }
+}
+
+/// The token the case's last login (in the setup or the steps) sends, decoded.
+fn login_token(profile: &Profile, steps: &[&Step]) -> Option<String> {
+    steps.iter().rev().find_map(|step| {
+        let request = rendered_request(profile, step)?;
+        (request.get("kind")?.as_str()? == "login")
+            .then(|| request.get("token")?.as_str().map(str::to_string))?
+    })
+}
+
+/// A step's request as JSON, when it is one (placeholder values are escaped JSON strings and
+/// `args` is an array, so only a template that spells `"login"`/`"logout"` can render to one,
+/// and the 16 MiB request is neither rendered nor parsed again).
+fn rendered_request(profile: &Profile, step: &Step) -> Option<Value> {
+    let Send::Line { line, .. } = &step.send else {
+        return None;
+    };
+    if !line.contains("\"login\"") && !line.contains("\"logout\"") {
+        return None;
+    }
+    serde_json::from_str(&profile.render(line)).ok()
+}
+
+fn kind_of(profile: &Profile, step: &Step) -> Option<String> {
+    rendered_request(profile, step)?
+        .get("kind")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Whether a case reads or changes what the provider stores (a get, login or logout
+/// anywhere in it): with a shared identity, such a case's answer depends on every other such
+/// case running at the same time, so they take turns.
+fn touches_state(case: &ProviderCase) -> bool {
+    case.input.setup.iter().chain(&case.input.steps).any(|s| {
+        matches!(&s.send, Send::Line { line, .. } | Send::Text { text: line }
+            if ["\"get\"", "\"login\"", "\"logout\""].iter().any(|k| line.contains(k)))
+    })
+}
+
+/// A sandbox for one case (or the probe), with the user's HOME fixture in it.
+fn new_sandbox(profile: &Profile) -> std::io::Result<Sandbox> {
+    let sandbox = Sandbox::new()?;
+    if let Some(fixture) = &profile.home_fixture {
+        sandbox.seed_home(fixture)?;
+    }
+    Ok(sandbox)
+}
+
+/// Logs out of every registry the case logged in to, so no later case (and no other run)
+/// sees its credential. Answers are not judged. A provider holding user-given tokens is left
+/// alone: its store is the user's fixture.
+fn clean_up(command: &ProviderCommand, sandbox: &Sandbox, profile: &Profile, sent: &[&Step]) {
+    if !profile.stored.is_empty() {
+        return;
+    }
+    let mut done: Vec<Value> = Vec::new();
+    for step in sent {
+        let Some(request) = rendered_request(profile, step) else {
+            continue;
+        };
+        if request.get("kind").and_then(Value::as_str) != Some("login") {
+            continue;
+        }
+        let Some(registry) = request.get("registry").cloned() else {
+            continue;
+        };
+        if done.contains(&registry) {
+            continue;
+        }
+        let mut logout = serde_json::json!({"v": 1, "registry": registry, "kind": "logout"});
+        if let Some(args) = request.get("args") {
+            logout["args"] = args.clone();
+        }
+        let step = Step {
+            send: Send::Line {
+                line: logout.to_string().replace("${", "$\\u007b"),
+                terminator: "\n".into(),
+            },
+            close_stdin: CloseStdin::AfterResponse,
+            read_response: true,
+        };
+        let _ = run_step(command, sandbox, profile, &step, &|| {
+            "a cleanup logout".into()
+        });
+        done.push(registry);
+    }
+}
+
+/// Runs one case alone.
+pub fn run_case(
+    command: &ProviderCommand,
+    profile: &Profile,
+    features: &Features,
+    case: &ProviderCase,
+) -> CaseRun {
+    run_case_with(
+        command,
+        profile,
+        features,
+        case,
+        &RunObservations::default(),
+    )
+}
+
+/// Whether a case judges the whole run (so it runs after every other case).
+fn is_run_wide(case: &ProviderCase) -> bool {
+    case.expect.checks.iter().any(|c| secrets::is_run_wide(*c))
+}
+
+fn run_case_with(
+    command: &ProviderCommand,
+    base: &Profile,
+    features: &Features,
+    case: &ProviderCase,
+    elsewhere: &RunObservations,
+) -> CaseRun {
+    let started = Instant::now();
+    let finish = |outcome, evidence| CaseRun {
+        outcome,
+        evidence,
+        duration: started.elapsed(),
+    };
+    if let Some(missing) = case.input.requires.iter().find(|f| !features.has(**f)) {
+        let how = match missing {
+            Feature::UnsupportedUrl => "give one with --unsupported-url",
+            Feature::Login => {
+                "the provider did not accept credlab's login (name what it holds with --stored-token)"
+            }
+            Feature::StoresTokens => "only for providers that store the login token",
+            Feature::NoConfigArgs => {
+                "the provider is given config arguments (--provider-arg), which `\"args\":[]` would drop"
+            }
+            Feature::EmptyRegistry => {
+                "the provider holds a token for the registry (--stored-token), so it is never empty"
+            }
+            Feature::GeneratesPaseto => "only for providers that answer PASETO tokens",
+        };
+        return finish(
+            Outcome::Skip {
+                reason: format!("needs `{}` ({how})", missing.as_str()),
+            },
+            Vec::new(),
+        );
+    }
+    let profile = base.for_case(&case.id);
+    let sandbox = match new_sandbox(&profile) {
+        Ok(s) => s,
+        Err(e) => {
+            return finish(
+                Outcome::Error {
+                    message: format!("creating a sandbox: {e}"),
+                },
+                Vec::new(),
+            );
+        }
+    };
+    let mut sent: Vec<&Step> = Vec::new();
+    for (i, step) in case.input.setup.iter().enumerate() {
+        // A credential the provider already holds is not logged in again.
+        if profile.holds_credential() && kind_of(&profile, step).as_deref() == Some("login") {
+            continue;
+        }
+        let place = || format!("the setup of {} (step {})", case.id, i + 1);
+        let record = match run_step(command, &sandbox, &profile, step, &place) {
+            Ok((sent_bytes, transcript)) => StepRecord {
+                sent: sent_bytes,
+                transcript,
+                at: OffsetDateTime::now_utc(),
+            },
+            Err(e) => {
+                return finish(
+                    Outcome::Error {
+                        message: e.to_string(),
+                    },
+                    Vec::new(),
+                );
+            }
+        };
+        sent.push(step);
+        if let Err(reason) = judge_setup(&record) {
+            let shown = evidence(
+                &profile,
+                format!("setup {}", i + 1),
+                &record.sent,
+                &record.transcript,
+            );
+            clean_up(command, &sandbox, &profile, &sent);
+            return finish(
+                Outcome::Skip {
+                    reason: format!("setup step {} did not succeed: {reason}", i + 1),
+                },
+                vec![shown],
+            );
+        }
+    }
+    let mut records = Vec::new();
+    for (i, step) in case.input.steps.iter().enumerate() {
+        let place = || format!("{} step {}", case.id, i + 1);
+        match run_step(command, &sandbox, &profile, step, &place) {
+            Ok((sent_bytes, transcript)) => records.push(StepRecord {
+                sent: sent_bytes,
+                transcript,
+                at: OffsetDateTime::now_utc(),
+            }),
+            Err(e) => {
+                clean_up(command, &sandbox, &profile, &sent);
+                return finish(
+                    Outcome::Error {
+                        message: e.to_string(),
+                    },
+                    Vec::new(),
+                );
+            }
+        }
+        sent.push(step);
+    }
+    clean_up(command, &sandbox, &profile, &sent);
+    let context = Context {
+        // The token the case stored, or the one the user says the provider holds.
+        login_token: login_token(&profile, &sent)
+            .or_else(|| profile.holds_credential().then(|| profile.login_token())),
+        keys: profile.keys(),
+        any_subject: profile.subject.is_none(),
+        stored_token: profile.stored.get(&profile.index_url).cloned(),
+        secrets: profile.secrets.clone(),
+        elsewhere: elsewhere.leaks.clone(),
+        leftovers_elsewhere: elsewhere.leftovers.clone(),
+    };
+    let reads: Vec<bool> = case.input.steps.iter().map(|s| s.read_response).collect();
+    let outcome = judge(&case.expect, &reads, &records, &context);
+    // Evidence is for explaining failures; building it for passes would only cost time.
+    let shown = if outcome.is_pass() {
+        Vec::new()
+    } else {
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| evidence(&profile, format!("step {}", i + 1), &r.sent, &r.transcript))
+            .collect()
+    };
+    finish(outcome, shown)
+}
+
+/// In which order cases start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Longest first (by the bytes a case sends, then its processes), so a slow case does not
+    /// start last while the other workers sit idle.
+    LongestFirst,
+    /// A random order from this seed (`--shuffle`), to show verdicts do not depend on order.
+    Shuffled(u64),
+}
+
+/// How cases are run.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    pub jobs: usize,
+    pub order: Order,
+}
+
+/// Runs `cases` as `schedule` says, calling `done` (from the worker threads) as each
+/// finishes. Results come back in case order. Cases that judge the whole run (the
+/// `provider::secrets` checks) run last, seeing what every other exchange showed. When the
+/// identity is shared (pinned, or a provider that keeps one credential for all registries),
+/// cases that read or change stored state take turns.
+pub fn run_cases(
+    command: &ProviderCommand,
+    profile: &Profile,
+    features: &Features,
+    cases: &[ProviderCase],
+    schedule: Schedule,
+    done: &(dyn Fn(&ProviderCase, &CaseRun) + Sync),
+) -> Vec<CaseRun> {
+    let cost = |case: &ProviderCase| {
+        let steps = case.input.setup.iter().chain(&case.input.steps);
+        let bytes: usize = steps.clone().map(|s| profile.render_len(s)).sum();
+        (bytes, steps.count())
+    };
+    let (mut last, mut first): (Vec<usize>, Vec<usize>) =
+        (0..cases.len()).partition(|&i| is_run_wide(&cases[i]));
+    for order in [&mut first, &mut last] {
+        match schedule.order {
+            Order::LongestFirst => {
+                order.sort_by_cached_key(|&i| std::cmp::Reverse(cost(&cases[i])))
+            }
+            Order::Shuffled(seed) => shuffle(order, seed),
+        }
+    }
+    let take_turns = profile.pinned || features.shared_store;
+    let turn = Mutex::new(());
+    let results: Mutex<Vec<Option<CaseRun>>> = Mutex::new(vec![None; cases.len()]);
+    let pool = |order: &[usize], elsewhere: &RunObservations| {
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..schedule.jobs.clamp(1, order.len().max(1)) {
+                scope.spawn(|| {
+                    while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let case = &cases[i];
+                        let _turn = (take_turns && touches_state(case))
+                            .then(|| turn.lock().unwrap_or_else(PoisonError::into_inner));
+                        let run = run_case_with(command, profile, features, case, elsewhere);
+                        drop(_turn);
+                        done(case, &run);
+                        results.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(run);
+                    }
+                });
+            }
+        });
+    };
+    pool(&first, &RunObservations::default());
+    let elsewhere = profile
+        .log
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    pool(&last, &elsewhere);
+    results
+        .into_inner()
+        .unwrap_or_else(PoisonError::into_inner)
+        .into_iter()
+        .map(|r| r.expect("every case ran"))
+        .collect()
+}
+
+/// Fisher-Yates with SplitMix64: the same seed gives the same order on every machine.
+fn shuffle(order: &mut [usize], seed: u64) {
+    let mut rng = crate::blackbox::rng::Rng::new(seed);
+    for i in (1..order.len()).rev() {
+        let j = rng.below(i + 1);
+        order.swap(i, j);
+    }
+}
