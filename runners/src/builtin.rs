@@ -45,20 +45,17 @@ pub fn run(name: &str) -> i32 {
             protocol::run(&ReadOnly);
             0
         }
-        "shared:token-store" => match shared_store() {
-            Some(path) => {
-                protocol::run(&TokenStore::at(path));
-                0
+        "shared:token-store" | "shared:one-slot" => {
+            let Some(store) = shared_store().map(TokenStore::at) else {
+                return 2;
+            };
+            if name == "shared:one-slot" {
+                protocol::run(&OneSlot(store));
+            } else {
+                protocol::run(&store);
             }
-            None => 2,
-        },
-        "shared:one-slot" => match shared_store() {
-            Some(path) => {
-                protocol::run(&OneSlot(TokenStore::at(path)));
-                0
-            }
-            None => 2,
-        },
+            0
+        }
         other => {
             if let Some(code) = other.strip_prefix("hostile:").and_then(crate::hostile::run) {
                 return code;

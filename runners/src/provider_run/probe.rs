@@ -92,7 +92,13 @@ pub fn probe(command: &ProviderCommand, profile: &Profile) -> Result<Features, S
                 features.set.insert(Feature::Login);
                 "a login with credlab's key answered Ok".to_string()
             }
-            Some(r) => format!("a login answered {}", r.answer.as_str()),
+            // The message says why (a provider whose config arguments did not parse says so
+            // on every request): the user sees it before reading any case.
+            Some(r) => format!(
+                "a login answered {}{}",
+                r.answer.as_str(),
+                r.message.map(|m| format!(": {m}")).unwrap_or_default()
+            ),
             None => "a login got no parsable answer".into(),
         };
         features.facts.insert("login".into(), said);

@@ -190,6 +190,18 @@ impl Answer {
         }
     }
 
+    /// Every answer there is, and none.
+    pub const ALL: [Answer; 8] = [
+        Answer::OkGet,
+        Answer::OkLogin,
+        Answer::OkLogout,
+        Answer::ErrUrlNotSupported,
+        Answer::ErrNotFound,
+        Answer::ErrOperationNotSupported,
+        Answer::ErrOther,
+        Answer::NoAnswer,
+    ];
+
     /// Every `Err` answer and no answer: what a provider may do with input it cannot use.
     pub const REFUSALS: [Answer; 5] = [
         Answer::ErrUrlNotSupported,

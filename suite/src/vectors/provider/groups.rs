@@ -612,17 +612,8 @@ pub fn token_group() -> Group {
     g
 }
 
-/// Every answer and none: the secrets cases judge only where secrets go.
-const EVERY: [crate::cases::provider::Answer; 8] = [
-    OkGet,
-    OkLogin,
-    OkLogout,
-    ErrUrlNotSupported,
-    ErrNotFound,
-    ErrOperationNotSupported,
-    ErrOther,
-    NoAnswer,
-];
+/// Every answer and none: the run-wide cases judge only where secrets and processes go.
+const EVERY: [crate::cases::provider::Answer; 8] = crate::cases::provider::Answer::ALL;
 
 /// The exchanges every secrets case makes: a login with the run's secret, gets that return
 /// tokens, an unknown operation and a login Cargo would never send (paths where providers
@@ -708,57 +699,44 @@ pub fn secrets_group() -> Group {
         "provider::secrets",
         "Secrets stay out of logs: the leak asymmetric tokens were made to prevent. Each check covers this case's own exchanges and, in a full run, every exchange of the run (the probe, every setup, every case).",
     );
-    g.case(
-        "login-token-not-logged",
-        Must,
-        "the login token (for a PASETO provider, its secret key; also a key given in the provider's environment) is never written whole on stderr, in any exchange of the run. Must: Cargo passes a provider's stderr to the terminal and the CI log, and a logged secret is exactly the compromise RFC 3231 was written against.",
-    )
-    .spec(&[RFC_3231_MOTIVATION, PROTO_STDERR])
-    .flags(&["Secrets", "RunWide"])
-    .run(
-        secret_exchanges(),
-        answers(&EVERY)
-            .checks(&[Check::LoginTokenNotLogged])
-            .any_exit(),
-    );
-    g.case(
-        "returned-token-not-logged",
-        Must,
-        "no token a get returned is ever written whole on stderr, in any exchange of the run. Must: a read token stays valid for the whole freshness window and Cargo reuses it, so a logged one is a usable credential.",
-    )
-    .spec(&[RFC_3231_MOTIVATION, PROTO_STDERR])
-    .flags(&["Secrets", "RunWide"])
-    .run(
-        secret_exchanges(),
-        answers(&EVERY)
-            .checks(&[Check::ReturnedTokensNotLogged])
-            .any_exit(),
-    );
-    g.case(
-        "only-in-token-field",
-        Must,
-        "on stdout a secret appears only as the `token` of a get answer: never in the hello, an Err message or caused-by (Cargo prints those to the user), or after the response, in any exchange of the run. Must: an error message is a log line.",
-    )
-    .spec(&[RFC_3231_MOTIVATION, AUTH_ERRORS_SHOWN, LIB_ERRORS])
-    .flags(&["Secrets", "RunWide"])
-    .run(
-        secret_exchanges(),
-        answers(&EVERY)
-            .checks(&[Check::SecretsOnlyInTokenField])
-            .any_exit(),
-    );
-    g.case(
-        "no-fragments",
-        Should,
-        "no part of a secret (16 or more of its characters, e.g. a \"k3.secret.fNYVuMvBgOlljt9T…\" preview) on stderr or outside the token field, in any exchange of the run. Should, not must: a fragment is not the credential, but 16 base64 characters are 96 bits of it.",
-    )
-    .spec(&[RFC_3231_MOTIVATION, PROTO_STDERR])
-    .flags(&["Secrets", "RunWide"])
-    .run(
-        secret_exchanges(),
-        answers(&EVERY)
-            .checks(&[Check::NoSecretFragments])
-            .any_exit(),
-    );
+    let cases: [(&str, _, &str, &[&str], Check); 4] = [
+        (
+            "login-token-not-logged",
+            Must,
+            "the login token (for a PASETO provider, its secret key; also a key given in the provider's environment) is never written whole on stderr, in any exchange of the run. Must: Cargo passes a provider's stderr to the terminal and the CI log, and a logged secret is exactly the compromise RFC 3231 was written against.",
+            &[RFC_3231_MOTIVATION, PROTO_STDERR],
+            Check::LoginTokenNotLogged,
+        ),
+        (
+            "returned-token-not-logged",
+            Must,
+            "no token a get returned is ever written whole on stderr, in any exchange of the run. Must: a read token stays valid for the whole freshness window and Cargo reuses it, so a logged one is a usable credential.",
+            &[RFC_3231_MOTIVATION, PROTO_STDERR],
+            Check::ReturnedTokensNotLogged,
+        ),
+        (
+            "only-in-token-field",
+            Must,
+            "on stdout a secret appears only as the `token` of a get answer: never in the hello, an Err message or caused-by (Cargo prints those to the user), or after the response, in any exchange of the run. Must: an error message is a log line.",
+            &[RFC_3231_MOTIVATION, AUTH_ERRORS_SHOWN, LIB_ERRORS],
+            Check::SecretsOnlyInTokenField,
+        ),
+        (
+            "no-fragments",
+            Should,
+            "no part of a secret (16 or more of its characters, e.g. a \"k3.secret.fNYVuMvBgOlljt9T…\" preview) on stderr or outside the token field, in any exchange of the run. Should, not must: a fragment is not the credential, but 16 base64 characters are 96 bits of it.",
+            &[RFC_3231_MOTIVATION, PROTO_STDERR],
+            Check::NoSecretFragments,
+        ),
+    ];
+    for (slug, level, description, spec, check) in cases {
+        g.case(slug, level, description)
+            .spec(spec)
+            .flags(&["Secrets", "RunWide"])
+            .run(
+                secret_exchanges(),
+                answers(&EVERY).checks(&[check]).any_exit(),
+            );
+    }
     g
 }
