@@ -434,6 +434,94 @@ mod tests {
         assert_eq!(error.exit_code(), 70);
     }
 
+    use proptest::prelude::*;
+
+    /// A report whose every free-text field is `text` (as a hostile target could make it).
+    fn hostile_report(text: &str) -> Report {
+        let t = || text.to_string();
+        let verdicts = vec![
+            Verdict::Fail {
+                expected: t(),
+                found: t(),
+            },
+            Verdict::Xfail {
+                reason: t(),
+                expected: t(),
+                found: t(),
+            },
+            Verdict::Xpass { reason: t() },
+            Verdict::Skip { reason: t() },
+            Verdict::Unimplemented { note: t() },
+            Verdict::Hang {
+                phase: t(),
+                after_ms: 1,
+            },
+            Verdict::Error { message: t() },
+            Verdict::PassNonStrict { note: t() },
+        ];
+        let cases = verdicts
+            .into_iter()
+            .enumerate()
+            .map(|(i, verdict)| CaseReport {
+                id: format!("p::a::c{i}").parse().unwrap(),
+                level: Level::Must,
+                verdict,
+                duration_ms: 1,
+                evidence: vec![Evidence {
+                    step: t(),
+                    sent: Some(t()),
+                    received: Some(t()),
+                    stderr: Some(t()),
+                    exit: Some(t()),
+                }],
+            })
+            .collect();
+        let mut report = Report::new(
+            Target {
+                kind: "provider".into(),
+                name: t(),
+                facts: [(t(), t())].into(),
+            },
+            cases,
+            &Expectations::default(),
+            false,
+        );
+        report.summary.stale_expectations.push(t());
+        report
+    }
+
+    proptest! {
+        /// Whatever a target sends, no line of any report carries a C0/C1 control character,
+        /// a bidi override or an invisible formatting character.
+        #[test]
+        fn no_report_line_carries_target_controls(text in any::<String>()) {
+            let report = hostile_report(&text);
+            for (format, rendered) in [
+                ("human", render_human(&report)),
+                ("markdown", render_markdown(&report)),
+                ("json", report.to_json()),
+                ("junit", render_junit(&report)),
+            ] {
+                for line in rendered.lines() {
+                    prop_assert!(
+                        !line.chars().any(crate::text::is_unsafe),
+                        "{format}: {line:?}"
+                    );
+                }
+            }
+        }
+
+        /// Every free-text field is redacted: a secret in each of them is gone from the JSON.
+        #[test]
+        fn every_field_is_redacted(prefix in "[ -~]{0,8}") {
+            let secret = "k3.secret.fNYVuMvBgOlljt9TDohnaYLblghqaHoQquVZwgR6X12cBFHZLFsaU3q7X3k1Zn36";
+            let secrets = crate::redact::Secrets::new();
+            secrets.add(crate::redact::SecretKind::LoginKey, "k", secret);
+            let report = hostile_report(&format!("{prefix}{secret}")).redacted(&secrets);
+            prop_assert!(!report.to_json().contains(&secret[10..26]));
+        }
+    }
+
     #[test]
     fn json_shape() {
         let json = serde_json::to_value(case("p::a::b", Level::Must, fail())).unwrap();

@@ -167,7 +167,7 @@ pub fn login_group() -> Group {
         "provider::login",
         "login and logout: storing and erasing the credential.",
     );
-    g.case("with-token", Must, "login with a token answers `Ok` login")
+    g.case("with-token", Must, "login with a token answers `Ok` login; a provider that cannot store tokens answers operation-not-supported (reported as unimplemented: Cargo moves on to the next provider), never `other`, which makes Cargo fail `cargo login` with that error")
         .spec(&[PROTO_LOGIN, LIB_REQUEST, AUTH_KIND])
         .flags(&["Login"])
         .run(
