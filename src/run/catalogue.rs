@@ -108,7 +108,7 @@ pub fn explain(id: &str) -> Result<u8, Failure> {
         crate::out::outln!("{}  ({})", case.id, case.level.as_str());
         crate::out::outln!("  {}", case.description);
         crate::out::outln!(
-            "  a registry protocol check run by `credlab --registry` (../shared/spec/asymmetric-tokens.md §4)"
+            "  a registry protocol check run by `credlab --registry` (RFC 3139 `auth-required`; cargo doc/book/src/reference/registry-web-api.md at af373f76)"
         );
         return Ok(OK);
     }

@@ -31,7 +31,7 @@ impl ContentKey {
 /// Cargo builds a fresh token for every publish, yank and unyank command, so refusing a second
 /// use costs real users nothing. Read tokens (cached for a whole Cargo session) and owners
 /// tokens (one per `cargo owner` command, sent on GET, PUT and DELETE) must stay reusable
-/// inside the freshness window (RFC 3231 R16; ../shared/spec/asymmetric-tokens.md §1.6).
+/// inside the freshness window (RFC 3231, "A read token can be used for multiple requests"; docs/observed.md §2).
 #[derive(Debug, Clone, Default)]
 pub struct ReplayGuard {
     until: HashMap<ContentKey, OffsetDateTime>,

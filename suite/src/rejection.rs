@@ -133,7 +133,7 @@ impl RejectionKind {
             VersMismatch => "`vers` is not the version the request acts on",
             CksumMismatch => "`cksum` is not the SHA-256 of the uploaded .crate",
             Replayed => {
-                "this publish/yank/unyank token (its signed content, whatever the signature's S) was already accepted; Cargo makes a fresh one per mutation (RFC 3231 R15 recommends single use)"
+                "this publish/yank/unyank token (its signed content, whatever the signature's S) was already accepted; Cargo makes a fresh one per mutation (RFC 3231 recommends single use: rule R15 in docs/rfc3231-rules.md)"
             }
             VersionExists => {
                 "the registry already has this version; a publish must be refused (RFC 3231: that the version has not already been published)"

@@ -603,7 +603,7 @@ pub struct AuthCase {
     pub description: &'static str,
 }
 
-/// The authentication cases (../shared/spec/asymmetric-tokens.md §4, registry-index.md).
+/// The authentication cases (RFC 3139 `auth-required`; cargo doc/book/src/reference/registry-index.md and registry-web-api.md at af373f76).
 pub const AUTH_CASES: &[AuthCase] = &[
     AuthCase {
         id: "registry::auth::read-token-accepted",

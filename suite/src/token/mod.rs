@@ -115,7 +115,7 @@ mod tests {
     const RFC_SECRET: &str =
         "k3.secret.fNYVuMvBgOlljt9TDohnaYLblghqaHoQquVZwgR6X12cBFHZLFsaU3q7X3k1Zn36";
 
-    /// Tokens captured from cargo 1.95.0 (../shared/spec/asymmetric-tokens.md §1.7): signing
+    /// Tokens captured from cargo 1.95.0 (docs/observed.md §2): signing
     /// the same claims reproduces them byte for byte, high-S included.
     #[test]
     fn reproduces_real_cargo_tokens() {

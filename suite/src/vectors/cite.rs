@@ -1,5 +1,5 @@
 //! Citations used by the token cases. Sections of RFC 3231 are named by their headings; Cargo
-//! locations are at rust-lang/cargo af373f76 (../shared/spec/asymmetric-tokens.md §0).
+//! locations are at rust-lang/cargo af373f76 (2026-08-22).
 
 pub const RFC_FORMAT: &str =
     "RFC 3231, How the Registry Server will validate: \"The PASETO is in v3.public format.\"";
@@ -45,6 +45,6 @@ pub const CARGO_HIGH_S: &str = "cargo Cargo.toml:83 pasetors 0.7.8 (no S normali
 pub const CARGO_READ_CACHE: &str = "cargo src/util/credential/paseto.rs:145 (read tokens are CacheControl::Session: one read token for the whole cargo command)";
 pub const CARGO_OWNERS: &str = "cargo src/ops/registry/cargo_owner.rs:37 (one owners token per `cargo owner` command, sent on GET, PUT and DELETE)";
 pub const CARGO_TEST_VERIFIER: &str = "cargo crates/cargo-test-support/src/registry.rs:841-960 (check_authorized, the only public verifier)";
-pub const CAPTURE: &str = "credlab capture of cargo 1.95.0 (f2d3ce0bd 2026-03-21) against a loopback registry (../shared/spec/asymmetric-tokens.md §1.7)";
+pub const CAPTURE: &str = "credlab capture of cargo 1.95.0 (f2d3ce0bd 2026-03-21) against a loopback registry (docs/observed.md §2)";
 pub const WYCHEPROOF_RANGE: &str = "Wycheproof ecdsa_secp384r1_sha384_p1363 InvalidSignature / RangeCheck (r or s = 0 or >= n; CVE-2022-21449 class)";
 pub const ECDSA_MALLEABILITY: &str = "ECDSA malleability: (r, s) and (r, n - s) both verify, so replay state must key on the signed content";

@@ -294,7 +294,7 @@ fn escape_all(s: &str) -> String {
     s.chars().map(|c| format!("\\u{:04x}", c as u32)).collect()
 }
 
-/// Two tokens real cargo 1.95.0 sent (../shared/spec/asymmetric-tokens.md §1.7). Only the
+/// Two tokens real cargo 1.95.0 sent (docs/observed.md §2). Only the
 /// offline fixture signs with the RFC key those tokens were made with.
 fn cargo_capture(fx: &Fixture, g: &mut Group) {
     if fx.signer.public_key() != Fixture::offline().signer.public_key() {

@@ -164,7 +164,7 @@ pub(super) fn check_subject(
     }
 }
 
-/// RFC 3231 R6: a challenge must be the one issued; none may be sent when none was issued.
+/// RFC 3231 R6 (docs/rfc3231-rules.md): a challenge must be the one issued; none may be sent when none was issued.
 pub(super) fn check_challenge(claims: &Claims, issued: Option<&str>) -> Result<(), Rejection> {
     match (issued, claims.challenge.as_deref()) {
         (None, None) => Ok(()),

@@ -1,6 +1,7 @@
 //! The reference verifier: what a registry must check before it honours a Cargo token.
 //!
-//! Order (every failure refuses the token; ../shared/spec/asymmetric-tokens.md §3):
+//! Order (every failure refuses the token; R-numbers are RFC 3231's rules as numbered in
+//! `docs/rfc3231-rules.md`):
 //! 1. size, header `v3.public.`, segments, strict base64url (PASETO);
 //! 2. footer: a JSON object with string `url` and `kip` (nothing in it trusted yet);
 //! 3. key lookup by `kip`, failing closed (RFC 3231, R2);

@@ -1,7 +1,8 @@
 //! Seeded bugs: each makes the reference registry skip exactly one check or misbehave in
 //! exactly one way, so a registry runner can prove that each of its cases can fail.
 //!
-//! See [`Bug`] for how "skip a check" is modelled.
+//! See [`Bug`] for how "skip a check" is modelled. R-numbers are RFC 3231's rules as
+//! numbered in `docs/rfc3231-rules.md`.
 
 use credlab_suite::RejectionKind;
 

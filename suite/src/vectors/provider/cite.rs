@@ -1,4 +1,5 @@
-//! Citations for provider cases: Cargo at af373f76 (../shared/spec/provider-protocol.md §0).
+//! Citations for provider cases: rust-lang/cargo at af373f76 (2026-08-22), RFC 3231, and
+//! what credlab observed (`docs/observed.md`).
 
 pub const PROTO_LINES: &str = "cargo doc/book/src/reference/credential-provider-protocol.md:5-14 (messages are single lines of JSON; \"Actual messages must not contain newlines\")";
 pub const PROTO_HELLO: &str =
@@ -24,7 +25,7 @@ pub const ISSUE_13615: &str = "rust-lang/cargo#13615 (cargo-credential cannot pa
 pub const TOKEN_HEADER: &str = "cargo doc/book/src/reference/credential-provider-protocol.md:134 (the token is sent as the Authorization header value)";
 pub const PASETO_PROVIDER: &str = "cargo src/util/credential/paseto.rs:108-170 (the token for exactly this operation and index URL; read: session, mutations: never, operation_independent false)";
 pub const RFC_3231: &str = "RFC 3231, How the Registry Server will validate (url, key, mutation, name, vers, cksum, iat window)";
-pub const DIGEST_OBSERVED: &str = "../shared/spec/provider-protocol.md §6.3 and §7.3 (observed with cargo 1.95.0 and cargo-credential 0.4.11)";
+pub const DIGEST_OBSERVED: &str = "docs/observed.md §1 (how cargo-credential 0.4.11 answers malformed requests, observed with cargo 1.95.0)";
 pub const RFC_3231_MOTIVATION: &str = "RFC 3231, Motivation (plaintext tokens \"can be compromised by (accidentally or by an exploited vulnerability) logging the tokens\"; asymmetric tokens exist so that what is logged is short-lived and bound to one request)";
 pub const PROTO_STDERR: &str = "cargo src/util/credential/process.rs:93-114 (stdout and stdin are piped; stderr is not redirected, so a provider's stderr goes straight to the user's terminal and CI log)";
 pub const AUTH_ERRORS_SHOWN: &str = "cargo src/util/auth/mod.rs:517-573 (an Err other than url-not-supported or not-found is fatal: Cargo prints its message and caused-by chain to the user)";

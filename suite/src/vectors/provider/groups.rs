@@ -1,4 +1,4 @@
-//! The provider cases, by group (../shared/spec/provider-protocol.md §9).
+//! The provider cases, by group.
 
 use super::build::*;
 use super::cite::*;
