@@ -543,18 +543,17 @@ fn a_403_to_the_anonymous_config_json_fails_one_case_and_the_run_goes_on() {
 
 #[test]
 fn a_closed_stdout_ends_the_run_quietly() {
-    // `credlab --list | head -1`: the reader goes away after one line.
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("credlab"))
+    // `credlab --list | head -1`: the reader goes away. Deterministically: the read end is
+    // closed before credlab starts, so its first write already finds no reader (a reader that
+    // left after one line could miss the race while the whole list fits in the pipe buffer).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("credlab"))
         .arg("--list")
-        .stdout(std::process::Stdio::piped())
+        .stdout(writer)
         .stderr(std::process::Stdio::piped())
-        .spawn()
+        .output()
         .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut first = [0u8; 16];
-    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
-    drop(stdout);
-    let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(141), "{stderr}");

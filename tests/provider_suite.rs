@@ -85,43 +85,46 @@ fn main() {
         }
     }));
     for mutant in MUTANTS {
-        trials.push(Trial::test(format!("mutant::{}", mutant.name), move || {
-            let mut args = vec![
-                "--provider".to_string(),
-                format!("builtin:mutant:{}", mutant.name),
-                "--timeout".into(),
-                "1".into(),
-            ];
-            for id in mutant.caught_by {
-                args.push("--only".into());
-                args.push((*id).into());
-            }
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let report = credlab(&args)?;
-            let missed: Vec<String> = mutant
-                .caught_by
-                .iter()
-                .filter(|id| {
-                    !report.cases.iter().any(|c| {
-                        c.id.as_str() == **id
-                            && matches!(c.verdict, Verdict::Fail { .. } | Verdict::Hang { .. })
+        trials.push(Trial::test(
+            format!("mutant::{}", mutant.name()),
+            move || {
+                let mut args = vec![
+                    "--provider".to_string(),
+                    format!("builtin:mutant:{}", mutant.name()),
+                    "--timeout".into(),
+                    "1".into(),
+                ];
+                for id in mutant.caught_by {
+                    args.push("--only".into());
+                    args.push((*id).into());
+                }
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let report = credlab(&args)?;
+                let missed: Vec<String> = mutant
+                    .caught_by
+                    .iter()
+                    .filter(|id| {
+                        !report.cases.iter().any(|c| {
+                            c.id.as_str() == **id
+                                && matches!(c.verdict, Verdict::Fail { .. } | Verdict::Hang { .. })
+                        })
                     })
-                })
-                .map(|id| {
-                    let got = report
-                        .cases
-                        .iter()
-                        .find(|c| c.id.as_str() == *id)
-                        .map(|c| format!("{:?}", c.verdict));
-                    format!("{id}: {}", got.unwrap_or_else(|| "not run".into()))
-                })
-                .collect();
-            if missed.is_empty() {
-                Ok(())
-            } else {
-                Err(format!("the bug ({}) was not caught by: {missed:#?}", mutant.bug).into())
-            }
-        }));
+                    .map(|id| {
+                        let got = report
+                            .cases
+                            .iter()
+                            .find(|c| c.id.as_str() == *id)
+                            .map(|c| format!("{:?}", c.verdict));
+                        format!("{id}: {}", got.unwrap_or_else(|| "not run".into()))
+                    })
+                    .collect();
+                if missed.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("the bug ({}) was not caught by: {missed:#?}", mutant.bug).into())
+                }
+            },
+        ));
     }
     libtest_mimic::run(&args, trials).exit();
 }

@@ -3,70 +3,135 @@
 //! the seeded-bug mutants and the hostile providers that attack credlab itself. One binary means `credlab` with no arguments can judge its own
 //! reference targets anywhere it is installed.
 
-use crate::mutants;
+use std::str::FromStr;
+
+use crate::hostile::Hostile;
+use crate::mutants::{self, Base, Mutant};
 use crate::reference::{PasetoProvider, TokenStore, protocol};
 
-/// Every built-in provider name.
-pub fn names() -> Vec<String> {
-    let mut names = vec![
-        "token-store".to_string(),
-        "paseto".to_string(),
-        "trivial".to_string(),
-        "shared:token-store".to_string(),
-        "shared:one-slot".to_string(),
-        "read-only".to_string(),
-    ];
-    names.extend(
-        mutants::MUTANTS
-            .iter()
-            .map(|m| format!("mutant:{}", m.name)),
-    );
-    names.extend(crate::hostile::NAMES.iter().map(|n| n.to_string()));
-    names
+/// A built-in provider, by what it is (parsed once from its name, `builtin:NAME` on the
+/// command line and `CREDLAB_BUILTIN_PROVIDER=NAME` in the provider's environment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// The reference token store.
+    TokenStore,
+    /// The reference PASETO provider.
+    Paseto,
+    /// The cheapest provider there is (the runner bench's floor).
+    Trivial,
+    /// The reference token store, its credentials in one file outside HOME.
+    SharedTokenStore,
+    /// One credential for every registry, in one file outside HOME.
+    SharedOneSlot,
+    /// Serves `~/.credlab-tokens`, cannot log in (`--stored-token`).
+    ReadOnly,
+    /// A seeded-bug provider.
+    Mutant(&'static Mutant),
+    /// A provider that attacks credlab itself.
+    Hostile(Hostile),
 }
 
-pub fn exists(name: &str) -> bool {
-    names().iter().any(|n| n == name)
-}
+impl Builtin {
+    /// Every built-in provider.
+    pub fn all() -> Vec<Builtin> {
+        let mut all = vec![
+            Builtin::TokenStore,
+            Builtin::Paseto,
+            Builtin::Trivial,
+            Builtin::SharedTokenStore,
+            Builtin::SharedOneSlot,
+            Builtin::ReadOnly,
+        ];
+        all.extend(mutants::MUTANTS.iter().map(Builtin::Mutant));
+        all.extend(Hostile::ALL.into_iter().map(Builtin::Hostile));
+        all
+    }
 
-/// Serves the protocol as `name` on stdin/stdout; returns the exit code.
-pub fn run(name: &str) -> i32 {
-    match name {
-        "token-store" => {
-            protocol::run(&TokenStore::from_env());
-            0
+    /// Its name, as `builtin:NAME` takes it.
+    pub fn name(&self) -> String {
+        match self {
+            Builtin::TokenStore => "token-store".into(),
+            Builtin::Paseto => "paseto".into(),
+            Builtin::Trivial => "trivial".into(),
+            Builtin::SharedTokenStore => "shared:token-store".into(),
+            Builtin::SharedOneSlot => "shared:one-slot".into(),
+            Builtin::ReadOnly => "read-only".into(),
+            Builtin::Mutant(m) => format!("mutant:{}", m.name()),
+            Builtin::Hostile(h) => format!("hostile:{}", h.name()),
         }
-        "paseto" => {
-            protocol::run(&PasetoProvider::from_env());
-            0
+    }
+
+    /// Whether it is the reference token store or a mutant of it (these serve only the index
+    /// URL credlab configures, so the url-not-supported case applies).
+    pub fn is_token_store(&self) -> bool {
+        match self {
+            Builtin::TokenStore => true,
+            Builtin::Mutant(m) => m.base == Base::TokenStore,
+            _ => false,
         }
-        "trivial" => trivial(),
-        "read-only" => {
-            protocol::run(&ReadOnly);
-            0
-        }
-        "shared:token-store" | "shared:one-slot" => {
-            let Some(store) = shared_store().map(TokenStore::at) else {
-                return 2;
-            };
-            if name == "shared:one-slot" {
-                protocol::run(&OneSlot(store));
-            } else {
-                protocol::run(&store);
+    }
+
+    /// Serves the protocol on stdin/stdout; returns the exit code.
+    pub fn run(&self) -> i32 {
+        match self {
+            Builtin::TokenStore => {
+                protocol::run(&TokenStore::from_env());
+                0
             }
-            0
-        }
-        other => {
-            if let Some(code) = other.strip_prefix("hostile:").and_then(crate::hostile::run) {
-                return code;
+            Builtin::Paseto => {
+                protocol::run(&PasetoProvider::from_env());
+                0
             }
-            match other.strip_prefix("mutant:").and_then(mutants::find) {
-                Some(mutant) => mutants::run(mutant),
-                None => {
-                    eprintln!("credlab: no built-in provider {name:?}");
-                    2
+            Builtin::Trivial => trivial(),
+            Builtin::ReadOnly => {
+                protocol::run(&ReadOnly);
+                0
+            }
+            Builtin::SharedTokenStore | Builtin::SharedOneSlot => {
+                let Some(store) = shared_store().map(TokenStore::at) else {
+                    return 2;
+                };
+                if *self == Builtin::SharedOneSlot {
+                    protocol::run(&OneSlot(store));
+                } else {
+                    protocol::run(&store);
                 }
+                0
             }
+            Builtin::Mutant(m) => mutants::run(m),
+            Builtin::Hostile(h) => h.run(),
+        }
+    }
+}
+
+impl FromStr for Builtin {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        Builtin::all()
+            .into_iter()
+            .find(|b| b.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<String> = Builtin::all()
+                    .iter()
+                    .filter(|b| !matches!(b, Builtin::Mutant(_)))
+                    .map(Builtin::name)
+                    .collect();
+                format!(
+                    "no built-in provider {name:?}; known: {}, and mutant:NAME for each seeded bug",
+                    known.join(", ")
+                )
+            })
+    }
+}
+
+/// Serves the protocol as the built-in `name`; returns the exit code.
+pub fn run(name: &str) -> i32 {
+    match name.parse::<Builtin>() {
+        Ok(builtin) => builtin.run(),
+        Err(e) => {
+            eprintln!("credlab: {e}");
+            2
         }
     }
 }

@@ -34,16 +34,32 @@ pub fn echo_token(counter: u64) -> String {
     Base64UrlUnpadded::encode_string(&hasher.finalize())
 }
 
-/// Runs the hostile provider `name` (without the `hostile:` prefix); `None` if unknown.
-pub fn run(name: &str) -> Option<i32> {
-    match name {
-        "echo-secrets" => Some(serve(&EchoSecrets)),
-        "escapes" => Some(serve(&Escapes)),
-        _ => None,
-    }
+/// Which hostile provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hostile {
+    EchoSecrets,
+    Escapes,
 }
 
-pub const NAMES: [&str; 2] = ["hostile:echo-secrets", "hostile:escapes"];
+impl Hostile {
+    pub const ALL: [Hostile; 2] = [Hostile::EchoSecrets, Hostile::Escapes];
+
+    /// Its name, after `hostile:`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Hostile::EchoSecrets => "echo-secrets",
+            Hostile::Escapes => "escapes",
+        }
+    }
+
+    /// Serves the protocol; returns the exit code.
+    pub fn run(self) -> i32 {
+        match self {
+            Hostile::EchoSecrets => serve(&EchoSecrets),
+            Hostile::Escapes => serve(&Escapes),
+        }
+    }
+}
 
 #[derive(Default, serde::Serialize, serde::Deserialize)]
 struct State {
@@ -69,7 +85,7 @@ fn save(state: &State) {
 }
 
 /// What a hostile provider does with each part of an exchange.
-trait Hostile {
+trait Behaviour {
     fn hello(&self, state: &State) -> Value;
     /// Stderr written before the answer.
     fn stderr(&self, state: &State, line: &str) -> String;
@@ -77,7 +93,7 @@ trait Hostile {
     fn after(&self, state: &State) -> String;
 }
 
-fn serve(hostile: &dyn Hostile) -> i32 {
+fn serve(hostile: &dyn Behaviour) -> i32 {
     let mut state = load();
     let mut out = io::stdout().lock();
     let hello = format!("{}\n", hostile.hello(&state));
@@ -134,7 +150,7 @@ fn holds_key_shape(line: &str) -> bool {
 
 struct EchoSecrets;
 
-impl Hostile for EchoSecrets {
+impl Behaviour for EchoSecrets {
     fn hello(&self, state: &State) -> Value {
         json!({"v": [1], "seen": state.secrets})
     }
@@ -182,7 +198,7 @@ impl Hostile for EchoSecrets {
 
 struct Escapes;
 
-impl Hostile for Escapes {
+impl Behaviour for Escapes {
     fn hello(&self, _: &State) -> Value {
         json!({"v": [1], "banner": ESCAPES})
     }

@@ -28,7 +28,7 @@ pub enum Base {
 /// One seeded bug.
 #[derive(Debug, Clone, Copy)]
 pub struct Mutant {
-    pub name: &'static str,
+    pub kind: Kind,
     pub base: Base,
     /// The bug, in words.
     pub bug: &'static str,
@@ -37,13 +37,13 @@ pub struct Mutant {
 }
 
 const fn m(
-    name: &'static str,
+    kind: Kind,
     base: Base,
     bug: &'static str,
     caught_by: &'static [&'static str],
 ) -> Mutant {
     Mutant {
-        name,
+        kind,
         base,
         bug,
         caught_by,
@@ -52,43 +52,196 @@ const fn m(
 
 use Base::{Paseto as P, TokenStore as T};
 
+/// Which bug a mutant has: one variant per seeded bug, so code that acts on a bug names it
+/// (a typo is a compile error, not a mutant that silently behaves like the reference).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    HelloV2,
+    BannerBeforeHello,
+    NoHello,
+    Exit1OnEarlyEof,
+    HelloExtraVersion,
+    GetAnswersLogin,
+    MutationsNotFound,
+    HeadersRejected,
+    NameRequired,
+    UnknownOperationOther,
+    TokenWithCr,
+    UnsupportedUrlNotFound,
+    MissingIsOther,
+    LogoutOkWhenEmpty,
+    LoginAnswersLogout,
+    LoginReadsStdin,
+    TokenNotStored,
+    BorrowedStrings,
+    LogoutAnswersLogin,
+    LogoutKeepsToken,
+    PanicOnUnknownArgument,
+    CacheUnknown,
+    ExpiresNow,
+    NoNewline,
+    NoExitAfterEof,
+    Exit1AfterError,
+    StdoutNoise,
+    KeyOrderSensitive,
+    DenyUnknownFields,
+    EmptyArgsRejected,
+    AsciiOnly,
+    CrlfRejected,
+    NeedsNewline,
+    OkOnGarbage,
+    GarbageOnGarbage,
+    HangOnGarbage,
+    CrashOnGarbage,
+    UnknownKindOther,
+    LineBuffer64k,
+    GivesUpAtEarlyEof,
+    PasetoUrlWithoutSparse,
+    PasetoUrlNormalized,
+    PasetoWrongName,
+    PasetoWrongVers,
+    PasetoNoCksum,
+    PasetoReadHasMutation,
+    PasetoYankForUnyank,
+    PasetoStaleIat,
+    PasetoWrongKip,
+    PasetoForeignSignature,
+    PasetoCachedMutation,
+    PasetoOperationIndependent,
+    PasetoReusedToken,
+    KeyedByName,
+    OneSlot,
+    LogoutClearsAll,
+    IgnoresVersion,
+    Daemonizes,
+    LogsLoginToken,
+    LogsReturnedToken,
+    EchoesBadRequest,
+    LogsTokenPrefix,
+}
+
+impl Kind {
+    /// The mutant's name (`builtin:mutant:NAME`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::HelloV2 => "hello-v2",
+            Kind::BannerBeforeHello => "banner-before-hello",
+            Kind::NoHello => "no-hello",
+            Kind::Exit1OnEarlyEof => "exit-1-on-early-eof",
+            Kind::HelloExtraVersion => "hello-extra-version",
+            Kind::GetAnswersLogin => "get-answers-login",
+            Kind::MutationsNotFound => "mutations-not-found",
+            Kind::HeadersRejected => "headers-rejected",
+            Kind::NameRequired => "name-required",
+            Kind::UnknownOperationOther => "unknown-operation-other",
+            Kind::TokenWithCr => "token-with-cr",
+            Kind::UnsupportedUrlNotFound => "unsupported-url-not-found",
+            Kind::MissingIsOther => "missing-is-other",
+            Kind::LogoutOkWhenEmpty => "logout-ok-when-empty",
+            Kind::LoginAnswersLogout => "login-answers-logout",
+            Kind::LoginReadsStdin => "login-reads-stdin",
+            Kind::TokenNotStored => "token-not-stored",
+            Kind::BorrowedStrings => "borrowed-strings",
+            Kind::LogoutAnswersLogin => "logout-answers-login",
+            Kind::LogoutKeepsToken => "logout-keeps-token",
+            Kind::PanicOnUnknownArgument => "panic-on-unknown-argument",
+            Kind::CacheUnknown => "cache-unknown",
+            Kind::ExpiresNow => "expires-now",
+            Kind::NoNewline => "no-newline",
+            Kind::NoExitAfterEof => "no-exit-after-eof",
+            Kind::Exit1AfterError => "exit-1-after-error",
+            Kind::StdoutNoise => "stdout-noise",
+            Kind::KeyOrderSensitive => "key-order-sensitive",
+            Kind::DenyUnknownFields => "deny-unknown-fields",
+            Kind::EmptyArgsRejected => "empty-args-rejected",
+            Kind::AsciiOnly => "ascii-only",
+            Kind::CrlfRejected => "crlf-rejected",
+            Kind::NeedsNewline => "needs-newline",
+            Kind::OkOnGarbage => "ok-on-garbage",
+            Kind::GarbageOnGarbage => "garbage-on-garbage",
+            Kind::HangOnGarbage => "hang-on-garbage",
+            Kind::CrashOnGarbage => "crash-on-garbage",
+            Kind::UnknownKindOther => "unknown-kind-other",
+            Kind::LineBuffer64k => "line-buffer-64k",
+            Kind::GivesUpAtEarlyEof => "gives-up-at-early-eof",
+            Kind::PasetoUrlWithoutSparse => "paseto-url-without-sparse",
+            Kind::PasetoUrlNormalized => "paseto-url-normalized",
+            Kind::PasetoWrongName => "paseto-wrong-name",
+            Kind::PasetoWrongVers => "paseto-wrong-vers",
+            Kind::PasetoNoCksum => "paseto-no-cksum",
+            Kind::PasetoReadHasMutation => "paseto-read-has-mutation",
+            Kind::PasetoYankForUnyank => "paseto-yank-for-unyank",
+            Kind::PasetoStaleIat => "paseto-stale-iat",
+            Kind::PasetoWrongKip => "paseto-wrong-kip",
+            Kind::PasetoForeignSignature => "paseto-foreign-signature",
+            Kind::PasetoCachedMutation => "paseto-cached-mutation",
+            Kind::PasetoOperationIndependent => "paseto-operation-independent",
+            Kind::PasetoReusedToken => "paseto-reused-token",
+            Kind::KeyedByName => "keyed-by-name",
+            Kind::OneSlot => "one-slot",
+            Kind::LogoutClearsAll => "logout-clears-all",
+            Kind::IgnoresVersion => "ignores-version",
+            Kind::Daemonizes => "daemonizes",
+            Kind::LogsLoginToken => "logs-login-token",
+            Kind::LogsReturnedToken => "logs-returned-token",
+            Kind::EchoesBadRequest => "echoes-bad-request",
+            Kind::LogsTokenPrefix => "logs-token-prefix",
+        }
+    }
+}
+
+impl Mutant {
+    pub const fn name(&self) -> &'static str {
+        self.kind.name()
+    }
+}
+
+/// A mutant is its bug.
+impl PartialEq for Mutant {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+    }
+}
+
+impl Eq for Mutant {}
+
 /// Every mutant. Token-store mutants are run with `CREDLAB_ONLY_URL` so the url-not-supported
 /// case applies (see `builtin_profile` in the CLI and the mutant test).
 pub const MUTANTS: &[Mutant] = &[
     // handshake
     m(
-        "hello-v2",
+        Kind::HelloV2,
         T,
         "the hello lists only version 2",
         &["provider::handshake::hello"],
     ),
     m(
-        "banner-before-hello",
+        Kind::BannerBeforeHello,
         T,
         "prints a banner line before the hello",
         &["provider::handshake::hello"],
     ),
     m(
-        "no-hello",
+        Kind::NoHello,
         T,
         "never sends a hello",
         &["provider::handshake::hello"],
     ),
     m(
-        "exit-1-on-early-eof",
+        Kind::Exit1OnEarlyEof,
         T,
         "exits 1 when stdin closes before any request",
         &["provider::handshake::eof-after-hello"],
     ),
     m(
-        "hello-extra-version",
+        Kind::HelloExtraVersion,
         T,
         "the hello lists versions 1 and 2 (Cargo accepts it)",
         &["provider::handshake::hello-exact"],
     ),
     // get
     m(
-        "get-answers-login",
+        Kind::GetAnswersLogin,
         T,
         "answers get with `Ok` login",
         &[
@@ -100,7 +253,7 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "mutations-not-found",
+        Kind::MutationsNotFound,
         T,
         "answers not-found for every mutation",
         &[
@@ -111,25 +264,25 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "headers-rejected",
+        Kind::HeadersRejected,
         T,
         "fails on `registry.headers`",
         &["provider::get::read-with-headers"],
     ),
     m(
-        "name-required",
+        Kind::NameRequired,
         T,
         "fails when `registry.name` is absent",
         &["provider::get::read-without-registry-name"],
     ),
     m(
-        "unknown-operation-other",
+        Kind::UnknownOperationOther,
         T,
         "answers Err other for an operation it does not know",
         &["provider::get::unknown-operation"],
     ),
     m(
-        "token-with-cr",
+        Kind::TokenWithCr,
         T,
         "returns the token with a trailing carriage return",
         &[
@@ -139,13 +292,13 @@ pub const MUTANTS: &[Mutant] = &[
     ),
     // errors
     m(
-        "unsupported-url-not-found",
+        Kind::UnsupportedUrlNotFound,
         T,
         "answers not-found for a URL it does not serve",
         &["provider::errors::url-not-supported"],
     ),
     m(
-        "missing-is-other",
+        Kind::MissingIsOther,
         T,
         "answers Err other when nothing is stored",
         &[
@@ -154,14 +307,14 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "logout-ok-when-empty",
+        Kind::LogoutOkWhenEmpty,
         T,
         "answers Ok to a logout with nothing stored",
         &["provider::errors::logout-nothing-stored"],
     ),
     // login / logout
     m(
-        "login-answers-logout",
+        Kind::LoginAnswersLogout,
         T,
         "answers login with `Ok` logout",
         &[
@@ -170,19 +323,19 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "login-reads-stdin",
+        Kind::LoginReadsStdin,
         T,
         "reads the token from stdin when none is given (Cargo deadlocks)",
         &["provider::login::without-token"],
     ),
     m(
-        "token-not-stored",
+        Kind::TokenNotStored,
         T,
         "stores something other than the token given",
         &["provider::login::token-is-stored"],
     ),
     m(
-        "borrowed-strings",
+        Kind::BorrowedStrings,
         T,
         "parses requests with cargo-credential 0.4.11's borrowed types (JSON escapes fail, rust-lang/cargo#13615)",
         &[
@@ -191,100 +344,100 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "logout-answers-login",
+        Kind::LogoutAnswersLogin,
         T,
         "answers logout with `Ok` login",
         &["provider::login::logout-after-login"],
     ),
     m(
-        "logout-keeps-token",
+        Kind::LogoutKeepsToken,
         T,
         "answers logout Ok but keeps the token",
         &["provider::login::get-after-logout"],
     ),
     m(
-        "panic-on-unknown-argument",
+        Kind::PanicOnUnknownArgument,
         T,
         "panics on an argument it does not know",
         &["provider::login::logout-unknown-argument"],
     ),
     // cache
     m(
-        "cache-unknown",
+        Kind::CacheUnknown,
         T,
         "answers a cache value Cargo does not know",
         &["provider::cache::known-value"],
     ),
     m(
-        "expires-now",
+        Kind::ExpiresNow,
         T,
         "answers `expires` at the current second",
         &["provider::cache::expiration-ahead"],
     ),
     // framing
     m(
-        "no-newline",
+        Kind::NoNewline,
         T,
         "writes the response without a newline and waits for EOF",
         &["provider::framing::response-newline"],
     ),
     m(
-        "no-exit-after-eof",
+        Kind::NoExitAfterEof,
         T,
         "never exits after stdin closes",
         &["provider::framing::exit-after-eof"],
     ),
     m(
-        "exit-1-after-error",
+        Kind::Exit1AfterError,
         T,
         "exits 1 after an Err answer",
         &["provider::framing::exit-zero-after-error"],
     ),
     m(
-        "stdout-noise",
+        Kind::StdoutNoise,
         T,
         "prints `done` on stdout after each response",
         &["provider::framing::stdout-only-protocol"],
     ),
     m(
-        "key-order-sensitive",
+        Kind::KeyOrderSensitive,
         T,
         "expects the request to start with `{\"v\":`",
         &["provider::framing::keys-reordered"],
     ),
     m(
-        "deny-unknown-fields",
+        Kind::DenyUnknownFields,
         T,
         "refuses fields it does not know",
         &["provider::framing::unknown-fields"],
     ),
     m(
-        "empty-args-rejected",
+        Kind::EmptyArgsRejected,
         T,
         "refuses `\"args\":[]`",
         &["provider::framing::empty-args"],
     ),
     m(
-        "ascii-only",
+        Kind::AsciiOnly,
         T,
         "refuses non-ASCII requests",
         &["provider::framing::non-ascii-url"],
     ),
     m(
-        "crlf-rejected",
+        Kind::CrlfRejected,
         T,
         "refuses a request ending in `\\r\\n`",
         &["provider::framing::crlf"],
     ),
     m(
-        "needs-newline",
+        Kind::NeedsNewline,
         T,
         "exits silently on a request without a newline",
         &["provider::framing::no-newline-then-eof"],
     ),
     // malformed
     m(
-        "ok-on-garbage",
+        Kind::OkOnGarbage,
         T,
         "answers Ok get to input it cannot parse, and ignores `v`",
         &[
@@ -306,7 +459,7 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "garbage-on-garbage",
+        Kind::GarbageOnGarbage,
         T,
         "prints a plain-text error on stdout for input it cannot parse",
         &[
@@ -315,7 +468,7 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "hang-on-garbage",
+        Kind::HangOnGarbage,
         T,
         "waits forever on input it cannot parse",
         &[
@@ -324,7 +477,7 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "crash-on-garbage",
+        Kind::CrashOnGarbage,
         T,
         "panics (exit 101, no answer) on input it cannot parse",
         &[
@@ -333,7 +486,7 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "unknown-kind-other",
+        Kind::UnknownKindOther,
         T,
         "answers Err other to a kind it does not know",
         &[
@@ -343,20 +496,20 @@ pub const MUTANTS: &[Mutant] = &[
     ),
     // robustness
     m(
-        "line-buffer-64k",
+        Kind::LineBuffer64k,
         T,
         "reads at most 64 KiB of a request line",
         &["provider::robustness::huge-header"],
     ),
     m(
-        "gives-up-at-early-eof",
+        Kind::GivesUpAtEarlyEof,
         T,
         "exits without answering when stdin closes right after the request",
         &["provider::robustness::stdin-closed-after-request"],
     ),
     // token binding (PASETO)
     m(
-        "paseto-url-without-sparse",
+        Kind::PasetoUrlWithoutSparse,
         P,
         "drops the `sparse+` prefix from the footer url",
         &[
@@ -366,13 +519,13 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "paseto-url-normalized",
+        Kind::PasetoUrlNormalized,
         P,
         "lower-cases the footer url",
         &["provider::token::url-verbatim"],
     ),
     m(
-        "paseto-wrong-name",
+        Kind::PasetoWrongName,
         P,
         "binds the token to another crate name",
         &[
@@ -383,7 +536,7 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "paseto-wrong-vers",
+        Kind::PasetoWrongVers,
         P,
         "binds the token to another version",
         &[
@@ -393,25 +546,25 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "paseto-no-cksum",
+        Kind::PasetoNoCksum,
         P,
         "leaves `cksum` out of publish tokens",
         &["provider::token::publish-binding"],
     ),
     m(
-        "paseto-read-has-mutation",
+        Kind::PasetoReadHasMutation,
         P,
         "puts `mutation` in read tokens",
         &["provider::token::read-binding"],
     ),
     m(
-        "paseto-yank-for-unyank",
+        Kind::PasetoYankForUnyank,
         P,
         "signs unyank tokens with mutation `yank`",
         &["provider::token::unyank-binding"],
     ),
     m(
-        "paseto-stale-iat",
+        Kind::PasetoStaleIat,
         P,
         "dates tokens an hour back",
         &[
@@ -420,7 +573,7 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "paseto-wrong-kip",
+        Kind::PasetoWrongKip,
         P,
         "names another key in `kip`",
         &[
@@ -429,7 +582,7 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "paseto-foreign-signature",
+        Kind::PasetoForeignSignature,
         P,
         "signs with another key under the login key's kip",
         &[
@@ -438,7 +591,7 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "paseto-cached-mutation",
+        Kind::PasetoCachedMutation,
         P,
         "lets Cargo cache mutation tokens (`cache: session`)",
         &[
@@ -448,7 +601,7 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "paseto-operation-independent",
+        Kind::PasetoOperationIndependent,
         P,
         "marks mutation tokens `operation_independent`",
         &[
@@ -457,14 +610,14 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "paseto-reused-token",
+        Kind::PasetoReusedToken,
         P,
         "hands out the same publish token twice",
         &["provider::token::fresh-per-mutation"],
     ),
     // isolation
     m(
-        "keyed-by-name",
+        Kind::KeyedByName,
         T,
         "keys credentials by registry name alone and serves any index URL",
         &[
@@ -474,7 +627,7 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "one-slot",
+        Kind::OneSlot,
         T,
         "keeps one credential for every registry and serves any index URL",
         &[
@@ -486,7 +639,7 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "logout-clears-all",
+        Kind::LogoutClearsAll,
         T,
         "a logout, for whatever registry, removes every stored credential",
         &[
@@ -495,39 +648,39 @@ pub const MUTANTS: &[Mutant] = &[
         ],
     ),
     m(
-        "ignores-version",
+        Kind::IgnoresVersion,
         T,
         "serves a request with any numeric `v` as version 1",
         &["provider::malformed::protocol-version-2"],
     ),
     // lifecycle
     m(
-        "daemonizes",
+        Kind::Daemonizes,
         T,
         "leaves a double-forked daemon (own session, stdio on /dev/null) running after every request",
         &["provider::robustness::no-processes-left"],
     ),
     // secrets
     m(
-        "logs-login-token",
+        Kind::LogsLoginToken,
         T,
         "writes the token it is given at login on stderr",
         &["provider::secrets::login-token-not-logged"],
     ),
     m(
-        "logs-returned-token",
+        Kind::LogsReturnedToken,
         P,
         "writes every token it returns on stderr",
         &["provider::secrets::returned-token-not-logged"],
     ),
     m(
-        "echoes-bad-request",
+        Kind::EchoesBadRequest,
         T,
         "quotes a request it cannot parse in its Err message (a login's token with it)",
         &["provider::secrets::only-in-token-field"],
     ),
     m(
-        "logs-token-prefix",
+        Kind::LogsTokenPrefix,
         T,
         "writes the first 30 characters of the login token on stderr (a \"preview\")",
         &["provider::secrets::no-fragments"],
@@ -535,7 +688,7 @@ pub const MUTANTS: &[Mutant] = &[
 ];
 
 pub fn find(name: &str) -> Option<&'static Mutant> {
-    MUTANTS.iter().find(|m| m.name == name)
+    MUTANTS.iter().find(|m| m.name() == name)
 }
 
 /// What to do after reading one line.
@@ -564,14 +717,14 @@ fn other(message: &str) -> Reply {
 
 /// Serves the protocol with the mutant's bug; returns the exit code.
 pub fn run(mutant: &Mutant) -> i32 {
-    let name = mutant.name;
+    let name = mutant.kind;
     let mut input = io::stdin().lock();
     let mut out = io::stdout().lock();
     let hello: &[u8] = match name {
-        "no-hello" => park_forever(),
-        "hello-v2" => b"{\"v\":[2]}\n",
-        "banner-before-hello" => b"credential provider ready\n{\"v\":[1]}\n",
-        "hello-extra-version" => b"{\"v\":[1,2]}\n",
+        Kind::NoHello => park_forever(),
+        Kind::HelloV2 => b"{\"v\":[2]}\n",
+        Kind::BannerBeforeHello => b"credential provider ready\n{\"v\":[1]}\n",
+        Kind::HelloExtraVersion => b"{\"v\":[1,2]}\n",
         _ => b"{\"v\":[1]}\n",
     };
     if out.write_all(hello).and_then(|()| out.flush()).is_err() {
@@ -583,23 +736,23 @@ pub fn run(mutant: &Mutant) -> i32 {
         let mut line = Vec::new();
         if input.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
             return match name {
-                "no-exit-after-eof" => park_forever(),
-                "exit-1-on-early-eof" if handled == 0 => 1,
-                "exit-1-after-error" if last_was_error => 1,
+                Kind::NoExitAfterEof => park_forever(),
+                Kind::Exit1OnEarlyEof if handled == 0 => 1,
+                Kind::Exit1AfterError if last_was_error => 1,
                 _ => 0,
             };
         }
         handled += 1;
-        if name == "line-buffer-64k" {
+        if name == Kind::LineBuffer64k {
             line.truncate(64 * 1024);
         }
-        if name == "needs-newline" && !line.ends_with(b"\n") {
+        if name == Kind::NeedsNewline && !line.ends_with(b"\n") {
             return 0;
         }
-        if name == "gives-up-at-early-eof" && stdin_closed_within(200) {
+        if name == Kind::GivesUpAtEarlyEof && stdin_closed_within(200) {
             return 0;
         }
-        if name == "daemonizes" {
+        if name == Kind::Daemonizes {
             leave_a_daemon();
         }
         let reply = respond(mutant, &line, &mut input);
@@ -608,7 +761,7 @@ pub fn run(mutant: &Mutant) -> i32 {
                 last_was_error = text.starts_with("{\"Err\"");
                 let fatal = text.contains("\"kind\":\"other\"") && is_parse_failure(mutant, &line);
                 let mut bytes = text.into_bytes();
-                if name != "no-newline" {
+                if name != Kind::NoNewline {
                     bytes.push(b'\n');
                 }
                 (bytes, fatal)
@@ -620,10 +773,10 @@ pub fn run(mutant: &Mutant) -> i32 {
             return 0;
         }
         match name {
-            "stdout-noise" => {
+            Kind::StdoutNoise => {
                 let _ = out.write_all(b"done\n").and_then(|()| out.flush());
             }
-            "no-newline" => {
+            Kind::NoNewline => {
                 // Wait for EOF, as a provider that read until EOF would.
                 let _ = io::copy(&mut input, &mut io::sink());
                 return 0;
@@ -631,7 +784,7 @@ pub fn run(mutant: &Mutant) -> i32 {
             _ => {}
         }
         if fatal {
-            return if name == "exit-1-after-error" { 1 } else { 0 };
+            return if name == Kind::Exit1AfterError { 1 } else { 0 };
         }
     }
 }
@@ -670,8 +823,8 @@ fn is_parse_failure(mutant: &Mutant, line: &[u8]) -> bool {
     let Ok(text) = String::from_utf8(line.to_vec()) else {
         return true;
     };
-    match mutant.name {
-        "borrowed-strings" => {
+    match mutant.kind {
+        Kind::BorrowedStrings => {
             serde_json::from_str::<cargo_credential::CredentialRequest<'_>>(&text).is_err()
         }
         _ => request::parse(text).is_err(),
@@ -697,7 +850,7 @@ fn stdin_closed_within(ms: i32) -> bool {
 }
 
 fn respond(mutant: &Mutant, line: &[u8], input: &mut impl Read) -> Reply {
-    let name = mutant.name;
+    let name = mutant.kind;
     let Ok(text) = String::from_utf8(line.to_vec()) else {
         return garbage(name, "stream did not contain valid UTF-8");
     };
@@ -710,10 +863,10 @@ fn respond(mutant: &Mutant, line: &[u8], input: &mut impl Read) -> Reply {
         Some(v.clone())
     };
     match name {
-        "key-order-sensitive" if !text.starts_with("{\"v\":") => {
+        Kind::KeyOrderSensitive if !text.starts_with("{\"v\":") => {
             return other("unexpected request layout");
         }
-        "deny-unknown-fields" => {
+        Kind::DenyUnknownFields => {
             const TOP: [&str; 10] = [
                 "v",
                 "registry",
@@ -735,30 +888,30 @@ fn respond(mutant: &Mutant, line: &[u8], input: &mut impl Read) -> Reply {
                 return other("unknown field in request");
             }
         }
-        "empty-args-rejected"
+        Kind::EmptyArgsRejected
             if field(&["args"]).is_some_and(|a| a.as_array().is_some_and(Vec::is_empty)) =>
         {
             return other("empty args");
         }
-        "ascii-only" if !text.is_ascii() => return other("non-ASCII request"),
-        "crlf-rejected" if text.ends_with("\r\n") => return other("carriage return in request"),
-        "name-required" if raw.is_some() && field(&["registry", "name"]).is_none() => {
+        Kind::AsciiOnly if !text.is_ascii() => return other("non-ASCII request"),
+        Kind::CrlfRejected if text.ends_with("\r\n") => return other("carriage return in request"),
+        Kind::NameRequired if raw.is_some() && field(&["registry", "name"]).is_none() => {
             return other("registry name required");
         }
-        "headers-rejected" if field(&["registry", "headers"]).is_some() => {
+        Kind::HeadersRejected if field(&["registry", "headers"]).is_some() => {
             return other("unexpected headers");
         }
-        "panic-on-unknown-argument"
+        Kind::PanicOnUnknownArgument
             if field(&["args"]).is_some_and(|a| a.to_string().contains("--definitely-unknown")) =>
         {
             panic!("unknown argument --definitely-unknown")
         }
-        "echoes-bad-request" if request::parse(text.clone()).is_err() => {
+        Kind::EchoesBadRequest if request::parse(text.clone()).is_err() => {
             return other(&format!("cannot parse request: {}", text.trim_end()));
         }
         _ => {}
     }
-    if name == "ignores-version"
+    if name == Kind::IgnoresVersion
         && let Some(mut value) = raw.clone()
         && value.get("v").is_some_and(serde_json::Value::is_u64)
     {
@@ -777,7 +930,7 @@ fn respond(mutant: &Mutant, line: &[u8], input: &mut impl Read) -> Reply {
             Err(e) => garbage(name, &e.to_string()),
         };
     }
-    if name == "borrowed-strings" {
+    if name == Kind::BorrowedStrings {
         let request = match serde_json::from_str::<cargo_credential::CredentialRequest<'_>>(&text) {
             Ok(r) => r,
             Err(e) => return garbage(name, &e.to_string()),
@@ -793,7 +946,7 @@ fn respond(mutant: &Mutant, line: &[u8], input: &mut impl Read) -> Reply {
         Ok(r) => r,
         Err(e) => return garbage(name, &e.to_string()),
     };
-    if name == "login-reads-stdin"
+    if name == Kind::LoginReadsStdin
         && matches!(&request.action, request::Action::Login(o) if o.token.is_none())
     {
         let _ = io::copy(input, &mut io::sink());
@@ -808,16 +961,16 @@ fn respond(mutant: &Mutant, line: &[u8], input: &mut impl Read) -> Reply {
 }
 
 /// What the mutant does with input it cannot parse.
-fn garbage(name: &str, message: &str) -> Reply {
+fn garbage(name: Kind, message: &str) -> Reply {
     match name {
-        "ok-on-garbage" => answer(Ok(CredentialResponse::Get {
+        Kind::OkOnGarbage => answer(Ok(CredentialResponse::Get {
             token: Secret::from("garbage-in".to_string()),
             cache: CacheControl::Never,
             operation_independent: true,
         })),
-        "garbage-on-garbage" => Reply::Raw(format!("error: {message}\n").into_bytes()),
-        "hang-on-garbage" => Reply::Hang,
-        "crash-on-garbage" => panic!("cannot parse the request: {message}"),
+        Kind::GarbageOnGarbage => Reply::Raw(format!("error: {message}\n").into_bytes()),
+        Kind::HangOnGarbage => Reply::Hang,
+        Kind::CrashOnGarbage => panic!("cannot parse the request: {message}"),
         _ => other(message),
     }
 }
@@ -828,14 +981,14 @@ fn perform(
     action: &Action<'_>,
     args: &[&str],
 ) -> Result<CredentialResponse, Error> {
-    let name = mutant.name;
+    let name = mutant.kind;
     if let Action::Login(options) = action
         && let Some(token) = &options.token
     {
         let token = token.as_deref().expose();
         match name {
-            "logs-login-token" => eprintln!("credential provider: storing token {token}"),
-            "logs-token-prefix" => eprintln!(
+            Kind::LogsLoginToken => eprintln!("credential provider: storing token {token}"),
+            Kind::LogsTokenPrefix => eprintln!(
                 "credential provider: storing token {}…",
                 token.get(..30).unwrap_or(token)
             ),
@@ -846,7 +999,7 @@ fn perform(
     let rekeyed;
     let (registry, args) = match name {
         // Under the served prefix, so the base store does not refuse the made-up key.
-        "keyed-by-name" => {
+        Kind::KeyedByName => {
             rekeyed = format!(
                 "{}name:{}",
                 std::env::var(crate::reference::ONLY_URL_ENV).unwrap_or_default(),
@@ -860,7 +1013,7 @@ fn perform(
                 &[][..],
             )
         }
-        "one-slot" => {
+        Kind::OneSlot => {
             rekeyed = format!(
                 "{}the-one-slot",
                 std::env::var(crate::reference::ONLY_URL_ENV).unwrap_or_default()
@@ -873,7 +1026,7 @@ fn perform(
                 &[][..],
             )
         }
-        "logout-clears-all" if matches!(action, Action::Logout) => {
+        Kind::LogoutClearsAll if matches!(action, Action::Logout) => {
             if let Ok(dir) = xdg_dir("XDG_DATA_HOME", ".local/share") {
                 let _ =
                     std::fs::remove_file(dir.join("credlab-token-provider").join("tokens.json"));
@@ -883,21 +1036,21 @@ fn perform(
         _ => (registry, args),
     };
     match (name, action) {
-        ("ok-on-garbage", _) => {}
-        ("unknown-kind-other", Action::Unknown) => {
+        (Kind::OkOnGarbage, _) => {}
+        (Kind::UnknownKindOther, Action::Unknown) => {
             return Err(Error::from("unknown kind".to_string()));
         }
-        ("unknown-operation-other", Action::Get(Operation::Unknown)) => {
+        (Kind::UnknownOperationOther, Action::Get(Operation::Unknown)) => {
             return Err(Error::from("unknown operation".to_string()));
         }
-        ("get-answers-login", Action::Get(_)) => return Ok(CredentialResponse::Login),
-        ("mutations-not-found", Action::Get(op)) if !matches!(op, Operation::Read) => {
+        (Kind::GetAnswersLogin, Action::Get(_)) => return Ok(CredentialResponse::Login),
+        (Kind::MutationsNotFound, Action::Get(op)) if !matches!(op, Operation::Read) => {
             return Err(Error::NotFound);
         }
-        ("login-answers-logout", Action::Login(_)) => return Ok(CredentialResponse::Logout),
-        ("logout-answers-login", Action::Logout) => return Ok(CredentialResponse::Login),
-        ("logout-keeps-token", Action::Logout) => return Ok(CredentialResponse::Logout),
-        ("token-not-stored", Action::Login(options)) => {
+        (Kind::LoginAnswersLogout, Action::Login(_)) => return Ok(CredentialResponse::Logout),
+        (Kind::LogoutAnswersLogin, Action::Logout) => return Ok(CredentialResponse::Login),
+        (Kind::LogoutKeepsToken, Action::Logout) => return Ok(CredentialResponse::Logout),
+        (Kind::TokenNotStored, Action::Login(options)) => {
             let mut replaced = options.clone();
             replaced.token = Some(Secret::from("not-the-token-given"));
             return base_perform(mutant.base, registry, &Action::Login(replaced), args);
@@ -909,15 +1062,15 @@ fn perform(
     }
     let result = base_perform(mutant.base, registry, action, args);
     match (name, result) {
-        ("unsupported-url-not-found", Err(Error::UrlNotSupported)) => Err(Error::NotFound),
-        ("missing-is-other", Err(Error::NotFound)) if matches!(action, Action::Get(_)) => {
+        (Kind::UnsupportedUrlNotFound, Err(Error::UrlNotSupported)) => Err(Error::NotFound),
+        (Kind::MissingIsOther, Err(Error::NotFound)) if matches!(action, Action::Get(_)) => {
             Err(Error::from("no token stored".to_string()))
         }
-        ("logout-ok-when-empty", Err(Error::NotFound)) if matches!(action, Action::Logout) => {
+        (Kind::LogoutOkWhenEmpty, Err(Error::NotFound)) if matches!(action, Action::Logout) => {
             Ok(CredentialResponse::Logout)
         }
         (
-            "token-with-cr",
+            Kind::TokenWithCr,
             Ok(CredentialResponse::Get {
                 token,
                 cache,
@@ -929,7 +1082,7 @@ fn perform(
             operation_independent,
         }),
         (
-            "cache-unknown",
+            Kind::CacheUnknown,
             Ok(CredentialResponse::Get {
                 token,
                 operation_independent,
@@ -941,7 +1094,7 @@ fn perform(
             operation_independent,
         }),
         (
-            "expires-now",
+            Kind::ExpiresNow,
             Ok(CredentialResponse::Get {
                 token,
                 operation_independent,
@@ -972,7 +1125,7 @@ fn base_perform(
 
 /// A PASETO `get` with the mutant's bug in the token or the cache answer.
 fn paseto_get(
-    name: &str,
+    name: Kind,
     index_url: &str,
     operation: &Operation<'_>,
 ) -> Result<CredentialResponse, Error> {
@@ -990,26 +1143,26 @@ fn paseto_get(
     let mut footer = Footer::new(index_url, key.public_key().id());
     let mut signer = key;
     match name {
-        "paseto-url-without-sparse" => {
+        Kind::PasetoUrlWithoutSparse => {
             footer.url = index_url.trim_start_matches("sparse+").to_string()
         }
-        "paseto-url-normalized" => footer.url = index_url.to_lowercase(),
-        "paseto-wrong-name" => claims.name = claims.name.map(|n| format!("{n}-x")),
-        "paseto-wrong-vers" => claims.vers = claims.vers.map(|_| "9.9.9".into()),
-        "paseto-no-cksum" => claims.cksum = None,
-        "paseto-read-has-mutation" if operation == TokenOperation::Read => {
+        Kind::PasetoUrlNormalized => footer.url = index_url.to_lowercase(),
+        Kind::PasetoWrongName => claims.name = claims.name.map(|n| format!("{n}-x")),
+        Kind::PasetoWrongVers => claims.vers = claims.vers.map(|_| "9.9.9".into()),
+        Kind::PasetoNoCksum => claims.cksum = None,
+        Kind::PasetoReadHasMutation if operation == TokenOperation::Read => {
             claims.mutation = Some("read".into())
         }
-        "paseto-yank-for-unyank" if claims.mutation.as_deref() == Some("unyank") => {
+        Kind::PasetoYankForUnyank if claims.mutation.as_deref() == Some("unyank") => {
             claims.mutation = Some("yank".into())
         }
-        "paseto-stale-iat" => claims.iat = iat::format(now - time::Duration::hours(1)),
-        "paseto-wrong-kip" => footer.kip = SecretKey::generate().public_key().id().to_string(),
-        "paseto-foreign-signature" => signer = SecretKey::generate(),
+        Kind::PasetoStaleIat => claims.iat = iat::format(now - time::Duration::hours(1)),
+        Kind::PasetoWrongKip => footer.kip = SecretKey::generate().public_key().id().to_string(),
+        Kind::PasetoForeignSignature => signer = SecretKey::generate(),
         _ => {}
     }
     let mut signed = token::sign(&signer, &claims, &footer, SignatureForm::AsCargo);
-    if name == "paseto-reused-token" && operation != TokenOperation::Read {
+    if name == Kind::PasetoReusedToken && operation != TokenOperation::Read {
         let remembered = JsonStore::<String>::new(
             xdg_dir("XDG_STATE_HOME", ".local/state")?
                 .join("credlab-mutant")
@@ -1020,17 +1173,17 @@ fn paseto_get(
         signed = tokens.entry(slot).or_insert(signed).clone();
         remembered.save(&tokens)?;
     }
-    if name == "logs-returned-token" {
+    if name == Kind::LogsReturnedToken {
         eprintln!("credential provider: issued {signed}");
     }
     let read = operation == TokenOperation::Read;
     Ok(CredentialResponse::Get {
         token: Secret::from(signed),
-        cache: if read || name == "paseto-cached-mutation" {
+        cache: if read || name == Kind::PasetoCachedMutation {
             CacheControl::Session
         } else {
             CacheControl::Never
         },
-        operation_independent: name == "paseto-operation-independent",
+        operation_independent: name == Kind::PasetoOperationIndependent,
     })
 }

@@ -139,10 +139,11 @@ pub fn run(mut args: FuzzArgs, from_env: Option<String>) -> Result<u8, Failure> 
                 profile.index_url = url.clone();
             }
             profile.args = args.provider_args.clone();
+            let parsed = crate::run::ProviderTarget::parse(target)?;
             let command = crate::run::builtin_setup(
-                target,
+                &parsed,
                 &mut profile,
-                crate::run::provider_command(target, &args.provider_env)?,
+                crate::run::provider_command(&parsed, &args.provider_env)?,
             );
             profile.timeouts = Timeouts::uniform(args.timeout);
             // Can it be started at all? (An exchange with no request: hello, EOF, exit.)

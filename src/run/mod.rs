@@ -10,7 +10,7 @@ mod provider;
 mod registry;
 mod verifier;
 
-pub use provider::{BUILTIN_ENV, builtin_setup, command as provider_command};
+pub use provider::{BUILTIN_ENV, ProviderTarget, builtin_setup, command as provider_command};
 pub use registry::connect_failure;
 
 use std::path::PathBuf;

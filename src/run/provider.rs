@@ -1,7 +1,9 @@
 //! `credlab --provider PATH`: the provider cases against one credential provider.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
+
+use credlab_runners::builtin::Builtin;
 
 use credlab_runners::process::{ProviderCommand, SpawnError};
 use credlab_runners::provider_run::{self, CaseRun, Profile};
@@ -19,23 +21,40 @@ use crate::exit::Failure;
 /// The environment variable that makes `credlab --cargo-plugin` a built-in provider.
 pub const BUILTIN_ENV: &str = "CREDLAB_BUILTIN_PROVIDER";
 
-/// The command for a target: a path, or credlab itself as a built-in provider
-/// (`builtin:NAME`), with the `--provider-env KEY=VALUE` pairs set.
-pub fn command(target: &str, provider_env: &[String]) -> Result<ProviderCommand, Failure> {
-    let mut command = match target.strip_prefix("builtin:") {
-        Some(name) => {
-            if !credlab_runners::builtin::exists(name) {
-                return Err(Failure::usage(format!(
-                    "no built-in provider {name:?}; known: {}",
-                    credlab_runners::builtin::names().join(", ")
-                )));
-            }
+/// What `--provider` names: a program, or one of credlab's built-in providers
+/// (`builtin:NAME`), parsed once.
+#[derive(Debug, Clone)]
+pub enum ProviderTarget {
+    Program(PathBuf),
+    Builtin(Builtin),
+}
+
+impl ProviderTarget {
+    pub fn parse(text: &str) -> Result<Self, Failure> {
+        match text.strip_prefix("builtin:") {
+            Some(name) => name
+                .parse()
+                .map(ProviderTarget::Builtin)
+                .map_err(Failure::usage),
+            None => Ok(ProviderTarget::Program(PathBuf::from(text))),
+        }
+    }
+}
+
+/// The command for a target: the program, or credlab itself as a built-in provider, with the
+/// `--provider-env KEY=VALUE` pairs set.
+pub fn command(
+    target: &ProviderTarget,
+    provider_env: &[String],
+) -> Result<ProviderCommand, Failure> {
+    let mut command = match target {
+        ProviderTarget::Builtin(builtin) => {
             let exe = std::env::current_exe().map_err(|e| {
                 Failure::target(format!("cannot locate the credlab executable: {e}"))
             })?;
-            ProviderCommand::new(exe).env(BUILTIN_ENV, name)
+            ProviderCommand::new(exe).env(BUILTIN_ENV, builtin.name())
         }
-        None => ProviderCommand::new(Path::new(target)),
+        ProviderTarget::Program(path) => ProviderCommand::new(path),
     };
     for pair in provider_env {
         let (key, value) = pair.split_once('=').ok_or_else(|| {
@@ -123,18 +142,11 @@ pub const ONLY_URL_ENV: &str = credlab_runners::reference::ONLY_URL_ENV;
 /// its per-case children, so the url-not-supported case applies. Used by the run and by
 /// `credlab fuzz`.
 pub fn builtin_setup(
-    target: &str,
+    target: &ProviderTarget,
     profile: &mut Profile,
     command: ProviderCommand,
 ) -> ProviderCommand {
-    let token_store = match target.strip_prefix("builtin:") {
-        Some("token-store") => true,
-        Some(name) => name
-            .strip_prefix("mutant:")
-            .and_then(credlab_runners::mutants::find)
-            .is_some_and(|m| m.base == credlab_runners::mutants::Base::TokenStore),
-        None => false,
-    };
+    let token_store = matches!(target, ProviderTarget::Builtin(b) if b.is_token_store());
     if !token_store || profile.unsupported_url.is_some() || !profile.args.is_empty() {
         return command;
     }
@@ -170,7 +182,8 @@ pub fn run(
     found: &[ProviderFile],
 ) -> Result<Report, Failure> {
     let mut profile = profile(args)?;
-    let command = builtin_setup(target, &mut profile, command(target, &args.provider_env)?);
+    let parsed = ProviderTarget::parse(target)?;
+    let command = builtin_setup(&parsed, &mut profile, command(&parsed, &args.provider_env)?);
     out.note(&format!("credlab: provider {target}"));
     let features = provider_run::probe(&command, &profile).map_err(|e| match e {
         SpawnError::NotFound(_) | SpawnError::NotExecutable(_) => Failure::target(e.to_string()),

@@ -1,5 +1,6 @@
-//! The model behind credlab: Cargo's asymmetric tokens (RFC 3231, `cargo:paseto`), PASERK
-//! keys, and the reference verifier a registry can be judged against.
+//! The model behind credlab: the case schema, the vector generator, the judges and the
+//! reports, around the reference verifier (`credlab-verify`, re-exported here: `keys`,
+//! `paseto`, `token`, `verify`, `registry`, `rejection`) a registry can be judged against.
 //!
 //! ```
 //! use credlab_suite::keys::SecretKey;
@@ -25,28 +26,16 @@
 //! assert_eq!(refused.kind.as_str(), "mutation-mismatch");
 //! ```
 
-pub mod b64;
-pub mod backend;
 pub mod cases;
 pub mod fuzzing;
-pub mod json;
 pub mod judge;
-pub mod keys;
-pub mod paseto;
 pub mod provider;
 pub mod redact;
-pub mod registry;
-pub mod rejection;
 pub mod report;
 pub mod text;
-pub mod token;
 pub mod vectors;
-pub mod verify;
 
-pub use backend::Backend;
-pub use rejection::{Rejection, RejectionKind};
-
-/// The README's Rust examples, run as doctests so they stay true.
-#[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;
+// The verifier is its own crate (`credlab-verify`, what a registry depends on); its modules
+// stay reachable here at their old paths.
+pub use credlab_verify::{Backend, Rejection, RejectionKind};
+pub use credlab_verify::{b64, backend, json, keys, paseto, registry, rejection, token, verify};

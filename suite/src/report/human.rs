@@ -109,7 +109,11 @@ pub fn render_human(report: &Report) -> String {
         }
     }
     let s = &report.summary;
-    let counts: Vec<String> = s.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let counts: Vec<String> = s
+        .counts
+        .iter()
+        .map(|(k, v)| format!("{v} {}", k.as_str()))
+        .collect();
     let _ = writeln!(
         out,
         "\n{} cases against {} {}: {}",

@@ -22,7 +22,7 @@ pub fn render_markdown(report: &Report) -> String {
     );
     let _ = writeln!(out, "| verdict | cases |\n|---|---|");
     for (verdict, n) in &s.counts {
-        let _ = writeln!(out, "| {verdict} | {n} |");
+        let _ = writeln!(out, "| {} | {n} |", verdict.as_str());
     }
     let notable: Vec<_> = report
         .cases

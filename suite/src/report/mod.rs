@@ -78,19 +78,56 @@ pub enum Verdict {
     },
 }
 
-impl Verdict {
-    pub fn name(&self) -> &'static str {
+/// Which verdict, without what explains it: what the summary counts.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerdictKind {
+    Error,
+    Fail,
+    Hang,
+    Pass,
+    PassNonstrict,
+    Skip,
+    Unimplemented,
+    Xfail,
+    Xpass,
+}
+
+impl VerdictKind {
+    pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Pass => "pass",
-            Verdict::PassNonStrict { .. } => "pass-nonstrict",
-            Verdict::Fail { .. } => "fail",
-            Verdict::Xfail { .. } => "xfail",
-            Verdict::Xpass { .. } => "xpass",
-            Verdict::Skip { .. } => "skip",
-            Verdict::Unimplemented { .. } => "unimplemented",
-            Verdict::Hang { .. } => "hang",
-            Verdict::Error { .. } => "error",
+            VerdictKind::Pass => "pass",
+            VerdictKind::PassNonstrict => "pass-nonstrict",
+            VerdictKind::Fail => "fail",
+            VerdictKind::Xfail => "xfail",
+            VerdictKind::Xpass => "xpass",
+            VerdictKind::Skip => "skip",
+            VerdictKind::Unimplemented => "unimplemented",
+            VerdictKind::Hang => "hang",
+            VerdictKind::Error => "error",
         }
+    }
+}
+
+impl Verdict {
+    pub fn kind(&self) -> VerdictKind {
+        match self {
+            Verdict::Pass => VerdictKind::Pass,
+            Verdict::PassNonStrict { .. } => VerdictKind::PassNonstrict,
+            Verdict::Fail { .. } => VerdictKind::Fail,
+            Verdict::Xfail { .. } => VerdictKind::Xfail,
+            Verdict::Xpass { .. } => VerdictKind::Xpass,
+            Verdict::Skip { .. } => VerdictKind::Skip,
+            Verdict::Unimplemented { .. } => VerdictKind::Unimplemented,
+            Verdict::Hang { .. } => VerdictKind::Hang,
+            Verdict::Error { .. } => VerdictKind::Error,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
     }
 
     /// The target misbehaved (before expectations are applied).
@@ -159,7 +196,7 @@ pub struct Target {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub total: usize,
-    pub counts: BTreeMap<String, usize>,
+    pub counts: BTreeMap<VerdictKind, usize>,
     /// Must-level failures and hangs (and should-level ones under `--strict`).
     pub scored_failures: usize,
     /// Scored cases in the run (must-level, and should-level under `--strict`)…
@@ -173,6 +210,13 @@ pub struct Summary {
     pub stale_expectations: Vec<String>,
     pub conformant: bool,
     pub strict: bool,
+}
+
+impl Summary {
+    /// How many cases got this verdict.
+    pub fn count(&self, kind: VerdictKind) -> usize {
+        self.counts.get(&kind).copied().unwrap_or(0)
+    }
 }
 
 /// The whole run.
@@ -218,10 +262,7 @@ impl Report {
             ..Summary::default()
         };
         for case in &cases {
-            *summary
-                .counts
-                .entry(case.verdict.name().to_string())
-                .or_default() += 1;
+            *summary.counts.entry(case.verdict.kind()).or_default() += 1;
             if scored(&case.verdict, case.level, strict) {
                 summary.scored_failures += 1;
             }
@@ -232,8 +273,8 @@ impl Report {
                 }
             }
         }
-        let xpass = summary.counts.get("xpass").copied().unwrap_or(0);
-        let errors = summary.counts.get("error").copied().unwrap_or(0);
+        let xpass = summary.count(VerdictKind::Xpass);
+        let errors = summary.count(VerdictKind::Error);
         summary.conformant = summary.scored_failures == 0
             && xpass == 0
             && summary.stale_expectations.is_empty()
@@ -253,13 +294,13 @@ impl Report {
     /// could not run some case and nothing else failed; [`NO_SCORED_CASE_RAN`] when not one
     /// scored case ran (all filtered out or skipped), so nothing was tested.
     pub fn exit_code(&self) -> u8 {
-        let xpass = self.summary.counts.get("xpass").copied().unwrap_or(0);
+        let xpass = self.summary.count(VerdictKind::Xpass);
         if self.summary.scored_failures > 0
             || xpass > 0
             || !self.summary.stale_expectations.is_empty()
         {
             1
-        } else if self.summary.counts.get("error").copied().unwrap_or(0) > 0 {
+        } else if self.summary.count(VerdictKind::Error) > 0 {
             70
         } else if self.summary.scored_ran == 0 {
             NO_SCORED_CASE_RAN

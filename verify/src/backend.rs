@@ -10,7 +10,7 @@
 use crate::keys::PublicKey;
 
 #[cfg(not(any(feature = "aws-lc", feature = "pasetors-backend")))]
-compile_error!("credlab-suite needs a verify backend: enable `aws-lc` or `pasetors-backend`");
+compile_error!("credlab-verify needs a verify backend: enable `aws-lc` or `pasetors-backend`");
 
 /// A signature backend. Which variants exist depends on the crate features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::EnumString, strum::IntoStaticStr)]

@@ -47,9 +47,10 @@ pub enum Operation {
 // enums (`{"operation":"read","name":"x"}` would parse and silently drop `name`; found by the
 // `vector_file` fuzz target).
 /// The request a token is bound to.
-#[derive(Deserialize, schemars::JsonSchema)]
+#[derive(Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "operation", rename_all = "kebab-case", deny_unknown_fields)]
-#[schemars(rename = "Operation")]
+#[cfg_attr(feature = "schema", schemars(rename = "Operation"))]
 enum OperationRepr {
     /// Index, config.json, downloads and search on `auth-required` registries.
     Read {},
@@ -87,6 +88,7 @@ impl From<OperationRepr> for Operation {
     }
 }
 
+#[cfg(feature = "schema")]
 impl schemars::JsonSchema for Operation {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         OperationRepr::schema_name()
