@@ -131,7 +131,7 @@ pub fn sanitize(token: &[u8]) -> String {
     let safe: String = token
         .iter()
         .map(|&b| {
-            if b == b'\t' || (0x20..0x7f).contains(&b) {
+            if credlab_suite::token::is_header_byte(b) {
                 b as char
             } else {
                 '~'

@@ -233,26 +233,9 @@ fn request_of(sent: &[u8]) -> Option<Request> {
         .as_str()?
         .to_string();
     let field = |name: &str| value.get(name).and_then(Value::as_str).map(str::to_string);
-    let operation = match value.get("operation")?.as_str()? {
-        "read" => Operation::Read,
-        "publish" => Operation::Publish {
-            name: field("name")?,
-            vers: field("vers")?,
-            cksum: field("cksum")?,
-        },
-        "yank" => Operation::Yank {
-            name: field("name")?,
-            vers: field("vers")?,
-        },
-        "unyank" => Operation::Unyank {
-            name: field("name")?,
-            vers: field("vers")?,
-        },
-        "owners" => Operation::Owners {
-            name: field("name")?,
-        },
-        _ => return None,
-    };
+    // A request always names its operation ("read" included), unlike a token's `mutation`.
+    let kind = value.get("operation")?.as_str()?;
+    let operation = Operation::from_fields(Some(kind), field)?;
     Some(Request::new(url, operation))
 }
 
@@ -292,13 +275,13 @@ fn check(
         }
         Check::TokenHeaderSafe => {
             let t = token.unwrap_or_default();
-            let safe = !t.is_empty() && t.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b));
+            let safe = !t.is_empty() && crate::token::is_header_value(t);
             if safe {
                 Ok(())
             } else {
                 let bad: Vec<String> = t
                     .bytes()
-                    .filter(|b| !(*b == b'\t' || (0x20..0x7f).contains(b)))
+                    .filter(|b| !crate::token::is_header_byte(*b))
                     .map(|b| format!("0x{b:02x}"))
                     .collect();
                 Err(Outcome::fail(

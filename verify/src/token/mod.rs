@@ -107,6 +107,17 @@ pub fn sign_as_cargo(
     sign(key, &claims, &footer, SignatureForm::AsCargo)
 }
 
+/// Whether a byte may appear in an HTTP header value as Cargo sends tokens: visible ASCII or
+/// a tab (Cargo's `check_token`, crates/crates-io/lib.rs at af373f76).
+pub fn is_header_byte(b: u8) -> bool {
+    b == b'\t' || (0x20..0x7f).contains(&b)
+}
+
+/// Whether a whole string can be sent as an `Authorization` value.
+pub fn is_header_value(text: &str) -> bool {
+    text.bytes().all(is_header_byte)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -178,6 +178,33 @@ pub enum OperationError {
 }
 
 impl Operation {
+    /// The operation named `kind` (`read`, `publish`, `yank`, `unyank`, `owners`: a Cargo
+    /// request's `operation`, or a token's `mutation` with `None` for a read), taking the
+    /// fields it needs from `field` and ignoring any others. `None` for an unknown kind or a
+    /// missing field. Where extra fields must be refused, use [`Operation::from_parts`].
+    pub fn from_fields(kind: Option<&str>, field: impl Fn(&str) -> Option<String>) -> Option<Self> {
+        Some(match kind {
+            None | Some("read") => Operation::Read,
+            Some("publish") => Operation::Publish {
+                name: field("name")?,
+                vers: field("vers")?,
+                cksum: field("cksum")?,
+            },
+            Some("yank") => Operation::Yank {
+                name: field("name")?,
+                vers: field("vers")?,
+            },
+            Some("unyank") => Operation::Unyank {
+                name: field("name")?,
+                vers: field("vers")?,
+            },
+            Some("owners") => Operation::Owners {
+                name: field("name")?,
+            },
+            Some(_) => return None,
+        })
+    }
+
     /// Builds an operation from loose fields, refusing missing and superfluous ones.
     pub fn from_parts(
         kind: OperationKind,

@@ -484,20 +484,18 @@ fn as_claimed(bug: Bug, operation: &Operation, token_says: &Unverified) -> Optio
                     .or_else(|| claim(key))
                     .unwrap_or_default()
             };
-            let name = field(operation.name(), "name");
-            let vers = field(operation.vers(), "vers");
-            let cksum = field(operation.cksum(), "cksum");
-            return Some(match token_says.claims.get("mutation") {
-                None => Operation::Read,
-                Some(Value::String(m)) => match m.as_str() {
-                    "publish" => Operation::Publish { name, vers, cksum },
-                    "yank" => Operation::Yank { name, vers },
-                    "unyank" => Operation::Unyank { name, vers },
-                    "owners" => Operation::Owners { name },
-                    _ => return None,
-                },
-                Some(_) => return None,
-            });
+            let known = |key: &str| {
+                Some(match key {
+                    "name" => field(operation.name(), "name"),
+                    "vers" => field(operation.vers(), "vers"),
+                    _ => field(operation.cksum(), "cksum"),
+                })
+            };
+            return match token_says.claims.get("mutation") {
+                None => Some(Operation::Read),
+                Some(Value::String(m)) if m != "read" => Operation::from_fields(Some(m), known),
+                Some(_) => None,
+            };
         }
         (
             Bug::SkipNameCheck,
