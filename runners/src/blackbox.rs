@@ -28,6 +28,7 @@ mod json;
 mod mutate;
 pub mod provider;
 pub mod registry;
+mod request;
 pub mod rng;
 pub mod shrink;
 

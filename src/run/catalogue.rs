@@ -47,8 +47,8 @@ pub fn list(filter: &Filter) -> Result<u8, Failure> {
 fn show<I: Serialize, E: Serialize>(case: &Case<I, E>) {
     crate::out::outln!("{}  ({})", case.id, case.level.as_str());
     crate::out::outln!("  {}", case.description);
-    if !case.flags.is_empty() {
-        crate::out::outln!("  flags: {}", case.flags.join(", "));
+    for flag in &case.flags {
+        crate::out::outln!("  flag {flag}: {}", flag.description());
     }
     if let (Some(base), Some(mutation)) = (&case.base, &case.mutation) {
         crate::out::outln!("  derived from {base} by: {mutation}");

@@ -20,6 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
+use credlab_suite::cases::flags::Flag;
 use credlab_suite::cases::provider::{
     Answer, ExitRule, ProviderCase, ProviderExpect, ProviderFile, ProviderInput, Send, Step,
 };
@@ -35,11 +36,10 @@ use credlab_suite::vectors::fixture::{RFC_SECRET, sha256_hex};
 use credlab_suite::vectors::to_committed_json;
 
 use super::FindingKind;
-use super::provider::{close_for, request_parses};
+use super::request::{close_for, first_line, request_parses};
 use crate::provider_run::Profile;
 
-pub const PROVIDER_GROUP: &str = "found::provider";
-pub const REGISTRY_GROUP: &str = "found::registry";
+pub use credlab_suite::vectors::found::{PROVIDER_GROUP, REGISTRY_GROUP, load_found};
 
 fn hash8(bytes: &[u8]) -> String {
     sha256_hex(bytes)[..8].to_string()
@@ -159,7 +159,7 @@ pub fn provider_case(kind: FindingKind, send: Send) -> ProviderCase {
             "cargo src/util/credential/process.rs:56-73 (Cargo parses one response line and needs exit status 0)".into(),
         ],
         level: Level::Must,
-        flags: vec!["Fuzzed".into()],
+        flags: vec![Flag::Fuzzed],
         base: None,
         mutation: None,
         clock: None,
@@ -182,13 +182,6 @@ pub fn provider_case(kind: FindingKind, send: Send) -> ProviderCase {
     }
 }
 
-fn first_line(input: &[u8]) -> &[u8] {
-    match input.iter().position(|b| *b == b'\n') {
-        Some(at) => &input[..=at],
-        None => input,
-    }
-}
-
 /// Why a provider input cannot be a provider case, if it cannot: the judge allows one answer
 /// per step, so an input whose first line a provider acts on must be that one line.
 pub fn provider_inexpressible(input: &[u8]) -> Option<String> {
@@ -200,24 +193,45 @@ pub fn provider_inexpressible(input: &[u8]) -> Option<String> {
     })
 }
 
-fn write(dir: &Path, name: &str, contents: &str) -> Result<PathBuf, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+/// Why a found vector was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The input cannot be a provider case ([`provider_inexpressible`]).
+    #[error("{id}: not written as a vector: {why}")]
+    Inexpressible { id: String, why: String },
+    #[error("creating {}: {source}", dir.display())]
+    CreateDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("writing {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn write(dir: &Path, name: &str, contents: &str) -> Result<PathBuf, WriteError> {
+    std::fs::create_dir_all(dir).map_err(|source| WriteError::CreateDir {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
     let path = dir.join(name);
     let temp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&temp, contents)
-        .and_then(|()| std::fs::rename(&temp, &path))
-        .map_err(|e| format!("writing {}: {e}", path.display()))?;
-    Ok(path)
+    match std::fs::write(&temp, contents).and_then(|()| std::fs::rename(&temp, &path)) {
+        Ok(()) => Ok(path),
+        Err(source) => Err(WriteError::Write { path, source }),
+    }
 }
 
 /// Writes a provider finding as `<dir>/provider-<kind>-<hash8>.json`.
-pub fn write_provider(dir: &Path, kind: FindingKind, send: Send) -> Result<PathBuf, String> {
+pub fn write_provider(dir: &Path, kind: FindingKind, send: Send) -> Result<PathBuf, WriteError> {
     let input = vector_bytes(&send);
     if let Some(why) = provider_inexpressible(&input) {
-        return Err(format!(
-            "{}: not written as a vector: {why}",
-            provider_case_id(kind, &input)
-        ));
+        return Err(WriteError::Inexpressible {
+            id: provider_case_id(kind, &input),
+            why,
+        });
     }
     let case = provider_case(kind, send);
     let name = format!(
@@ -337,7 +351,7 @@ pub fn registry_case(kind: FindingKind, token: &str, context: &RegistryContext) 
             "Cargo registry web API: refusals are 401/403 with {\"errors\":[{\"detail\":…}]}, never a server error".into(),
         ],
         level: Level::Must,
-        flags: vec!["Fuzzed".into()],
+        flags: vec![Flag::Fuzzed],
         base: None,
         mutation: None,
         clock: Some(context.clock.clone()),
@@ -363,7 +377,7 @@ pub fn write_registry(
     kind: FindingKind,
     token: &str,
     context: &RegistryContext,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, WriteError> {
     let case = registry_case(kind, token, context);
     let name = format!(
         "registry-{}.json",
@@ -377,104 +391,6 @@ pub fn write_registry(
         cases: vec![case],
     };
     write(dir, &name, &to_committed_json(&file))
-}
-
-/// Loads every found vector in `dir` (`provider-*.json` and `registry-*.json`), sorted by file
-/// name, checked against the vector schema and the found-vector rules (format, group, ids).
-/// A missing directory holds no vectors.
-pub fn load_found(dir: &Path) -> Result<(Vec<ProviderFile>, Vec<TokenFile>), String> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((Vec::new(), Vec::new()));
-        }
-        Err(e) => return Err(format!("{}: {e}", dir.display())),
-    };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
-    let schema = credlab_suite::vectors::check::schema();
-    let validator = jsonschema::validator_for(&schema)
-        .map_err(|e| format!("the vector schema does not compile: {e}"))?;
-    let mut providers = Vec::new();
-    let mut tokens = Vec::new();
-    let mut problems = Vec::new();
-    for path in paths {
-        let name = path.display().to_string();
-        let stem = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_string();
-        let result = (|| -> Result<(), String> {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read: {e}"))?;
-            let value: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
-            if let Some(e) = validator.iter_errors(&value).next() {
-                return Err(format!("schema: {e} (at {})", e.instance_path()));
-            }
-            let group = value
-                .get("group")
-                .and_then(|g| g.as_str())
-                .unwrap_or_default();
-            let format = value
-                .get("format")
-                .and_then(|g| g.as_str())
-                .unwrap_or_default();
-            if format != FORMAT {
-                return Err(format!("format is {format:?}, expected {FORMAT:?}"));
-            }
-            let expected_group = if stem.starts_with("provider-") {
-                PROVIDER_GROUP
-            } else if stem.starts_with("registry-") {
-                REGISTRY_GROUP
-            } else {
-                return Err("a found vector is named provider-*.json or registry-*.json".into());
-            };
-            if group != expected_group {
-                return Err(format!("group is {group:?}, expected {expected_group:?}"));
-            }
-            let ids: Vec<String> = if expected_group == PROVIDER_GROUP {
-                let file: ProviderFile =
-                    serde_json::from_value(value).map_err(|e| e.to_string())?;
-                let ids = file.cases.iter().map(|c| c.id.to_string()).collect();
-                providers.push(file);
-                ids
-            } else {
-                let file: TokenFile = serde_json::from_value(value).map_err(|e| e.to_string())?;
-                for case in &file.cases {
-                    match case
-                        .clock
-                        .as_deref()
-                        .map(credlab_suite::judge::token::clock)
-                    {
-                        Some(Ok(_)) => {}
-                        Some(Err(e)) => return Err(format!("{}: clock: {e}", case.id)),
-                        None => return Err(format!("{}: a token case needs a clock", case.id)),
-                    }
-                }
-                let ids = file.cases.iter().map(|c| c.id.to_string()).collect();
-                tokens.push(file);
-                ids
-            };
-            for id in ids {
-                if !id.starts_with(&format!("{expected_group}::")) {
-                    return Err(format!("case {id} is not in the group {expected_group}"));
-                }
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            problems.push(format!("{name}: {e}"));
-        }
-    }
-    if problems.is_empty() {
-        Ok((providers, tokens))
-    } else {
-        Err(problems.join("\n"))
-    }
 }
 
 #[cfg(test)]

@@ -27,10 +27,10 @@ use std::time::Duration;
 use cargo_credential::CredentialHello;
 use credlab_suite::cases::provider::{Answer, Send};
 use credlab_suite::judge::provider::{parse_response, show};
-use credlab_suite::provider::{
-    CloseStdin, Exchange, ExitObservation, LineRead, Timeouts, Transcript,
-};
+use credlab_suite::provider::{Exchange, ExitObservation, LineRead, Timeouts, Transcript};
 
+use super::request::first_line;
+pub use super::request::{close_for, request_parses};
 use super::rng::Rng;
 use super::{Campaign, Finding, FindingKind, FuzzOptions, FuzzReport, found, mutate, shrink};
 use crate::process::{ProviderCommand, SpawnError};
@@ -84,15 +84,6 @@ pub fn exchange(input: &[u8], timeout: Duration) -> Exchange {
     }
 }
 
-/// How stdin is closed for `input` (see the module documentation).
-pub fn close_for(input: &[u8]) -> CloseStdin {
-    if input.ends_with(b"\n") {
-        CloseStdin::AfterResponse
-    } else {
-        CloseStdin::AfterRequest
-    }
-}
-
 /// What one exchange showed, when it is a finding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
@@ -111,45 +102,10 @@ fn observed(kind: FindingKind, signature: &str, detail: String) -> Option<Observ
     })
 }
 
-/// The first line a provider reads from `input` (with its `\n`).
-fn first_line(input: &[u8]) -> &[u8] {
-    match input.iter().position(|b| *b == b'\n') {
-        Some(at) => &input[..=at],
-        None => input,
-    }
-}
-
 /// How many lines a provider reading line by line finds in `input`.
 fn lines_in(input: &[u8]) -> usize {
     let complete = input.iter().filter(|b| **b == b'\n').count();
     complete + usize::from(!input.is_empty() && !input.ends_with(b"\n"))
-}
-
-/// Whether a request line is one a provider may act on: `cargo-credential`'s request types
-/// (borrowed, as `cargo_credential::main` parses) or their owned mirrors (which also take JSON
-/// escapes, rust-lang/cargo#13615) parse it, with `v` = 1. `Err` says why not.
-pub fn request_parses(line: &[u8]) -> Result<(), String> {
-    let text = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_string())?;
-    let borrowed = serde_json::from_str::<cargo_credential::CredentialRequest<'_>>(text)
-        .map_err(|e| e.to_string())
-        .and_then(|r| {
-            (r.v == cargo_credential::PROTOCOL_VERSION_1)
-                .then_some(())
-                .ok_or_else(|| format!("unsupported protocol version {}", r.v))
-        });
-    match borrowed {
-        Ok(()) => Ok(()),
-        Err(e) => crate::reference::request::parse(text.to_string())
-            .map(|_| ())
-            .map_err(|owned| {
-                let owned = owned.to_string();
-                if owned == e {
-                    e
-                } else {
-                    format!("{e}; with owned strings: {owned}")
-                }
-            }),
-    }
 }
 
 /// Judges one exchange of `input` (see the module documentation).
@@ -420,7 +376,7 @@ fn shrink_and_write(
         Some(dir) => match found::write_provider(dir, kind, send) {
             Ok(path) => Some(path),
             Err(e) => {
-                report.notes.push(e);
+                report.notes.push(e.to_string());
                 None
             }
         },

@@ -637,7 +637,7 @@ fn shrink_and_write(
         Some(dir) => match found::write_registry(dir, kind, &kept, &context) {
             Ok(path) => Some(path),
             Err(e) => {
-                report.notes.push(e);
+                report.notes.push(e.to_string());
                 None
             }
         },

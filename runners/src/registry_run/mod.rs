@@ -323,7 +323,10 @@ fn inapplicable(session: &Session, case: &TokenCase) -> Option<String> {
             "needs a registry that issues challenges (Cargo cannot answer them yet)".into(),
         );
     }
-    if case.flags.iter().any(|f| f == "Boundary") {
+    if case
+        .flags
+        .contains(&credlab_suite::cases::flags::Flag::Boundary)
+    {
         return Some("a timing boundary finer than an HTTP round trip (offline only)".into());
     }
     if input.request == Operation::Read && !session.auth_required {

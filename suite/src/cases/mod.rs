@@ -6,6 +6,7 @@
 //! so it can only fail for its declared reason. The JSON Schema in `vectors/schema/` is
 //! generated from these types (`credlab vectors generate`), so the two cannot drift.
 
+pub mod flags;
 pub mod provider;
 pub mod token;
 
@@ -133,9 +134,10 @@ pub struct Case<I, E> {
     /// Citations: RFC sections, Cargo source locations, PASETO/PASERK documents.
     pub spec: Vec<String>,
     pub level: Level,
-    /// Attack or behaviour classes (Wycheproof-style), e.g. `MisBound`, `HighS`.
+    /// Attack or behaviour classes (Wycheproof-style), e.g. `MisBound`, `HighS`, each one
+    /// declared with its meaning (`Flag`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub flags: Vec<String>,
+    pub flags: Vec<flags::Flag>,
     /// The valid case this one was derived from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<CaseId>,

@@ -3,6 +3,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::flags::Flag;
 use super::{Case, Level, VectorFile};
 use crate::rejection::RejectionKind;
 use crate::token::Operation;
@@ -163,12 +164,12 @@ pub enum PolicyKnob {
 /// is must-accept, whatever its level offline: a registry that refuses it refuses real users
 /// ([`Case::over_http`]). A case with this flag can never expect `invalid`
 /// (`credlab vectors check`).
-pub const CARGO_SHAPED: &str = "CargoShaped";
+pub const CARGO_SHAPED: Flag = Flag::CargoShaped;
 
 impl Case<TokenInput, TokenExpect> {
     /// Whether the case carries the [`CARGO_SHAPED`] flag.
     pub fn is_cargo_shaped(&self) -> bool {
-        self.flags.iter().any(|f| f == CARGO_SHAPED)
+        self.flags.contains(&CARGO_SHAPED)
     }
 
     /// The level and expectation of the case against a live registry over HTTP: a

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
 use super::fixture::{Fixture, key_pair};
+use crate::cases::flags::Flag;
 use crate::cases::token::{
     PolicyKnob, RegistryInput, TokenCase, TokenExpect, TokenFile, TokenInput,
 };
@@ -247,7 +248,7 @@ pub struct CaseBuilder<'g> {
     level: Level,
     description: String,
     spec: Vec<String>,
-    flags: Vec<String>,
+    flags: Vec<Flag>,
     base: Option<CaseId>,
     mutation: Option<String>,
 }
@@ -258,8 +259,8 @@ impl CaseBuilder<'_> {
         self
     }
 
-    pub fn flags(mut self, flags: &[&str]) -> Self {
-        self.flags.extend(flags.iter().map(|s| s.to_string()));
+    pub fn flags(mut self, flags: &[Flag]) -> Self {
+        self.flags.extend_from_slice(flags);
         self
     }
 

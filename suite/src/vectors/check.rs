@@ -12,7 +12,9 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::found;
 use crate::b64;
+use crate::cases::flags::Flag;
 use crate::cases::provider::ProviderFile;
 use crate::cases::token::{CARGO_SHAPED, TokenExpect, TokenFile};
 use crate::cases::{CaseId, FORMAT};
@@ -50,7 +52,7 @@ impl std::fmt::Display for Problem {
     }
 }
 
-fn problem(file: &str, case: Option<&CaseId>, message: impl Into<String>) -> Problem {
+pub(crate) fn problem(file: &str, case: Option<&CaseId>, message: impl Into<String>) -> Problem {
     Problem {
         file: file.to_string(),
         case: case.map(|c| c.to_string()),
@@ -58,17 +60,26 @@ fn problem(file: &str, case: Option<&CaseId>, message: impl Into<String>) -> Pro
     }
 }
 
-/// Reads and parses one file of any kind, reporting JSON and schema errors.
+/// Reads and parses one file of any kind, reporting JSON, flag and schema errors. A file in a
+/// `found` directory is a found vector, loaded by [`found::load_file`] (its rules too).
 pub fn load_any(
     path: &Path,
     schema: &jsonschema::Validator,
 ) -> Result<AnyVectorFile, Vec<Problem>> {
-    load_as(path, schema)
+    let in_found = path
+        .parent()
+        .and_then(|p| p.file_name())
+        .is_some_and(|d| d == "found");
+    if in_found {
+        found::load_file(path, schema).map_err(|p| vec![p])
+    } else {
+        load_as(path, schema)
+    }
 }
 
-/// Reads `path`, checks it against `schema`, then parses it as a `T`; every error names the
-/// file, and schema errors their location.
-fn load_as<T: serde::de::DeserializeOwned>(
+/// Reads `path`, refuses undeclared flags, checks it against `schema`, then parses it as a
+/// `T`; every error names the file, and schema errors their location.
+pub(crate) fn load_as<T: serde::de::DeserializeOwned>(
     path: &Path,
     schema: &jsonschema::Validator,
 ) -> Result<T, Vec<Problem>> {
@@ -77,6 +88,11 @@ fn load_as<T: serde::de::DeserializeOwned>(
         .map_err(|e| vec![problem(&name, None, format!("cannot read: {e}"))])?;
     let value: Value = serde_json::from_str(&text)
         .map_err(|e| vec![problem(&name, None, format!("not JSON: {e}"))])?;
+    let undeclared = undeclared_flags(&name, &value);
+    if !undeclared.is_empty() {
+        // Said plainly here, not as the schema's "not one of" over every declared flag.
+        return Err(undeclared);
+    }
     let errors: Vec<Problem> = schema
         .iter_errors(&value)
         .map(|e| {
@@ -91,6 +107,25 @@ fn load_as<T: serde::de::DeserializeOwned>(
         return Err(errors);
     }
     serde_json::from_str(&text).map_err(|e| vec![problem(&name, None, format!("{e}"))])
+}
+
+/// A problem for every flag of a case in `value` that is not a declared [`Flag`].
+fn undeclared_flags(name: &str, value: &Value) -> Vec<Problem> {
+    let cases = value.get("cases").and_then(Value::as_array);
+    let mut problems = Vec::new();
+    for case in cases.into_iter().flatten() {
+        let flags = case.get("flags").and_then(Value::as_array);
+        for flag in flags.into_iter().flatten().filter_map(Value::as_str) {
+            if let Err(e) = flag.parse::<Flag>() {
+                problems.push(Problem {
+                    file: name.to_string(),
+                    case: case.get("id").and_then(Value::as_str).map(str::to_string),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    problems
 }
 
 /// Every vector file under `dir`: `tokens/`, `provider/` and `found/`, sorted.
@@ -351,6 +386,27 @@ mod tests {
         assert!(
             messages.iter().any(|m| m.contains("yet expected invalid")),
             "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn an_undeclared_flag_is_a_problem_naming_the_flag_and_the_file() {
+        let dir = std::env::temp_dir().join(format!("credlab-flags-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("tokens")).unwrap();
+        let mut file = serde_json::to_value(&generated()[0].1).unwrap();
+        file["cases"][0]["flags"] = serde_json::json!(["Valid", "NoSuchFlag"]);
+        let path = dir.join("tokens").join("valid.json");
+        std::fs::write(&path, serde_json::to_string(&file).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema()).unwrap();
+        let problems = load_any(&path, &validator).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        let shown = problems[0].to_string();
+        assert!(shown.starts_with(&path.display().to_string()), "{shown}");
+        assert!(shown.contains("undeclared flag `NoSuchFlag`"), "{shown}");
+        assert!(
+            shown.contains(file["cases"][0]["id"].as_str().unwrap()),
+            "{shown}"
         );
     }
 

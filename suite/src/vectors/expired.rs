@@ -8,6 +8,7 @@ use super::cite::*;
 use super::fixture::Fixture;
 use super::valid::publish;
 use crate::cases::Level::{Must, Should};
+use crate::cases::flags::Flag;
 use crate::cases::token::PolicyKnob;
 use crate::rejection::RejectionKind::{self, Expired, InvalidIat, IssuedInFuture, MissingClaim};
 use crate::token::Operation;
@@ -77,15 +78,15 @@ pub fn build(fx: &Fixture) -> Group {
     ];
     for (slug, description, offset, kind) in offsets {
         let (class, edge) = if kind == Expired {
-            ("Expired", -fx.max_age)
+            (Flag::Expired, -fx.max_age)
         } else {
-            ("NotYetValid", fx.max_skew)
+            (Flag::NotYetValid, fx.max_skew)
         };
         // Within two seconds of the window's edge: decided by clock skew and network latency
         // as much as by the registry, so the registry runner leaves it to the offline check.
         let near_edge = (offset - edge).abs() <= Duration::seconds(2);
-        let flags: &[&str] = if near_edge {
-            &[class, "Boundary"]
+        let flags: &[Flag] = if near_edge {
+            &[class, Flag::Boundary]
         } else {
             &[class]
         };
@@ -98,7 +99,7 @@ pub fn build(fx: &Fixture) -> Group {
     g.case("epoch", Must, "iat at the Unix epoch")
         .from(BASE, "iat := 1970-01-01T00:00:00Z")
         .spec(&[RFC_TIME])
-        .flags(&["Expired"])
+        .flags(&[Flag::Expired])
         .token(set_iat(fx, json!("1970-01-01T00:00:00Z")), invalid(Expired));
     let unparsable: [(&str, &str, Value); 10] = [
         (
@@ -144,7 +145,7 @@ pub fn build(fx: &Fixture) -> Group {
         g.case(slug, Must, description)
             .from(BASE, &format!("iat := {value}"))
             .spec(&[RFC_TIME, CARGO_IAT])
-            .flags(&["InvalidIat"])
+            .flags(&[Flag::InvalidIat])
             .token(set_iat(fx, value), invalid(InvalidIat));
     }
     g.case(
@@ -154,7 +155,7 @@ pub fn build(fx: &Fixture) -> Group {
     )
     .from(BASE, "remove iat")
     .spec(&[RFC_MISSING, RFC_TIME])
-    .flags(&["MissingClaim"])
+    .flags(&[Flag::MissingClaim])
     .token(
         Draft::new(fx, publish(fx)).edit_json(|c| {
             c.remove("iat");
@@ -182,7 +183,7 @@ pub fn build(fx: &Fixture) -> Group {
         g.case(slug, Should, description)
             .from(BASE, &format!("iat := {text:?}"))
             .spec(&[PASETO_DATETIME, CARGO_TEST_VERIFIER])
-            .flags(&["InvalidIat", "Strictness"])
+            .flags(&[Flag::InvalidIat, Flag::Strictness])
             .token(
                 set_iat(fx, json!(text)),
                 acceptable(InvalidIat, PolicyKnob::IatSyntax),
@@ -191,7 +192,7 @@ pub fn build(fx: &Fixture) -> Group {
     g.case("read-token-after-window", Must, "a read token reused 16 minutes after it was issued (Cargo caches read tokens for a whole command): past the window")
         .from("token::valid::read", "iat := now - 16 min")
         .spec(&[RFC_TIME, CARGO_READ_CACHE])
-        .flags(&["Expired", "Replay"])
+        .flags(&[Flag::Expired, Flag::Replay])
         .token(
             Draft::new(fx, Operation::Read).iat_at(-fx.max_age - Duration::minutes(1)),
             invalid(Expired),

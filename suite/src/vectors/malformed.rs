@@ -9,6 +9,7 @@ use super::fixture::{Fixture, registered};
 use super::valid::{publish, yank};
 use crate::b64;
 use crate::cases::Level::{self, Must, Should};
+use crate::cases::flags::Flag;
 use crate::cases::token::{PolicyKnob, TokenExpect};
 use crate::paseto::SIGNATURE_LEN;
 use crate::rejection::RejectionKind::{
@@ -138,7 +139,7 @@ fn headers(fx: &Fixture, g: &mut Group) {
             &format!("header := {header:?}"),
         )
         .spec(&[RFC_FORMAT, PASETO_SIGN])
-        .flags(&["Malformed", "Header"])
+        .flags(&[Flag::Malformed, Flag::Header])
         .token(
             Draft::new(fx, yank(fx)).edit_token(move |t| t.replacen("v3.public.", header, 1)),
             invalid(kind),
@@ -156,7 +157,7 @@ fn structure(fx: &Fixture, g: &mut Group) {
         "token := \"garbage\"",
     )
     .spec(&[RFC_FORMAT])
-    .flags(&["Malformed"])
+    .flags(&[Flag::Malformed])
     .token(draft().edit_token(|_| "garbage".into()), invalid(Malformed));
     case(
         g,
@@ -166,7 +167,7 @@ fn structure(fx: &Fixture, g: &mut Group) {
         "token := \"\"",
     )
     .spec(&[RFC_FORMAT])
-    .flags(&["Malformed"])
+    .flags(&[Flag::Malformed])
     .token(draft().edit_token(|_| String::new()), invalid(Malformed));
     case(
         g,
@@ -176,7 +177,7 @@ fn structure(fx: &Fixture, g: &mut Group) {
         "token := \"v3.public.\"",
     )
     .spec(&[RFC_FORMAT])
-    .flags(&["Malformed"])
+    .flags(&[Flag::Malformed])
     .token(
         draft().edit_token(|_| "v3.public.".into()),
         invalid(Malformed),
@@ -189,7 +190,7 @@ fn structure(fx: &Fixture, g: &mut Group) {
         "drop the 4th segment",
     )
     .spec(&[RFC_KEY, RFC_URL, CARGO_FOOTER])
-    .flags(&["Malformed", "Footer"])
+    .flags(&[Flag::Malformed, Flag::Footer])
     .token(
         draft().with(|d| d.footer_raw = Some(Vec::new())),
         invalid(FooterMissing),
@@ -202,7 +203,7 @@ fn structure(fx: &Fixture, g: &mut Group) {
         "append \".\" after dropping the footer",
     )
     .spec(&[PASETO_SIGN])
-    .flags(&["Malformed"])
+    .flags(&[Flag::Malformed])
     .token(
         draft()
             .with(|d| d.footer_raw = Some(Vec::new()))
@@ -217,7 +218,7 @@ fn structure(fx: &Fixture, g: &mut Group) {
         "append \".AAAA\"",
     )
     .spec(&[PASETO_SIGN])
-    .flags(&["Malformed"])
+    .flags(&[Flag::Malformed])
     .token(
         draft().edit_token(|t| format!("{t}.AAAA")),
         invalid(Malformed),
@@ -230,7 +231,7 @@ fn structure(fx: &Fixture, g: &mut Group) {
         "segment 3 := \"\"",
     )
     .spec(&[PASETO_SIGN])
-    .flags(&["Malformed"])
+    .flags(&[Flag::Malformed])
     .token(
         draft().edit_token(|t| {
             let mut p = segments(&t);
@@ -241,7 +242,7 @@ fn structure(fx: &Fixture, g: &mut Group) {
     );
     case(g, "bearer-scheme", Should, "`Bearer ` in front of the token: Cargo sends the token raw, with no scheme (crates.io-style servers strip it; the reference refuses it)", "prefix \"Bearer \"")
         .spec(&[RFC_FORMAT])
-        .flags(&["Malformed", "Interop"])
+        .flags(&[Flag::Malformed, Flag::Interop])
         .token(draft().edit_token(|t| format!("Bearer {t}")), invalid(Malformed));
     case(
         g,
@@ -251,7 +252,7 @@ fn structure(fx: &Fixture, g: &mut Group) {
         "body := signature",
     )
     .spec(&[PASETO_SIGN])
-    .flags(&["Malformed"])
+    .flags(&[Flag::Malformed])
     .token(
         draft().edit_token(|t| {
             map_body(t, |b| {
@@ -268,7 +269,7 @@ fn structure(fx: &Fixture, g: &mut Group) {
         "body := first 50 bytes",
     )
     .spec(&[PASETO_SIGN])
-    .flags(&["Malformed"])
+    .flags(&[Flag::Malformed])
     .token(
         draft().edit_token(|t| map_body(t, |b| b.truncate(50))),
         invalid(Malformed),
@@ -278,7 +279,7 @@ fn structure(fx: &Fixture, g: &mut Group) {
 fn encoding(fx: &Fixture, g: &mut Group) {
     let draft = || Draft::new(fx, yank(fx));
     let spec = &[PASETO_B64];
-    let flags = &["Malformed", "Base64"];
+    let flags = &[Flag::Malformed, Flag::Base64];
     case(
         g,
         "payload-padding",
@@ -411,7 +412,7 @@ fn encoding(fx: &Fixture, g: &mut Group) {
 fn signatures(fx: &Fixture, g: &mut Group) {
     let draft = || Draft::new(fx, yank(fx));
     let spec = &[RFC_KEY, PASETO_SIGN];
-    let flags = &["Malformed", "Signature"];
+    let flags = &[Flag::Malformed, Flag::Signature];
     case(
         g,
         "signature-truncated",
@@ -544,7 +545,7 @@ fn signatures(fx: &Fixture, g: &mut Group) {
             &format!("signature: {description}"),
         )
         .spec(&[RFC_KEY, WYCHEPROOF_RANGE])
-        .flags(&["Malformed", "Signature", "RangeCheck"])
+        .flags(&[Flag::Malformed, Flag::Signature, Flag::RangeCheck])
         .token(
             draft().edit_token(move |t| set_signature(t, r, s)),
             invalid(BadSignature),
@@ -555,7 +556,7 @@ fn signatures(fx: &Fixture, g: &mut Group) {
 fn json_parts(fx: &Fixture, g: &mut Group) {
     let draft = || Draft::new(fx, yank(fx));
     let payload_spec = &[RFC_FORMAT, CARGO_MESSAGE];
-    let flags = &["Malformed", "Json"];
+    let flags = &[Flag::Malformed, Flag::Json];
     for (slug, bytes, description, kind) in [
         (
             "payload-not-json",
@@ -682,7 +683,7 @@ fn json_parts(fx: &Fixture, g: &mut Group) {
         "custom := [[[…10 000…]]]",
     )
     .spec(&[PASETO_FOOTER])
-    .flags(&["Malformed", "Json", "DoS"])
+    .flags(&[Flag::Malformed, Flag::Json, Flag::DoS])
     .token(
         draft().with(|d| {
             let j = payload(d);
@@ -700,7 +701,7 @@ fn json_parts(fx: &Fixture, g: &mut Group) {
     );
     case(g, "huge-token", Should, "a 128 KiB token (a validly signed claim holding a 128 KiB string; real tokens are under 1 KiB): refused by size before any parsing", "custom := 128 KiB string")
         .spec(&[PASETO_FOOTER])
-        .flags(&["Malformed", "DoS"])
+        .flags(&[Flag::Malformed, Flag::DoS])
         .token(draft().edit_json(|c| {
             c.insert("custom".into(), json!("x".repeat(128 << 10)));
         }), invalid(TooLarge));
@@ -781,7 +782,7 @@ fn json_parts(fx: &Fixture, g: &mut Group) {
         )
         .spec(footer_spec)
         .spec(depth_spec)
-        .flags(&["Malformed", "Json", "Footer"])
+        .flags(&[Flag::Malformed, Flag::Json, Flag::Footer])
         .token(draft().with(|d| d.footer_raw = Some(bytes)), expect);
     }
 }
@@ -828,7 +829,7 @@ fn registered_keys(fx: &Fixture, g: &mut Group) {
             &format!("registered key := {public:?}"),
         )
         .spec(spec)
-        .flags(&["Malformed", "Key"])
+        .flags(&[Flag::Malformed, Flag::Key])
         .token(
             Draft::new(fx, op).with(|d| {
                 let mut key = registered(&fx.signer, fx.signer_subject.clone());

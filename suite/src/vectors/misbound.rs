@@ -7,6 +7,7 @@ use super::cite::*;
 use super::fixture::Fixture;
 use super::valid::{operations, publish, yank};
 use crate::cases::Level::{self, Must, Should};
+use crate::cases::flags::Flag;
 use crate::cases::token::PolicyKnob;
 use crate::rejection::RejectionKind::{
     self, BadSignature, ChallengeMismatch, CksumMismatch, FooterInvalid, MissingClaim,
@@ -159,7 +160,7 @@ fn urls(fx: &Fixture, g: &mut Group) {
         g.case(slug, level, &format!("footer url: {description}"))
             .from("token::valid::publish", &format!("footer url := {url:?}"))
             .spec(&[RFC_URL, CARGO_INDEX_URL])
-            .flags(&["MisBound", "Url"])
+            .flags(&[Flag::MisBound, Flag::Url])
             .token(
                 Draft::new(fx, publish(fx)).with(|d| d.footer.url = url),
                 expect,
@@ -172,12 +173,12 @@ fn keys(fx: &Fixture, g: &mut Group) {
     g.case("unknown-key", Must, "signed by a key the registry never enrolled, named by its own kip: key lookup must fail closed")
         .from(base, "signer := an unregistered key")
         .spec(&[RFC_KEY])
-        .flags(&["MisBound", "Key"])
+        .flags(&[Flag::MisBound, Flag::Key])
         .token(Draft::new(fx, yank(fx)).signed_by(&fx.stranger), invalid(UnknownKey));
     g.case("unknown-key-read", Must, "a read token from a key the registry never enrolled (on a read, no ownership check can hide a missing key check)")
         .from("token::valid::read", "signer := an unregistered key")
         .spec(&[RFC_KEY])
-        .flags(&["MisBound", "Key"])
+        .flags(&[Flag::MisBound, Flag::Key])
         .token(Draft::new(fx, Operation::Read).signed_by(&fx.stranger), invalid(UnknownKey));
     g.case(
         "registered-kip-signed-by-stranger",
@@ -186,7 +187,7 @@ fn keys(fx: &Fixture, g: &mut Group) {
     )
     .from(base, "signer := an unregistered key; kip unchanged")
     .spec(&[RFC_KEY, PASETO_SIGN])
-    .flags(&["MisBound", "Key", "Forgery"])
+    .flags(&[Flag::MisBound, Flag::Key, Flag::Forgery])
     .token(
         Draft::new(fx, yank(fx)).with(|d| d.signer = &fx.stranger),
         invalid(BadSignature),
@@ -199,7 +200,7 @@ fn keys(fx: &Fixture, g: &mut Group) {
         )
         .from(base, "kip := pid of the second registered key")
         .spec(&[RFC_KEY])
-        .flags(&["MisBound", "Key"])
+        .flags(&[Flag::MisBound, Flag::Key])
         .token(
             Draft::new(fx, yank(fx)).with(|d| d.footer.kip = second.public_key().id().to_string()),
             invalid(BadSignature),
@@ -235,7 +236,7 @@ fn keys(fx: &Fixture, g: &mut Group) {
         g.case(slug, Must, &format!("footer kip: {description}"))
             .from(base, &format!("kip := {kip:?}"))
             .spec(&[RFC_KEY, PASERK_ID])
-            .flags(&["MisBound", "Key"])
+            .flags(&[Flag::MisBound, Flag::Key])
             .token(
                 Draft::new(fx, yank(fx)).with(|d| d.footer.kip = kip),
                 invalid(UnknownKey),
@@ -277,7 +278,7 @@ fn keys(fx: &Fixture, g: &mut Group) {
         g.case(slug, level, description)
             .from(base, &format!("footer := {footer}"))
             .spec(&[RFC_KEY, RFC_URL, CARGO_FOOTER])
-            .flags(&["MisBound", "Footer"])
+            .flags(&[Flag::MisBound, Flag::Footer])
             .token(
                 Draft::new(fx, yank(fx)).edit_footer(|f| {
                     *f = footer.as_object().expect("an object").clone();
@@ -288,7 +289,7 @@ fn keys(fx: &Fixture, g: &mut Group) {
     g.case("kid-instead-of-kip", Should, "the footer names the key with the RFC's `kid` instead of Cargo's `kip` (Cargo never sends this)")
         .from(base, "footer key kip renamed kid")
         .spec(&[RFC_KEY, CARGO_FOOTER])
-        .flags(&["MisBound", "Footer", "Interop"])
+        .flags(&[Flag::MisBound, Flag::Footer, Flag::Interop])
         .token(
             Draft::new(fx, yank(fx)).edit_footer(|f| {
                 let kip = f.remove("kip").expect("kip present");
@@ -299,7 +300,7 @@ fn keys(fx: &Fixture, g: &mut Group) {
     g.case("kip-and-conflicting-kid", Should, "the footer carries kip (the signer) and a kid naming another key; a registry that reads kid must not pick a key from it")
         .from(base, "footer += kid of an unregistered key")
         .spec(&[RFC_KEY, CARGO_FOOTER])
-        .flags(&["MisBound", "Footer"])
+        .flags(&[Flag::MisBound, Flag::Footer])
         .token(
             Draft::new(fx, yank(fx)).edit_footer(|f| {
                 f.insert("kid".into(), json!(fx.stranger.public_key().id().to_string()));
@@ -322,7 +323,7 @@ fn mutations(fx: &Fixture, g: &mut Group) {
         )
         .from("token::valid::read", &format!("request := {slug}"))
         .spec(&[RFC_MUTATION, RFC_MISSING])
-        .flags(&["MisBound", "Mutation"])
+        .flags(&[Flag::MisBound, Flag::Mutation])
         .token(
             Draft::new(fx, Operation::Read).with(|d| d.request = request.clone()),
             invalid(MutationMismatch),
@@ -336,7 +337,7 @@ fn mutations(fx: &Fixture, g: &mut Group) {
         )
         .from(&format!("token::valid::{slug}"), "request := read")
         .spec(&[RFC_READ])
-        .flags(&["MisBound", "Mutation"])
+        .flags(&[Flag::MisBound, Flag::Mutation])
         .token(
             Draft::new(fx, op.clone()).with(|d| d.request = Operation::Read),
             invalid(MutationMismatch),
@@ -364,7 +365,7 @@ fn mutations(fx: &Fixture, g: &mut Group) {
         g.case(slug, Must, &format!("mutation claim: {description}"))
             .from("token::valid::yank", &format!("mutation := {value}"))
             .spec(&[RFC_MUTATION])
-            .flags(&["MisBound", "Mutation"])
+            .flags(&[Flag::MisBound, Flag::Mutation])
             .token(
                 Draft::new(fx, yank(fx)).edit_json(|c| {
                     c.insert("mutation".into(), value);
@@ -476,7 +477,7 @@ fn crate_fields(fx: &Fixture, g: &mut Group) {
         g.case(slug, level, &format!("{claim}: {description}"))
             .from(base, &format!("{claim} := {value}"))
             .spec(&[RFC_PACKAGE, RFC_PUBLISH])
-            .flags(&["MisBound", "Binding"])
+            .flags(&[Flag::MisBound, Flag::Binding])
             .token(
                 Draft::new(fx, op).edit_json(|c| {
                     c.insert(claim.into(), value);
@@ -498,7 +499,7 @@ fn crate_fields(fx: &Fixture, g: &mut Group) {
     g.case("name-dash-for-underscore", Should, &format!("the token says `{underscored}`, the request acts on `{dashed}` (registries may treat them as one crate; the token binds the exact name)"))
         .from("token::valid::yank", &format!("name := {underscored:?}; request name := {dashed:?}"))
         .spec(&[RFC_PACKAGE])
-        .flags(&["MisBound", "Binding"])
+        .flags(&[Flag::MisBound, Flag::Binding])
         .token(
             Draft::new(fx, dashed_yank).edit_json(|c| {
                 c.insert("name".into(), json!(underscored));
@@ -522,7 +523,7 @@ fn crate_fields(fx: &Fixture, g: &mut Group) {
         )
         .from(base, &format!("remove {claim}"))
         .spec(&[RFC_MISSING])
-        .flags(&["MisBound", "MissingClaim"])
+        .flags(&[Flag::MisBound, Flag::MissingClaim])
         .token(
             Draft::new(fx, op).edit_json(|c| {
                 c.remove(claim);
@@ -565,7 +566,7 @@ fn crate_fields(fx: &Fixture, g: &mut Group) {
         g.case(slug, Should, &format!("a {} token carrying `{claim}`, which Cargo never puts there (Cargo's test registry refuses name/vers on the wrong operation)", op.kind().as_str()))
             .from(base, &format!("{claim} := {value}"))
             .spec(&[RFC_CKSUM, CARGO_OPERATIONS, CARGO_TEST_VERIFIER])
-            .flags(&["MisBound", "ExtraClaim"])
+            .flags(&[Flag::MisBound, Flag::ExtraClaim])
             .token(
                 Draft::new(fx, op.clone()).edit_json(|c| {
                     c.insert(claim.into(), value);
@@ -591,7 +592,7 @@ fn claims(fx: &Fixture, g: &mut Group) {
         )
         .from("token::valid::yank", &format!("v := {value}"))
         .spec(&[RFC_V])
-        .flags(&["MisBound", "Version"])
+        .flags(&[Flag::MisBound, Flag::Version])
         .token(
             Draft::new(fx, yank(fx)).edit_json(|c| {
                 c.insert("v".into(), value);
@@ -607,7 +608,7 @@ fn claims(fx: &Fixture, g: &mut Group) {
         )
         .from("token::valid::yank", "sub := \"someone-else\"")
         .spec(&[RFC_SUB])
-        .flags(&["MisBound", "Subject"])
+        .flags(&[Flag::MisBound, Flag::Subject])
         .token(
             Draft::new(fx, yank(fx)).with(|d| d.claims.sub = Some("someone-else".into())),
             invalid(SubjectMismatch),
@@ -619,7 +620,7 @@ fn claims(fx: &Fixture, g: &mut Group) {
         )
         .from("token::valid::yank", "remove sub")
         .spec(&[RFC_SUB, RFC_MISSING])
-        .flags(&["MisBound", "Subject", "MissingClaim"])
+        .flags(&[Flag::MisBound, Flag::Subject, Flag::MissingClaim])
         .token(
             Draft::new(fx, yank(fx)).with(|d| d.claims.sub = None),
             invalid(MissingClaim),
@@ -627,7 +628,7 @@ fn claims(fx: &Fixture, g: &mut Group) {
         g.case("sub-number", Must, "`sub` as a number")
             .from("token::valid::yank", "sub := 7")
             .spec(&[RFC_SUB])
-            .flags(&["MisBound", "Subject"])
+            .flags(&[Flag::MisBound, Flag::Subject])
             .token(
                 Draft::new(fx, yank(fx)).edit_json(|c| {
                     c.insert("sub".into(), json!(7));
@@ -639,7 +640,7 @@ fn claims(fx: &Fixture, g: &mut Group) {
         g.case("sub-without-record", Should, "a `sub` claim from a key that has no subject on file (Cargo's test registry refuses it)")
             .from("token::valid::yank-without-sub", "sub := \"x\"")
             .spec(&[RFC_SUB, CARGO_TEST_VERIFIER])
-            .flags(&["MisBound", "Subject"])
+            .flags(&[Flag::MisBound, Flag::Subject])
             .token(
                 Draft::new(fx, yank(fx))
                     .signed_by(second)
@@ -654,7 +655,7 @@ fn claims(fx: &Fixture, g: &mut Group) {
     )
     .from("token::valid::yank", "challenge := \"c\"")
     .spec(&[RFC_CHALLENGE, CARGO_TEST_VERIFIER])
-    .flags(&["MisBound", "Challenge"])
+    .flags(&[Flag::MisBound, Flag::Challenge])
     .token(
         Draft::new(fx, yank(fx)).with(|d| d.claims.challenge = Some("c".into())),
         invalid(UnexpectedChallenge),
@@ -669,7 +670,7 @@ fn claims(fx: &Fixture, g: &mut Group) {
         "issued challenge := \"c1\"; challenge := \"c1\"",
     )
     .spec(&[RFC_CHALLENGE])
-    .flags(&["Valid", "Challenge"])
+    .flags(&[Flag::Valid, Flag::Challenge])
     .token(
         Draft::new(fx, yank(fx)).with(|d| {
             d.issued_challenge = Some("c1".into());
@@ -687,7 +688,7 @@ fn claims(fx: &Fixture, g: &mut Group) {
         "issued challenge := \"c1\"; challenge := \"c2\"",
     )
     .spec(&[RFC_CHALLENGE])
-    .flags(&["MisBound", "Challenge"])
+    .flags(&[Flag::MisBound, Flag::Challenge])
     .token(
         Draft::new(fx, yank(fx)).with(|d| {
             d.issued_challenge = Some("c1".into());
@@ -702,7 +703,7 @@ fn claims(fx: &Fixture, g: &mut Group) {
     )
     .from("token::valid::yank", "issued challenge := \"c1\"")
     .spec(&[RFC_CHALLENGE, RFC_MISSING])
-    .flags(&["MisBound", "Challenge", "MissingClaim"])
+    .flags(&[Flag::MisBound, Flag::Challenge, Flag::MissingClaim])
     .token(
         Draft::new(fx, yank(fx)).with(|d| d.issued_challenge = Some("c1".into())),
         invalid(MissingClaim),
@@ -710,7 +711,7 @@ fn claims(fx: &Fixture, g: &mut Group) {
     g.case("unknown-claim-expired-exp", Should, "an `exp` claim already in the past: Cargo defines no exp, so a registry may ignore it (accept) or refuse unknown claims")
         .from("token::valid::publish", "exp := \"2020-01-01T00:00:00Z\"")
         .spec(&[RFC_CUSTOM])
-        .flags(&["MisBound", "UnknownClaim"])
+        .flags(&[Flag::MisBound, Flag::UnknownClaim])
         .token(
             Draft::new(fx, publish(fx)).edit_json(|c| {
                 c.insert("exp".into(), json!("2020-01-01T00:00:00Z"));

@@ -11,6 +11,7 @@ mod cite;
 pub mod embedded;
 mod expired;
 pub mod fixture;
+pub mod found;
 mod malformed;
 mod misbound;
 pub mod provider;

@@ -7,6 +7,7 @@ use super::cite::*;
 use super::fixture::Fixture;
 use super::valid::{publish, yank};
 use crate::cases::Level::{Must, Should};
+use crate::cases::flags::Flag;
 use crate::cases::token::CrateVersion;
 use crate::paseto::SignatureForm;
 use crate::rejection::RejectionKind::{
@@ -30,7 +31,7 @@ pub fn build(fx: &Fixture) -> Group {
         "footer url := another registry's index URL",
     )
     .spec(&[RFC_URL])
-    .flags(&["Replay", "CrossRegistry"])
+    .flags(&[Flag::Replay, Flag::CrossRegistry])
     .token(
         Draft::new(fx, publish(fx)).with(|d| d.footer.url = fx.other_index_url.clone()),
         invalid(UrlMismatch),
@@ -45,7 +46,7 @@ pub fn build(fx: &Fixture) -> Group {
         "footer url := another registry's index URL",
     )
     .spec(&[RFC_URL])
-    .flags(&["Replay", "CrossRegistry"])
+    .flags(&[Flag::Replay, Flag::CrossRegistry])
     .token(
         Draft::new(fx, Operation::Read).with(|d| d.footer.url = fx.other_index_url.clone()),
         invalid(UrlMismatch),
@@ -61,7 +62,7 @@ pub fn build(fx: &Fixture) -> Group {
         "request := publish 0.1.1 (its own .crate)",
     )
     .spec(&[RFC_PACKAGE, RFC_PUBLISH])
-    .flags(&["Replay"])
+    .flags(&[Flag::Replay])
     .token(
         Draft::new(fx, publish(fx)).with(|d| d.request = next_version),
         invalid(VersMismatch),
@@ -78,7 +79,7 @@ pub fn build(fx: &Fixture) -> Group {
     )
     .from("token::valid::publish", "request := publish bar")
     .spec(&[RFC_PACKAGE])
-    .flags(&["Replay"])
+    .flags(&[Flag::Replay])
     .token(
         Draft::new(fx, publish(fx)).with(|d| d.request = other_crate),
         invalid(NameMismatch),
@@ -131,7 +132,7 @@ pub fn build(fx: &Fixture) -> Group {
         g.case(slug, Must, &description)
             .from(base, &format!("request := {}", request.kind().as_str()))
             .spec(&[RFC_MUTATION])
-            .flags(&["Replay", "CrossMutation"])
+            .flags(&[Flag::Replay, Flag::CrossMutation])
             .token(
                 Draft::new(fx, token_op).with(|d| d.request = request),
                 invalid(MutationMismatch),
@@ -147,7 +148,7 @@ pub fn build(fx: &Fixture) -> Group {
         "registry state := foo 0.1.0 already published",
     )
     .spec(&[RFC_PUBLISH])
-    .flags(&["Replay", "Republish"])
+    .flags(&[Flag::Replay, Flag::Republish])
     .token(
         Draft::new(fx, publish(fx)).with(|d| {
             if let Operation::Publish { name, vers, .. } = &d.request {
@@ -176,7 +177,7 @@ pub fn build(fx: &Fixture) -> Group {
         g.case(slug, Should, &format!("the same {kind} token sent twice inside the window: Cargo makes a fresh token per {kind}, so a second use is a replay (RFC 3231's unyank-after-yank attack)"))
             .from(base, "registry state := this token already accepted")
             .spec(&[RFC_CHALLENGES])
-            .flags(&["Replay", "SingleUse"])
+            .flags(&[Flag::Replay, Flag::SingleUse])
             .token(
                 Draft::new(fx, op).with(|d| d.accepted_before = vec![d.token()]),
                 invalid(Replayed),
@@ -185,7 +186,7 @@ pub fn build(fx: &Fixture) -> Group {
     g.case("yank-token-replayed-high-s-flipped", Should, "an accepted yank token replayed with its signature's s replaced by n - s: still a valid signature, still the same token; a replay cache keyed on the token string misses it")
         .from("token::valid::yank", "registry state := the low-S form accepted; signature := high-S form")
         .spec(&[RFC_CHALLENGES, ECDSA_MALLEABILITY])
-        .flags(&["Replay", "SingleUse", "Malleability", "HighS"])
+        .flags(&[Flag::Replay, Flag::SingleUse, Flag::Malleability, Flag::HighS])
         .token(
             Draft::new(fx, yank(fx)).with(|d| {
                 d.accepted_before = vec![d.token()];
@@ -203,7 +204,7 @@ pub fn build(fx: &Fixture) -> Group {
         "registry state := this unyank token accepted, then a yank",
     )
     .spec(&[RFC_CHALLENGES])
-    .flags(&["Replay", "SingleUse"])
+    .flags(&[Flag::Replay, Flag::SingleUse])
     .token(
         Draft::new(fx, unyank.clone()).with(|d| {
             let yank_token = Draft::new(fx, yank(fx))
@@ -216,7 +217,7 @@ pub fn build(fx: &Fixture) -> Group {
     g.case("read-token-reused", Must, "a read token used again 14 minutes after it was issued: Cargo caches one read token for a whole command, so reuse inside the window must be accepted")
         .from("token::valid::read", "registry state := this read token accepted before; iat := now - 14 min")
         .spec(&[RFC_READ_REUSE, CARGO_READ_CACHE])
-        .flags(&["Replay", "Interop"])
+        .flags(&[Flag::Replay, Flag::Interop])
         .token(
             Draft::new(fx, Operation::Read)
                 .iat_at(-fx.max_age + Duration::minutes(1))
@@ -226,7 +227,7 @@ pub fn build(fx: &Fixture) -> Group {
     g.case("owners-token-reused", Must, "one owners token used for list, add and remove: `cargo owner` builds one token per command and sends it on every request, so reuse must be accepted")
         .from("token::valid::owners", "registry state := this owners token accepted twice (list, add)")
         .spec(&[CARGO_OWNERS])
-        .flags(&["Replay", "Interop"])
+        .flags(&[Flag::Replay, Flag::Interop])
         .token(
             Draft::new(fx, owners).with(|d| d.accepted_before = vec![d.token(), d.token()]),
             valid(),

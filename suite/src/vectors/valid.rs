@@ -8,6 +8,7 @@ use super::build::{Draft, Group, acceptable, valid};
 use super::cite::*;
 use super::fixture::{Fixture, registered};
 use crate::cases::Level::{Must, Should};
+use crate::cases::flags::Flag;
 use crate::cases::token::{CARGO_SHAPED, PolicyKnob};
 use crate::paseto::SignatureForm;
 use crate::rejection::RejectionKind;
@@ -58,7 +59,7 @@ pub fn build(fx: &Fixture) -> Group {
     for (slug, op) in operations(fx) {
         g.case(slug, Must, &format!("a {slug} token exactly as cargo:paseto builds it, with `sub`, for the matching {slug} request"))
             .spec(&[RFC_FORMAT, RFC_KEY, CARGO_MESSAGE, CARGO_FOOTER, CARGO_OPERATIONS])
-            .flags(&["Valid", CARGO_SHAPED])
+            .flags(&[Flag::Valid, CARGO_SHAPED])
             .token(Draft::new(fx, op), valid());
     }
     if let Some(second) = &fx.second {
@@ -71,7 +72,7 @@ pub fn build(fx: &Fixture) -> Group {
                 ),
             )
             .spec(&[RFC_SUB, CARGO_MESSAGE])
-            .flags(&["Valid", CARGO_SHAPED])
+            .flags(&[Flag::Valid, CARGO_SHAPED])
             .token(
                 Draft::new(fx, op)
                     .signed_by(second)
@@ -84,7 +85,7 @@ pub fn build(fx: &Fixture) -> Group {
     for (slug, op) in [("read", Operation::Read), ("publish", publish(fx))] {
         g.case(&format!("git-index-{slug}"), Must, &format!("a {slug} token for a git registry: the footer url is the URL Cargo cloned the index from"))
             .spec(&[RFC_URL, CARGO_INDEX_URL])
-            .flags(&["Valid", CARGO_SHAPED])
+            .flags(&[Flag::Valid, CARGO_SHAPED])
             .token(
                 Draft::new(fx, op).with(|d| {
                     d.footer.url = git_url.into();
@@ -106,7 +107,7 @@ pub fn build(fx: &Fixture) -> Group {
             &format!("publish of version {vers}: `vers` is the version string verbatim"),
         )
         .spec(&[RFC_PACKAGE, CARGO_OPERATIONS])
-        .flags(&["Valid", CARGO_SHAPED])
+        .flags(&[Flag::Valid, CARGO_SHAPED])
         .token(Draft::new(fx, op), valid());
     }
     let yank_pre = Operation::Yank {
@@ -115,7 +116,7 @@ pub fn build(fx: &Fixture) -> Group {
     };
     g.case("yank-pre-release", Must, "yank of a pre-release version")
         .spec(&[RFC_PACKAGE])
-        .flags(&["Valid", CARGO_SHAPED])
+        .flags(&[Flag::Valid, CARGO_SHAPED])
         .token(Draft::new(fx, yank_pre), valid());
     for (slug, op) in [
         ("publish-high-s", publish(fx)),
@@ -124,7 +125,7 @@ pub fn build(fx: &Fixture) -> Group {
     ] {
         g.case(slug, Should, "a high-S signature, as real Cargo 1.95 sends about half its tokens (pasetors 0.7.8 does not normalise S; PASETO has no low-S rule). Offline, a verifier may demand low-S (the paseto test-vectors' preference) under the high-s knob, as a should-level choice. Over HTTP (`credlab --registry`) the token is Cargo-shaped and must be accepted: a registry that refuses high-S refuses half its real users' publishes, yanks and reads")
             .spec(&[CARGO_HIGH_S, PASETO_SIGN, CAPTURE])
-            .flags(&["HighS", "Interop", CARGO_SHAPED])
+            .flags(&[Flag::HighS, Flag::Interop, CARGO_SHAPED])
             .token(
                 Draft::new(fx, op).with(|d| d.form = SignatureForm::HighS),
                 acceptable(RejectionKind::HighSSignature, PolicyKnob::HighS),
@@ -136,7 +137,7 @@ pub fn build(fx: &Fixture) -> Group {
         "iat exactly one window (15 minutes) before now: the boundary is inclusive",
     )
     .spec(&[RFC_TIME])
-    .flags(&["Valid", "Boundary"])
+    .flags(&[Flag::Valid, Flag::Boundary])
     .token(Draft::new(fx, publish(fx)).iat_at(-fx.max_age), valid());
     g.case(
         "iat-inside-window",
@@ -144,7 +145,7 @@ pub fn build(fx: &Fixture) -> Group {
         "iat one second inside the window (14 min 59 s before now)",
     )
     .spec(&[RFC_TIME])
-    .flags(&["Valid", "Boundary"])
+    .flags(&[Flag::Valid, Flag::Boundary])
     .token(
         Draft::new(fx, publish(fx)).iat_at(-fx.max_age + Duration::seconds(1)),
         valid(),
@@ -155,11 +156,11 @@ pub fn build(fx: &Fixture) -> Group {
         "iat at the allowed clock skew (60 s) in the future",
     )
     .spec(&[RFC_TIME])
-    .flags(&["Valid", "Boundary"])
+    .flags(&[Flag::Valid, Flag::Boundary])
     .token(Draft::new(fx, publish(fx)).iat_at(fx.max_skew), valid());
     g.case("iat-now", Must, "iat equal to now")
         .spec(&[RFC_TIME])
-        .flags(&["Valid", CARGO_SHAPED])
+        .flags(&[Flag::Valid, CARGO_SHAPED])
         .token(
             Draft::new(fx, Operation::Read).iat_at(Duration::ZERO),
             valid(),
@@ -170,7 +171,7 @@ pub fn build(fx: &Fixture) -> Group {
         "iat with 9 fractional digits, as Cargo's time crate writes it",
     )
     .spec(&[CARGO_IAT])
-    .flags(&["Valid", CARGO_SHAPED])
+    .flags(&[Flag::Valid, CARGO_SHAPED])
     .token(
         Draft::new(fx, Operation::Read).iat_at(Duration::nanoseconds(-4_271_828_182)),
         valid(),
@@ -181,7 +182,7 @@ pub fn build(fx: &Fixture) -> Group {
         "iat written `+00:00` instead of `Z` (the RFC's own examples)",
     )
     .spec(&[RFC_TIME, PASETO_DATETIME])
-    .flags(&["Valid"])
+    .flags(&[Flag::Valid])
     .token(
         Draft::new(fx, Operation::Read).with(|d| {
             d.claims.iat = iat_with_offset(d.clock - Duration::seconds(5), 0);
@@ -194,7 +195,7 @@ pub fn build(fx: &Fixture) -> Group {
         "iat in a non-UTC offset denoting an instant inside the window",
     )
     .spec(&[RFC_TIME])
-    .flags(&["Valid"])
+    .flags(&[Flag::Valid])
     .token(
         Draft::new(fx, Operation::Read).with(|d| {
             d.claims.iat = iat_with_offset(d.clock - Duration::seconds(5), 2);
@@ -203,7 +204,7 @@ pub fn build(fx: &Fixture) -> Group {
     );
     g.case("rfc-style-json", Must, "payload JSON with spaces and another key order, as in the RFC's examples: registries must parse JSON, not compare bytes")
         .spec(&[RFC_FORMAT])
-        .flags(&["Valid", "Interop"])
+        .flags(&[Flag::Valid, Flag::Interop])
         .token(
             Draft::new(fx, publish(fx)).with(|d| {
                 let c = &d.claims;
@@ -220,7 +221,7 @@ pub fn build(fx: &Fixture) -> Group {
         );
     g.case("json-escapes", Should, "claims written with JSON escapes (`f\\u006fo`) that decode to the expected values; Cargo's test registry fails this (borrowed &str)")
         .spec(&[RFC_PACKAGE, CARGO_TEST_VERIFIER])
-        .flags(&["Valid", "Interop"])
+        .flags(&[Flag::Valid, Flag::Interop])
         .token(
             Draft::new(fx, yank(fx)).with(|d| {
                 let json = d.claims.to_json();
@@ -235,7 +236,7 @@ pub fn build(fx: &Fixture) -> Group {
         );
     g.case("footer-escaped-slashes", Should, "a footer whose url escapes `/` as `\\/` (valid JSON, e.g. from PHP): the decoded URL matches")
         .spec(&[RFC_URL])
-        .flags(&["Valid", "Interop"])
+        .flags(&[Flag::Valid, Flag::Interop])
         .token(
             Draft::new(fx, Operation::Read).with(|d| {
                 d.footer_raw = Some(d.footer.to_json().replace('/', "\\/").into_bytes());
@@ -248,7 +249,7 @@ pub fn build(fx: &Fixture) -> Group {
         "the claim `v` set to 1, the only defined token format version",
     )
     .spec(&[RFC_V, CARGO_MESSAGE])
-    .flags(&["Valid"])
+    .flags(&[Flag::Valid])
     .token(
         Draft::new(fx, yank(fx)).with(|d| d.claims.v = Some(1)),
         valid(),
@@ -259,7 +260,7 @@ pub fn build(fx: &Fixture) -> Group {
         "an extra claim nested in `custom`, which RFC 3231 allows providers to add",
     )
     .spec(&[RFC_CUSTOM])
-    .flags(&["Valid", "UnknownClaim"])
+    .flags(&[Flag::Valid, Flag::UnknownClaim])
     .token(
         Draft::new(fx, publish(fx)).with(|d| {
             d.claims
@@ -330,7 +331,7 @@ fn cargo_capture(fx: &Fixture, g: &mut Group) {
         });
         g.case(slug, Must, "a token captured from real cargo 1.95.0 (RFC key, subject `sub`, low-S), judged 40 s after it was issued; credlab's deterministic signer reproduces it byte for byte")
             .spec(&[CAPTURE])
-            .flags(&["Valid", "Interop", "RealCargo", CARGO_SHAPED])
+            .flags(&[Flag::Valid, Flag::Interop, Flag::RealCargo, CARGO_SHAPED])
             .token(draft, valid());
     }
 }

@@ -1,5 +1,6 @@
 //! Building provider cases: request lines as Cargo serializes them, and a group builder.
 
+use crate::cases::flags::Flag;
 use crate::cases::provider::{
     Answer, Check, ExitRule, Feature, ProviderCase, ProviderExpect, ProviderFile, ProviderInput,
     Send, Step,
@@ -159,7 +160,7 @@ pub struct CaseBuilder<'g> {
     level: Level,
     description: String,
     spec: Vec<String>,
-    flags: Vec<String>,
+    flags: Vec<Flag>,
     requires: Vec<Feature>,
     setup: Vec<Step>,
 }
@@ -205,8 +206,8 @@ impl CaseBuilder<'_> {
         self
     }
 
-    pub fn flags(mut self, flags: &[&str]) -> Self {
-        self.flags.extend(flags.iter().map(|s| s.to_string()));
+    pub fn flags(mut self, flags: &[Flag]) -> Self {
+        self.flags.extend_from_slice(flags);
         self
     }
 

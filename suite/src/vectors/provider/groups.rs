@@ -3,6 +3,7 @@
 use super::build::*;
 use super::cite::*;
 use crate::cases::Level::{Info, Must, Should};
+use crate::cases::flags::Flag;
 use crate::cases::provider::{Answer::*, Check, Feature};
 use crate::provider::CloseStdin;
 
@@ -26,7 +27,7 @@ pub fn handshake_group() -> Group {
     );
     g.case("hello", Must, "the first stdout line, sent before any input, is a hello whose `v` lists protocol version 1")
         .spec(&[PROTO_HELLO, LIB_HELLO, PROTO_ARGV])
-        .flags(&["Handshake"])
+        .flags(&[Flag::Handshake])
         .run(vec![hello_only()], answers(&[]).any_exit());
     g.case(
         "eof-after-hello",
@@ -34,7 +35,7 @@ pub fn handshake_group() -> Group {
         "stdin closed right after the hello: the provider exits 0 without writing anything more",
     )
     .spec(&[LIB_LOOP])
-    .flags(&["Handshake", "Lifecycle"])
+    .flags(&[Flag::Handshake, Flag::Lifecycle])
     .run(vec![hello_only()], answers(&[]));
     g.case(
         "hello-exact",
@@ -42,7 +43,7 @@ pub fn handshake_group() -> Group {
         "the hello is byte for byte `{\"v\":[1]}` (Cargo also accepts extra versions and fields)",
     )
     .spec(&[LIB_HELLO])
-    .flags(&["Handshake"])
+    .flags(&[Flag::Handshake])
     .run(
         vec![hello_only()],
         answers(&[]).checks(&[Check::HelloExact]).any_exit(),
@@ -66,7 +67,7 @@ pub fn get_group() -> Group {
     for op in ["read", "publish", "yank", "unyank", "owners"] {
         g.case(op, Must, &format!("get for `{op}` answers one `Ok` get line Cargo parses (token, cache, operation_independent)"))
             .spec(&[PROTO_REQUEST, LIB_REQUEST, LIB_RESPONSE, AUTH_KIND])
-            .flags(&["Get"])
+            .flags(&[Flag::Get])
             .requires(&[Feature::Login])
             .setup(logged_in())
             .run(vec![line(get(op))], answers(&[OkGet]).unimplemented(&[ErrOperationNotSupported]));
@@ -74,7 +75,7 @@ pub fn get_group() -> Group {
     let headers = r#"["WWW-Authenticate: Cargo login_url=\"https://registry.credlab.test/me\"","X-Test: yes"]"#;
     g.case("read-with-headers", Must, "get/read carrying `registry.headers` from a 401, as Cargo sends after an authentication challenge")
         .spec(&[HEADERS, LIB_REQUEST])
-        .flags(&["Get"])
+        .flags(&[Flag::Get])
         .requires(&[Feature::Login])
         .setup(logged_in())
         .run(vec![line(get_with(&registry("${index_url}", true, Some(headers)), "read", ""))], answers(&[OkGet]));
@@ -84,7 +85,7 @@ pub fn get_group() -> Group {
         "get/read without `registry.name` (Cargo omits it for registries known only by URL)",
     )
     .spec(&[LIB_REQUEST])
-    .flags(&["Get"])
+    .flags(&[Flag::Get])
     .requires(&[Feature::Login])
     .setup(logged_in())
     .run(
@@ -101,7 +102,7 @@ pub fn get_group() -> Group {
         "get with an operation Cargo may add later: a token, or operation-not-supported",
     )
     .spec(&[LIB_REQUEST, LIB_ERRORS])
-    .flags(&["Get", "ForwardCompat"])
+    .flags(&[Flag::Get, Flag::ForwardCompat])
     .requires(&[Feature::Login])
     .setup(logged_in())
     .run(
@@ -118,7 +119,7 @@ pub fn get_group() -> Group {
         "the token is non-empty visible ASCII: Cargo sends it verbatim as the Authorization header",
     )
     .spec(&[TOKEN_HEADER])
-    .flags(&["Get"])
+    .flags(&[Flag::Get])
     .requires(&[Feature::Login])
     .setup(logged_in())
     .run(
@@ -135,7 +136,7 @@ pub fn errors_group() -> Group {
     );
     g.case("url-not-supported", Should, "get/read for an index URL the provider does not serve answers url-not-supported, so Cargo tries the next provider")
         .spec(&[LIB_ERRORS, PROTO_ERRORS, AUTH_FALLBACK])
-        .flags(&["Errors"])
+        .flags(&[Flag::Errors])
         .requires(&[Feature::UnsupportedUrl])
         .run(vec![line(get_with(&registry("${unsupported_url}", true, None), "read", ""))], answers(&[ErrUrlNotSupported]));
     g.case(
@@ -144,7 +145,7 @@ pub fn errors_group() -> Group {
         "get/read with nothing stored answers not-found (Cargo then suggests `cargo login`)",
     )
     .spec(&[LIB_ERRORS, PROTO_ERRORS])
-    .flags(&["Errors"])
+    .flags(&[Flag::Errors])
     .requires(&[Feature::Login, Feature::EmptyRegistry])
     .run(vec![line(get("read"))], answers(&[ErrNotFound]));
     g.case(
@@ -153,7 +154,7 @@ pub fn errors_group() -> Group {
         "logout with nothing stored answers not-found (Cargo reports 'not currently logged in')",
     )
     .spec(&[PROTO_ERRORS])
-    .flags(&["Errors", "Logout"])
+    .flags(&[Flag::Errors, Flag::Logout])
     .requires(&[Feature::Login, Feature::EmptyRegistry])
     .run(
         vec![line(logout())],
@@ -169,7 +170,7 @@ pub fn login_group() -> Group {
     );
     g.case("with-token", Must, "login with a token answers `Ok` login; a provider that cannot store tokens answers operation-not-supported (reported as unimplemented: Cargo moves on to the next provider), never `other`, which makes Cargo fail `cargo login` with that error")
         .spec(&[PROTO_LOGIN, LIB_REQUEST, AUTH_KIND])
-        .flags(&["Login"])
+        .flags(&[Flag::Login])
         .run(
             vec![line(login(Some("${login_token}"), None))],
             answers(&[OkLogin]).unimplemented(&[ErrOperationNotSupported]),
@@ -180,7 +181,7 @@ pub fn login_group() -> Group {
         "login with a token and the registry's login-url",
     )
     .spec(&[PROTO_LOGIN, LIB_REQUEST])
-    .flags(&["Login"])
+    .flags(&[Flag::Login])
     .run(
         vec![line(login(
             Some("${login_token}"),
@@ -190,7 +191,7 @@ pub fn login_group() -> Group {
     );
     g.case("without-token", Must, "login with no token and stdin still open: the provider answers (never reads the token from the protocol pipe or blocks on a terminal)")
         .spec(&[LIB_STDIO, PROTO_EXIT])
-        .flags(&["Login", "NoTty"])
+        .flags(&[Flag::Login, Flag::NoTty])
         .run(vec![line(login(None, Some("https://registry.credlab.test/me")))], answers(&ANY));
     g.case(
         "token-is-stored",
@@ -198,7 +199,7 @@ pub fn login_group() -> Group {
         "after login, a get in a new process returns exactly the token given",
     )
     .spec(&[PROTO_LOGIN])
-    .flags(&["Login", "Get"])
+    .flags(&[Flag::Login, Flag::Get])
     .requires(&[Feature::StoresTokens])
     .setup(logged_in())
     .run(
@@ -207,7 +208,7 @@ pub fn login_group() -> Group {
     );
     g.case("escaped-token", Should, "login with a token Cargo writes with JSON escapes (`a\\\"b\\\\c é`), then get: it returns the token decoded (cargo-credential 0.4.11 itself fails this)")
         .spec(&[ISSUE_13615, PROTO_LOGIN])
-        .flags(&["Login", "Escapes"])
+        .flags(&[Flag::Login, Flag::Escapes])
         .requires(&[Feature::StoresTokens])
         .run(
             vec![line(login(Some("a\\\"b\\\\c é"), None)), line(get("read"))],
@@ -222,7 +223,7 @@ pub fn login_group() -> Group {
         "logout after a login answers `Ok` logout",
     )
     .spec(&[LIB_REQUEST, AUTH_KIND])
-    .flags(&["Logout"])
+    .flags(&[Flag::Logout])
     .requires(&[Feature::Login])
     .setup(logged_in())
     .run(
@@ -235,7 +236,7 @@ pub fn login_group() -> Group {
         "after login then logout, get answers not-found",
     )
     .spec(&[PROTO_ERRORS])
-    .flags(&["Logout", "Get"])
+    .flags(&[Flag::Logout, Flag::Get])
     .requires(&[Feature::Login])
     .setup(vec![
         line(login(Some("${login_token}"), None)),
@@ -244,7 +245,7 @@ pub fn login_group() -> Group {
     .run(vec![line(get("read"))], answers(&[ErrNotFound]));
     g.case("logout-unknown-argument", Must, "logout with an argument the provider does not know: a well-formed answer, never a crash or garbage")
         .spec(&[PROTO_REQUEST])
-        .flags(&["Logout", "Args"])
+        .flags(&[Flag::Logout, Flag::Args])
         .run(vec![line(format!("{{\"v\":1,{},\"kind\":\"logout\",\"args\":[\"--definitely-unknown\"]}}", registry("${index_url}", true, None)))], answers(&ANY));
     g
 }
@@ -253,13 +254,13 @@ pub fn cache_group() -> Group {
     let mut g = Group::new("provider::cache", "Cache control in get answers.");
     g.case("known-value", Must, "`cache` is never, session or expires: Cargo parses anything else as Unknown and silently never caches")
         .spec(&[LIB_RESPONSE, AUTH_CACHE])
-        .flags(&["Cache"])
+        .flags(&[Flag::Cache])
         .requires(&[Feature::Login])
         .setup(logged_in())
         .run(vec![line(get("read"))], answers(&[OkGet]).checks(&[Check::CacheKnown]));
     g.case("expiration-ahead", Should, "an `expires` answer expires more than a minute from now (Cargo discards entries within a minute of expiry)")
         .spec(&[AUTH_CACHE])
-        .flags(&["Cache"])
+        .flags(&[Flag::Cache])
         .requires(&[Feature::Login])
         .setup(logged_in())
         .run(vec![line(get("publish"))], answers(&[OkGet]).checks(&[Check::ExpirationAhead]).unimplemented(&[ErrOperationNotSupported]));
@@ -274,7 +275,7 @@ pub fn framing_group() -> Group {
     let logged = || logged_in();
     g.case("response-newline", Must, "the response ends with a newline, flushed while stdin is still open (else Cargo waits forever)")
         .spec(&[PROTO_LINES, PROTO_REQUEST])
-        .flags(&["Framing"])
+        .flags(&[Flag::Framing])
         .run(vec![line(logout())], answers(&ANY).checks(&[Check::ResponseNewline]));
     g.case(
         "exit-after-eof",
@@ -282,7 +283,7 @@ pub fn framing_group() -> Group {
         "after the response, closing stdin makes the provider exit (Cargo's wait has no timeout)",
     )
     .spec(&[PROTO_EXIT])
-    .flags(&["Framing", "Lifecycle"])
+    .flags(&[Flag::Framing, Flag::Lifecycle])
     .run(vec![line(logout())], answers(&ANY));
     g.case(
         "exit-zero-after-error",
@@ -290,7 +291,7 @@ pub fn framing_group() -> Group {
         "the exit status is 0 after an Err answer too (a non-zero status makes Cargo discard it)",
     )
     .spec(&[PROTO_EXIT])
-    .flags(&["Framing", "Lifecycle"])
+    .flags(&[Flag::Framing, Flag::Lifecycle])
     .run(
         vec![line(get_with(
             &registry("${index_url}", true, None),
@@ -301,7 +302,7 @@ pub fn framing_group() -> Group {
     );
     g.case("stdout-only-protocol", Must, "stdout carries the hello and one response line and nothing else (diagnostics go to stderr)")
         .spec(&[PROTO_LINES])
-        .flags(&["Framing"])
+        .flags(&[Flag::Framing])
         .requires(&[Feature::Login])
         .setup(logged())
         .run(vec![line(get("publish"))], answers(&[OkGet]).unimplemented(&[ErrOperationNotSupported]));
@@ -351,14 +352,14 @@ pub fn framing_group() -> Group {
             &format!("get/read with {description}: the same answer"),
         )
         .spec(&[LIB_REQUEST])
-        .flags(&["Framing", "Encoding"])
+        .flags(&[Flag::Framing, Flag::Encoding])
         .requires(requires)
         .setup(logged())
         .run(vec![line(request)], expected);
     }
     g.case("escaped-slashes", Should, "the index URL written with `\\/` escapes, valid JSON some encoders produce (cargo-credential 0.4.11 itself fails this)")
         .spec(&[ISSUE_13615])
-        .flags(&["Framing", "Escapes"])
+        .flags(&[Flag::Framing, Flag::Escapes])
         .requires(&[Feature::Login])
         .setup(logged())
         .run(vec![line(get_with(&registry("${index_url_escaped_slashes}", true, None), "read", ""))], answers(&[OkGet]));
@@ -368,7 +369,7 @@ pub fn framing_group() -> Group {
         "the request ends in `\\r\\n` (JSON whitespace)",
     )
     .spec(&[PROTO_LINES])
-    .flags(&["Framing"])
+    .flags(&[Flag::Framing])
     .requires(&[Feature::Login])
     .setup(logged())
     .run(
@@ -388,7 +389,7 @@ pub fn framing_group() -> Group {
         "the request without a trailing newline, then EOF: the provider still answers, then exits",
     )
     .spec(&[LIB_LOOP])
-    .flags(&["Framing", "Lifecycle"])
+    .flags(&[Flag::Framing, Flag::Lifecycle])
     .requires(&[Feature::Login])
     .setup(logged())
     .run(
@@ -489,7 +490,7 @@ pub fn malformed_group() -> Group {
                 ),
             )
             .spec(&[PROTO_REQUEST, LIB_LOOP, DIGEST_OBSERVED])
-            .flags(&["Malformed"]);
+            .flags(&[Flag::Malformed]);
         let case = if about_v {
             case.requires(&[Feature::Login]).setup(logged_in())
         } else {
@@ -503,7 +504,7 @@ pub fn malformed_group() -> Group {
         "half a request, then EOF: an Err line or a silent exit, no hang",
     )
     .spec(&[LIB_LOOP])
-    .flags(&["Malformed", "Lifecycle"])
+    .flags(&[Flag::Malformed, Flag::Lifecycle])
     .run(
         vec![crate::cases::provider::Step {
             send: crate::cases::provider::Send::Text {
@@ -516,7 +517,7 @@ pub fn malformed_group() -> Group {
     );
     g.case("invalid-utf8", Must, "bytes that are not UTF-8 inside a string: an Err line or a silent exit")
         .spec(&[LIB_LOOP, DIGEST_OBSERVED])
-        .flags(&["Malformed", "Encoding"])
+        .flags(&[Flag::Malformed, Flag::Encoding])
         .run(vec![crate::cases::provider::Step {
             send: crate::cases::provider::Send::Bytes { base64: crate::b64::encode(b"{\"v\":1,\"registry\":{\"index-url\":\"\xff\xfe\"},\"kind\":\"get\",\"operation\":\"read\"}\n") },
             close_stdin: CloseStdin::AfterResponse,
@@ -525,7 +526,7 @@ pub fn malformed_group() -> Group {
     for (slug, kind) in [("unknown-kind", "refresh"), ("uppercase-kind", "GET")] {
         g.case(slug, Should, &format!("a request of kind `{kind}` (kinds are case-sensitive; unknown kinds are for future Cargo): operation-not-supported"))
             .spec(&[LIB_REQUEST, LIB_ERRORS])
-            .flags(&["Malformed", "ForwardCompat"])
+            .flags(&[Flag::Malformed, Flag::ForwardCompat])
             .run(vec![line(format!("{{\"v\":1,{reg},\"kind\":\"{kind}\"${{args_field}}}}"))], answers(&[ErrOperationNotSupported]));
     }
     g
@@ -538,13 +539,13 @@ pub fn robustness_group() -> Group {
     );
     g.case("huge-header", Should, "get/read with a 16 MiB `registry.headers` entry (Cargo sets no size limit): a normal answer")
         .spec(&[HEADERS, PROTO_REQUEST])
-        .flags(&["Robustness"])
+        .flags(&[Flag::Robustness])
         .requires(&[Feature::Login])
         .setup(logged_in())
         .run(vec![line(get_with(&registry("${index_url}", true, Some("[\"${huge_header}\"]")), "read", ""))], answers(&[OkGet]));
     g.case("stdin-closed-after-request", Should, "stdin closed right after the request, before the answer: the provider still answers, then exits")
         .spec(&[LIB_LOOP])
-        .flags(&["Robustness", "Lifecycle"])
+        .flags(&[Flag::Robustness, Flag::Lifecycle])
         .requires(&[Feature::Login])
         .setup(logged_in())
         .run(vec![crate::cases::provider::Step {
@@ -558,7 +559,7 @@ pub fn robustness_group() -> Group {
         "no exchange of the run leaves a process running once the provider exited (a double-forked or setsid daemon): Cargo waits for the provider alone, so the daemon lives on in the user's session or CI job. Should: Cargo works, but a credential helper left running holds memory and, often, secrets.",
     )
     .spec(&[PROTO_EXIT, PROTO_ARGV])
-    .flags(&["Lifecycle", "RunWide"])
+    .flags(&[Flag::Lifecycle, Flag::RunWide])
     .run(
         vec![line(login(Some("${login_token}"), None)), line(get("read")), line(logout())],
         answers(&EVERY).checks(&[Check::NoProcessesLeft]).any_exit(),
@@ -577,21 +578,21 @@ pub fn token_group() -> Group {
     for op in ["read", "publish", "yank", "unyank", "owners"] {
         g.case(&format!("{op}-binding"), Must, &format!("the {op} token verifies under the login key for exactly this request: footer url = index-url verbatim, kip, mutation, name, vers, cksum, fresh iat"))
             .spec(&[PASETO_PROVIDER, RFC_3231])
-            .flags(&["Token", "Binding"])
+            .flags(&[Flag::Token, Flag::Binding])
             .requires(&[Feature::GeneratesPaseto])
             .setup(logged_in())
             .run(vec![line(get(op))], answers(&[OkGet]).checks(&[Check::TokenVerifies]));
     }
     g.case("url-verbatim", Must, "an index URL with upper-case host and explicit default port: the footer carries it byte for byte, as Cargo does")
         .spec(&[PASETO_PROVIDER, RFC_3231])
-        .flags(&["Token", "Binding", "Url"])
+        .flags(&[Flag::Token, Flag::Binding, Flag::Url])
         .requires(&[Feature::GeneratesPaseto])
         .setup(vec![line(login_at(ODD_URL, Some("${login_token}"), None))])
         .run(vec![line(get_with(&registry(ODD_URL, true, None), "yank", &fields("yank")))], answers(&[OkGet]).checks(&[Check::TokenVerifies]));
     for op in ["publish", "yank", "owners"] {
         g.case(&format!("{op}-not-cacheable"), Must, &format!("a {op} token is scoped to one operation: `cache` never and `operation_independent` false, so Cargo asks again for the next mutation"))
             .spec(&[PASETO_PROVIDER, AUTH_CACHE, PROTO_CACHE])
-            .flags(&["Token", "Cache"])
+            .flags(&[Flag::Token, Flag::Cache])
             .requires(&[Feature::GeneratesPaseto])
             .setup(logged_in())
             .run(vec![line(get(op))], answers(&[OkGet]).checks(&[Check::MutationNotCached]));
@@ -602,7 +603,7 @@ pub fn token_group() -> Group {
         "two publish requests get two different tokens: a mutation token is never handed out twice",
     )
     .spec(&[PASETO_PROVIDER, RFC_3231])
-    .flags(&["Token", "Replay"])
+    .flags(&[Flag::Token, Flag::Replay])
     .requires(&[Feature::GeneratesPaseto])
     .setup(logged_in())
     .run(
@@ -668,7 +669,7 @@ pub fn isolation_group() -> Group {
             &format!("after a login for registry A, get for registry B with {what} answers not-found or url-not-supported, never A's token{why}"),
         )
         .spec(&[AUTH_KEYED, PROTO_REQUEST])
-        .flags(&["Isolation"])
+        .flags(&[Flag::Isolation])
         .requires(&[Feature::Login])
         .setup(logged_in())
         .run(vec![line(get_with(b, "read", ""))], answers(&refusals));
@@ -678,7 +679,7 @@ pub fn isolation_group() -> Group {
             &format!("after a login for registry A, a logout for registry B with {what} leaves A's credential: get for A still answers it{why}"),
         )
         .spec(&[AUTH_KEYED, PROTO_REQUEST])
-        .flags(&["Isolation", "Logout"])
+        .flags(&[Flag::Isolation, Flag::Logout])
         .requires(&[Feature::Login])
         .setup(logged_in())
         .run(
@@ -732,7 +733,7 @@ pub fn secrets_group() -> Group {
     for (slug, level, description, spec, check) in cases {
         g.case(slug, level, description)
             .spec(spec)
-            .flags(&["Secrets", "RunWide"])
+            .flags(&[Flag::Secrets, Flag::RunWide])
             .run(
                 secret_exchanges(),
                 answers(&EVERY).checks(&[check]).any_exit(),
