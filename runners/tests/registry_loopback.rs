@@ -316,7 +316,9 @@ fn the_backslash_at_url_is_refused_by_the_check_and_the_client() {
     let port = local.local_addr().expect("local addr").port();
     let url = format!(r"http://10.0.0.1\@127.0.0.1:{port}");
     for allow_remote in [false, true] {
-        let m = safety::check(&format!("sparse+{url}/index/"), allow_remote).expect_err("refused");
+        let m = safety::check(&format!("sparse+{url}/index/"), allow_remote)
+            .expect_err("refused")
+            .to_string();
         assert!(m.contains("backslash"), "{m}");
 
         let m = user_refusal(connect(Target {

@@ -118,7 +118,7 @@ pub fn classify(input: &[u8], t: &Transcript) -> Option<Observed> {
                 credlab_suite::provider::Phase::Response => "no response line",
                 credlab_suite::provider::Phase::Exit => "no exit after stdin was closed",
             };
-            let name = format!("{phase:?}").to_lowercase();
+            let name = phase.as_str();
             return observed(
                 FindingKind::Hang,
                 &format!("hang-{name}"),

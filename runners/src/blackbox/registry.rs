@@ -498,8 +498,8 @@ pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&s
         let open = matches!(world.client.request(&probe, None, &world.crates), Ok(a) if (200..300).contains(&a.status));
         if open {
             campaign.note(format!(
-                "{:?} answers 2xx without a token: its answers are not checked for accepted garbage",
-                op.kind()
+                "{} answers 2xx without a token: its answers are not checked for accepted garbage",
+                op.kind().as_str()
             ));
         }
         world.ops.push((op, !open));

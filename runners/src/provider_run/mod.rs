@@ -79,7 +79,7 @@ fn exit_text(exit: &ExitObservation) -> String {
     match exit {
         ExitObservation::Exited { code } => format!("status {code}"),
         ExitObservation::Signaled { signal } => format!("signal {signal}"),
-        ExitObservation::Killed { phase } => format!("killed by credlab at the {phase:?} deadline"),
+        ExitObservation::Killed { phase } => format!("killed by credlab at the {phase} deadline"),
     }
 }
 

@@ -49,6 +49,13 @@ pub enum SendError {
     Refused(String),
 }
 
+/// Why a config.json body teaches nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum LearnError {
+    #[error("config.json is not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+}
+
 /// A registry's endpoints.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -233,7 +240,8 @@ impl Client {
         token: Option<&str>,
         body: Option<(&str, Vec<u8>)>,
     ) -> Result<Answer, SendError> {
-        let first = safety::allowed(url, self.allow_remote).map_err(SendError::Refused)?;
+        let first = safety::allowed(url, self.allow_remote)
+            .map_err(|e| SendError::Refused(e.to_string()))?;
         if method != "GET" {
             return self.send_once(method, &first, token, body).map(|(a, _)| a);
         }
@@ -335,9 +343,8 @@ impl Client {
     }
 
     /// Reads `api` and `dl` from a config.json body.
-    pub fn learn(&mut self, config: &[u8]) -> Result<bool, String> {
-        let value: Value =
-            serde_json::from_slice(config).map_err(|e| format!("config.json is not JSON: {e}"))?;
+    pub fn learn(&mut self, config: &[u8]) -> Result<bool, LearnError> {
+        let value: Value = serde_json::from_slice(config).map_err(LearnError::NotJson)?;
         self.api = value
             .get("api")
             .and_then(Value::as_str)

@@ -123,7 +123,8 @@ pub fn connect(target: Target) -> Result<Session, ConnectError> {
     target
         .secrets
         .add_key(SecretKind::LoginKey, "secret-key", &target.key);
-    safety::check(&target.index_url, target.allow_remote).map_err(ConnectError::UserUrl)?;
+    safety::check(&target.index_url, target.allow_remote)
+        .map_err(|e| ConnectError::UserUrl(e.to_string()))?;
     let mut client = Client::new(&target.index_url, target.timeout, target.allow_remote);
     let anonymous_config = client.config(None).map_err(config_failed)?;
     let asked_for_token = matches!(anonymous_config.status, 401 | 403);
@@ -150,7 +151,7 @@ pub fn connect(target: Target) -> Result<Session, ConnectError> {
     } else {
         client
             .learn(&config.body)
-            .map_err(ConnectError::Unreachable)?
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?
     };
     // The probe crate is named here, before any request past config.json, so that its download
     // URL (`dl` with the markers filled in) is checked along with `api`.
@@ -323,10 +324,7 @@ fn inapplicable(session: &Session, case: &TokenCase) -> Option<String> {
             "needs a registry that issues challenges (Cargo cannot answer them yet)".into(),
         );
     }
-    if case
-        .flags
-        .contains(&credlab_suite::cases::flags::Flag::Boundary)
-    {
+    if case.has_flag(credlab_suite::cases::Flag::Boundary) {
         return Some("a timing boundary finer than an HTTP round trip (offline only)".into());
     }
     if input.request == Operation::Read && !session.auth_required {

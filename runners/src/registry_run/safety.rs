@@ -23,6 +23,49 @@ const CRATES_IO: [&str; 4] = [
 /// The flag that lifts the loopback rule, named in every refusal.
 pub const ALLOW_REMOTE: &str = "--allow-remote";
 
+/// Why credlab will not contact a URL.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// Refused whatever the host: `--allow-remote` does not change this.
+    #[error(
+        "credlab will not send to {url:?}: {why} ({} does not change this)",
+        ALLOW_REMOTE
+    )]
+    Malformed { url: String, why: Malformation },
+    /// crates.io, always refused.
+    #[error("credlab never sends test tokens or probe crates to crates.io")]
+    CratesIo,
+    /// Not loopback, and `--allow-remote` was not given.
+    #[error(
+        "{host} is not a loopback address; credlab publishes and yanks probe crates there, \
+         so pass {} if that is what you want",
+        ALLOW_REMOTE
+    )]
+    NotLoopback { host: String },
+}
+
+/// What is wrong with a URL credlab refuses whatever the host.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Malformation {
+    #[error("it contains a backslash")]
+    Backslash,
+    /// The http crate's parser refuses it (its message).
+    #[error("it does not parse ({0})")]
+    Unparsable(String),
+    #[error("its scheme is {0}, not http(s)")]
+    Scheme(String),
+    #[error("it has no scheme")]
+    NoScheme,
+    #[error("it has no host")]
+    NoHost,
+    #[error("it carries userinfo (`…@`)")]
+    Userinfo,
+    #[error("its port is not a port number")]
+    Port,
+    #[error("its authority does not start with its host")]
+    Authority,
+}
+
 /// A URL credlab may contact: http(s), a host, no userinfo, parsed by ureq's own parser.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Url {
@@ -36,33 +79,33 @@ pub struct Url {
 impl Url {
     /// Parses `url` (a leading `sparse+` is dropped). Refuses what credlab will not send to
     /// whatever the host: other schemes, userinfo, backslashes, ports that are not ports.
-    pub fn parse(url: &str) -> Result<Self, String> {
+    pub fn parse(url: &str) -> Result<Self, UrlError> {
         let bare = url.strip_prefix("sparse+").unwrap_or(url);
         // The http crate refuses `\` too, but naming it says why the URL is refused: browsers
         // and WHATWG parsers read `\` as `/`, so it only appears in host-confusion tricks.
         if bare.contains('\\') {
-            return Err(malformed(url, "it contains a backslash"));
+            return Err(malformed(url, Malformation::Backslash));
         }
-        let uri: Uri = bare
-            .parse()
-            .map_err(|e| malformed(url, &format!("it does not parse ({e})")))?;
+        let uri: Uri = bare.parse().map_err(|e: ureq::http::uri::InvalidUri| {
+            malformed(url, Malformation::Unparsable(e.to_string()))
+        })?;
         let port_default = match uri.scheme() {
             Some(s) if *s == Scheme::HTTP => 80,
             Some(s) if *s == Scheme::HTTPS => 443,
-            Some(s) => return Err(malformed(url, &format!("its scheme is {s}, not http(s)"))),
-            None => return Err(malformed(url, "it has no scheme")),
+            Some(s) => return Err(malformed(url, Malformation::Scheme(s.to_string()))),
+            None => return Err(malformed(url, Malformation::NoScheme)),
         };
         let Some(authority) = uri.authority() else {
-            return Err(malformed(url, "it has no host"));
+            return Err(malformed(url, Malformation::NoHost));
         };
         if authority.as_str().contains('@') {
             // Userinfo is how `http://good@evil/` reads as "good" to a human; Cargo's URLs
             // never carry it, and credlab sends its credentials in a header anyway.
-            return Err(malformed(url, "it carries userinfo (`…@`)"));
+            return Err(malformed(url, Malformation::Userinfo));
         }
         let host = authority.host();
         if host.is_empty() {
-            return Err(malformed(url, "it has no host"));
+            return Err(malformed(url, Malformation::NoHost));
         }
         // `Authority::port_u16` is None for `:99999` and ureq would then use the default port:
         // accept only an authority that is exactly `host` or `host:port` with a real port.
@@ -72,8 +115,8 @@ impl Url {
                 .strip_prefix(':')
                 .and_then(|p| p.parse::<u16>().ok())
                 .filter(|p| rest == format!(":{p}"))
-                .ok_or_else(|| malformed(url, "its port is not a port number"))?,
-            None => return Err(malformed(url, "its authority does not start with its host")),
+                .ok_or_else(|| malformed(url, Malformation::Port))?,
+            None => return Err(malformed(url, Malformation::Authority)),
         };
         let host = host
             .trim_start_matches('[')
@@ -115,10 +158,10 @@ impl Url {
 
     /// Resolves a redirect's `Location` against this URL (RFC 3986 §5.2) and parses the result
     /// like any other URL.
-    pub fn join(&self, location: &str) -> Result<Url, String> {
+    pub fn join(&self, location: &str) -> Result<Url, UrlError> {
         let location = location.split('#').next().unwrap_or_default();
         if location.contains('\\') {
-            return Err(malformed(location, "it contains a backslash"));
+            return Err(malformed(location, Malformation::Backslash));
         }
         let scheme = self.uri.scheme_str().unwrap_or("http");
         let authority = self.uri.authority().map_or("", |a| a.as_str());
@@ -210,8 +253,11 @@ fn remove_dot_segments(path_and_query: &str) -> String {
     result
 }
 
-fn malformed(url: &str, why: &str) -> String {
-    format!("credlab will not send to {url:?}: {why} ({ALLOW_REMOTE} does not change this)")
+fn malformed(url: &str, why: Malformation) -> UrlError {
+    UrlError::Malformed {
+        url: url.to_string(),
+        why,
+    }
 }
 
 /// The host of a URL like `sparse+https://host:port/path`, lowercased, IPv6 without brackets,
@@ -229,12 +275,12 @@ pub fn host(url: &str) -> Option<String> {
 
 /// Parses `url` and refuses crates.io always, and non-loopback hosts without `allow_remote`.
 /// The parsed URL is what the client sends to.
-pub fn allowed(url: &str, allow_remote: bool) -> Result<Url, String> {
+pub fn allowed(url: &str, allow_remote: bool) -> Result<Url, UrlError> {
     permit(Url::parse(url)?, allow_remote)
 }
 
 /// The policy half of [`allowed`], for a URL already parsed (a redirect's resolved target).
-pub fn permit(parsed: Url, allow_remote: bool) -> Result<Url, String> {
+pub fn permit(parsed: Url, allow_remote: bool) -> Result<Url, UrlError> {
     // `crates.io.` is crates.io too.
     let host = parsed.host().trim_end_matches('.');
     if CRATES_IO
@@ -244,20 +290,18 @@ pub fn permit(parsed: Url, allow_remote: bool) -> Result<Url, String> {
             .to_string()
             .contains("github.com/rust-lang/crates.io-index")
     {
-        return Err("credlab never sends test tokens or probe crates to crates.io".into());
+        return Err(UrlError::CratesIo);
     }
     if !parsed.is_loopback() && !allow_remote {
-        return Err(format!(
-            "{} is not a loopback address; credlab publishes and yanks probe crates there, \
-             so pass {ALLOW_REMOTE} if that is what you want",
-            parsed.host()
-        ));
+        return Err(UrlError::NotLoopback {
+            host: parsed.host().to_string(),
+        });
     }
     Ok(parsed)
 }
 
 /// [`allowed`], for callers that only need the verdict.
-pub fn check(url: &str, allow_remote: bool) -> Result<(), String> {
+pub fn check(url: &str, allow_remote: bool) -> Result<(), UrlError> {
     allowed(url, allow_remote).map(|_| ())
 }
 
@@ -290,7 +334,7 @@ mod tests {
     }
 
     fn refusal(url: &str, allow_remote: bool) -> String {
-        check(url, allow_remote).expect_err(url)
+        check(url, allow_remote).expect_err(url).to_string()
     }
 
     #[test]

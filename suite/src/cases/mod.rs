@@ -10,6 +10,8 @@ pub mod flags;
 pub mod provider;
 pub mod token;
 
+pub use flags::Flag;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -149,6 +151,13 @@ pub struct Case<I, E> {
     pub clock: Option<String>,
     pub input: I,
     pub expect: E,
+}
+
+impl<I, E> Case<I, E> {
+    /// Whether the case carries `flag`.
+    pub fn has_flag(&self, flag: Flag) -> bool {
+        self.flags.contains(&flag)
+    }
 }
 
 /// A file of cases of one kind.

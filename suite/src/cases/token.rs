@@ -169,7 +169,7 @@ pub const CARGO_SHAPED: Flag = Flag::CargoShaped;
 impl Case<TokenInput, TokenExpect> {
     /// Whether the case carries the [`CARGO_SHAPED`] flag.
     pub fn is_cargo_shaped(&self) -> bool {
-        self.flags.contains(&CARGO_SHAPED)
+        self.has_flag(CARGO_SHAPED)
     }
 
     /// The level and expectation of the case against a live registry over HTTP: a

@@ -51,6 +51,22 @@ impl Outcome {
     }
 }
 
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Pass => f.write_str("pass"),
+            Outcome::PassNonStrict { note } => write!(f, "pass (non-strict: {note})"),
+            Outcome::Fail { expected, found } => write!(f, "expected {expected}, found {found}"),
+            Outcome::Skip { reason } => write!(f, "skipped: {reason}"),
+            Outcome::Unimplemented { note } => write!(f, "unimplemented: {note}"),
+            Outcome::Hang { phase, after } => {
+                write!(f, "no answer at {phase} after {} ms", after.as_millis())
+            }
+            Outcome::Error { message } => write!(f, "error: {message}"),
+        }
+    }
+}
+
 mod millis {
     use std::time::Duration;
 

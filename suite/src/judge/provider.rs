@@ -57,13 +57,24 @@ pub struct Response {
     pub message: Option<String>,
 }
 
+/// Why Cargo cannot use a response line.
+#[derive(Debug, thiserror::Error)]
+pub enum ResponseError {
+    #[error("stream did not contain valid UTF-8 (Cargo: failed to read response)")]
+    NotUtf8,
+    #[error("Cargo cannot parse it: {0}")]
+    Unparsable(#[source] serde_json::Error),
+    #[error("an Ok of a kind Cargo does not know (Cargo: unexpected response)")]
+    UnknownOk,
+    #[error("an Err kind Cargo does not know (Cargo: unknown error kind; try updating Cargo?)")]
+    UnknownErr,
+}
+
 /// Parses a response line as Cargo does (`serde_json::from_str` of the line read).
-pub fn parse_response(line: &[u8]) -> Result<Response, String> {
-    let text = std::str::from_utf8(line).map_err(|_| {
-        "stream did not contain valid UTF-8 (Cargo: failed to read response)".to_string()
-    })?;
+pub fn parse_response(line: &[u8]) -> Result<Response, ResponseError> {
+    let text = std::str::from_utf8(line).map_err(|_| ResponseError::NotUtf8)?;
     let parsed: Result<CredentialResponse, cargo_credential::Error> =
-        serde_json::from_str(text).map_err(|e| format!("Cargo cannot parse it: {e}"))?;
+        serde_json::from_str(text).map_err(ResponseError::Unparsable)?;
     let mut response = Response {
         answer: Answer::NoAnswer,
         token: None,
@@ -84,9 +95,7 @@ pub fn parse_response(line: &[u8]) -> Result<Response, String> {
         }
         Ok(CredentialResponse::Login) => Answer::OkLogin,
         Ok(CredentialResponse::Logout) => Answer::OkLogout,
-        Ok(_) => {
-            return Err("an Ok of a kind Cargo does not know (Cargo: unexpected response)".into());
-        }
+        Ok(_) => return Err(ResponseError::UnknownOk),
         Err(cargo_credential::Error::UrlNotSupported) => Answer::ErrUrlNotSupported,
         Err(cargo_credential::Error::NotFound) => Answer::ErrNotFound,
         Err(cargo_credential::Error::OperationNotSupported) => Answer::ErrOperationNotSupported,
@@ -94,12 +103,7 @@ pub fn parse_response(line: &[u8]) -> Result<Response, String> {
             response.message = Some(e.to_string());
             Answer::ErrOther
         }
-        Err(_) => {
-            return Err(
-                "an Err kind Cargo does not know (Cargo: unknown error kind; try updating Cargo?)"
-                    .into(),
-            );
-        }
+        Err(_) => return Err(ResponseError::UnknownErr),
     };
     Ok(response)
 }
@@ -553,25 +557,51 @@ fn prefix_step(outcome: Outcome, step: usize) -> Outcome {
     }
 }
 
+/// Why a setup step did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    /// The hello, the response or the exit is not what Cargo needs.
+    #[error("expected {expected}, found {found}")]
+    Fail { expected: String, found: String },
+    /// A phase timed out.
+    #[error("hung at {phase}")]
+    Hang { phase: String },
+    /// Any other outcome of judging the step.
+    #[error("{0}")]
+    Other(Outcome),
+    /// An answer other than `Ok`.
+    #[error("answered {}{}", answer.as_str(), message.as_ref().map(|m| format!(" ({m})")).unwrap_or_default())]
+    Answered {
+        answer: Answer,
+        message: Option<String>,
+    },
+    #[error("exited without answering")]
+    NoAnswer,
+}
+
+impl From<Outcome> for SetupError {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Fail { expected, found } => SetupError::Fail { expected, found },
+            Outcome::Hang { phase, .. } => SetupError::Hang { phase },
+            other => SetupError::Other(other),
+        }
+    }
+}
+
 /// Judges a setup step: it must complete as Cargo would and answer `Ok`.
-pub fn judge_setup(record: &StepRecord) -> Result<(), String> {
+pub fn judge_setup(record: &StepRecord) -> Result<(), SetupError> {
     let t = &record.transcript;
-    let explain = |o: Outcome| match o {
-        Outcome::Fail { expected, found } => format!("expected {expected}, found {found}"),
-        Outcome::Hang { phase, .. } => format!("hung at {phase}"),
-        other => format!("{other:?}"),
-    };
-    judge_hello(t).map_err(explain)?;
-    match judge_response(t).map_err(explain)? {
+    judge_hello(t)?;
+    match judge_response(t)? {
         Some(r) if matches!(r.answer, Answer::OkGet | Answer::OkLogin | Answer::OkLogout) => {}
         Some(r) => {
-            return Err(format!(
-                "answered {}{}",
-                r.answer.as_str(),
-                r.message.map(|m| format!(" ({m})")).unwrap_or_default()
-            ));
+            return Err(SetupError::Answered {
+                answer: r.answer,
+                message: r.message,
+            });
         }
-        None => return Err("exited without answering".into()),
+        None => return Err(SetupError::NoAnswer),
     }
-    judge_exit(t, ExitRule::Zero).map_err(explain)
+    Ok(judge_exit(t, ExitRule::Zero)?)
 }

@@ -72,8 +72,8 @@ pub fn evaluate(
     )
 }
 
-/// Parses a case clock.
-pub fn clock(text: &str) -> Result<OffsetDateTime, String> {
+/// Parses a case clock (RFC 3339 as PASETO reads it).
+pub fn clock(text: &str) -> Result<OffsetDateTime, iat::IatError> {
     iat::parse(text, IatSyntax::Strict)
 }
 

@@ -94,6 +94,24 @@ pub enum Phase {
     Exit,
 }
 
+impl Phase {
+    /// The name in reports (as serialized): `hello`, `request`, `response`, `exit`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Hello => "hello",
+            Phase::Request => "request",
+            Phase::Response => "response",
+            Phase::Exit => "exit",
+        }
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Reading one `\n`-terminated line from stdout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]

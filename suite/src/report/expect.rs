@@ -31,6 +31,17 @@ struct File {
     expected_failure: Vec<Expectation>,
 }
 
+/// Why an expectations file does not load.
+#[derive(Debug, thiserror::Error)]
+pub enum ExpectationsError {
+    /// Not TOML, or not the file's shape (the message names the line).
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    /// An entry's `id` is not a valid glob.
+    #[error("id {id:?} is not a valid glob: {source}")]
+    Glob { id: String, source: globset::Error },
+}
+
 /// A parsed expectations file.
 #[derive(Debug, Clone, Default)]
 pub struct Expectations {
@@ -39,13 +50,19 @@ pub struct Expectations {
 
 impl Expectations {
     /// Parses the TOML text; errors name the line and say what is wrong.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Self, ExpectationsError> {
+        let file: File = toml::from_str(text)?;
         let mut entries = Vec::new();
         for entry in file.expected_failure {
-            let glob = Glob::new(&entry.id)
-                .map_err(|e| format!("id {:?} is not a valid glob: {e}", entry.id))?
-                .compile_matcher();
+            let glob = match Glob::new(&entry.id) {
+                Ok(glob) => glob.compile_matcher(),
+                Err(source) => {
+                    return Err(ExpectationsError::Glob {
+                        id: entry.id,
+                        source,
+                    });
+                }
+            };
             entries.push((entry, glob));
         }
         Ok(Self { entries })
@@ -151,11 +168,13 @@ mod tests {
         assert!(
             Expectations::parse("[[expected-failure]]\nid = \"x\"\n")
                 .unwrap_err()
+                .to_string()
                 .contains("reason")
         );
         assert!(
             Expectations::parse("[[expected-failure]]\nid = \"[\"\nreason = \"r\"\n")
                 .unwrap_err()
+                .to_string()
                 .contains("glob")
         );
         assert!(Expectations::parse("bogus = 1\n").is_err());

@@ -369,7 +369,7 @@ mod tests {
         cases[0].base = Some("token::valid::no-such-case".parse().unwrap());
         cases[1].id = taken;
         files[2].1.cases[0].input.registry.keys[0].pid = "k3.pid.wrong".into();
-        files[3].1.cases[0].flags.push(CARGO_SHAPED.into());
+        files[3].1.cases[0].flags.push(CARGO_SHAPED);
         let messages: Vec<String> = check(&files).into_iter().map(|p| p.message).collect();
         assert!(
             messages.iter().any(|m| m.contains("does not exist")),

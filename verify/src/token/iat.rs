@@ -27,21 +27,37 @@ pub enum IatSyntax {
     Lenient,
 }
 
+/// Why a text is not an `iat` value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IatError {
+    /// Strict syntax: no uppercase `T` between date and time.
+    #[error("{0:?} is not RFC 3339 with an uppercase `T` between date and time")]
+    Separator(String),
+    /// Strict syntax: a lowercase `z`.
+    #[error("{0:?} ends in a lowercase `z`; PASETO requires `Z`")]
+    LowercaseZ(String),
+    /// The time crate's RFC 3339 parser refuses it.
+    #[error("{text:?} is not RFC 3339 ({source})")]
+    NotRfc3339 {
+        text: String,
+        source: time::error::Parse,
+    },
+}
+
 /// Parses an `iat` value, or says why it is not one.
-pub fn parse(text: &str, syntax: IatSyntax) -> Result<OffsetDateTime, String> {
+pub fn parse(text: &str, syntax: IatSyntax) -> Result<OffsetDateTime, IatError> {
     if syntax == IatSyntax::Strict {
         if text.as_bytes().get(10) != Some(&b'T') {
-            return Err(format!(
-                "{text:?} is not RFC 3339 with an uppercase `T` between date and time"
-            ));
+            return Err(IatError::Separator(text.to_string()));
         }
         if text.ends_with('z') {
-            return Err(format!(
-                "{text:?} ends in a lowercase `z`; PASETO requires `Z`"
-            ));
+            return Err(IatError::LowercaseZ(text.to_string()));
         }
     }
-    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| format!("{text:?} is not RFC 3339 ({e})"))
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|source| IatError::NotRfc3339 {
+        text: text.to_string(),
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -100,7 +100,7 @@ pub(super) fn check_freshness(
     policy: &Policy,
 ) -> Result<OffsetDateTime, Rejection> {
     let issued = iat::parse(&claims.iat, policy.iat_syntax)
-        .map_err(|e| reject(RejectionKind::InvalidIat, e))?;
+        .map_err(|e| reject(RejectionKind::InvalidIat, e.to_string()))?;
     let age = now - issued;
     if age > policy.max_age {
         return Err(reject(

@@ -43,8 +43,32 @@ pub enum Command {
     ListBugs,
 }
 
+/// Why the command line is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    #[error("argument {0:?} is not UTF-8")]
+    NotUtf8(OsString),
+    #[error("{0} needs a value")]
+    MissingValue(String),
+    #[error("{flag} {value:?}: not UTF-8")]
+    ValueNotUtf8 { flag: String, value: OsString },
+    #[error("{flag}: expected whole seconds, found {text:?}")]
+    Seconds { flag: String, text: String },
+    #[error("--addr {text:?}: {source}")]
+    Addr {
+        text: String,
+        source: std::net::AddrParseError,
+    },
+    #[error("--public-key: {0}")]
+    PublicKey(#[source] credlab_suite::keys::KeyError),
+    #[error("--bug {0:?}: unknown; `--bug list` shows the seeded bugs")]
+    UnknownBug(String),
+    #[error("unexpected argument {0:?}")]
+    Unexpected(String),
+}
+
 /// Parses the arguments after the command name.
-pub fn parse<I, S>(args: I) -> Result<Command, String>
+pub fn parse<I, S>(args: I) -> Result<Command, ArgsError>
 where
     I: IntoIterator<Item = S>,
     S: Into<OsString>,
@@ -55,36 +79,42 @@ where
     };
     let mut args = args.into_iter().map(Into::into);
     while let Some(arg) = args.next() {
-        let arg = arg
-            .into_string()
-            .map_err(|a| format!("argument {a:?} is not UTF-8"))?;
+        let arg = arg.into_string().map_err(ArgsError::NotUtf8)?;
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) if flag.starts_with("--") => {
                 (flag.to_string(), Some(value.to_string()))
             }
             _ => (arg.clone(), None),
         };
-        let mut value = |flag: &str| -> Result<String, String> {
+        let mut value = |flag: &str| -> Result<String, ArgsError> {
             if let Some(value) = inline.clone() {
                 return Ok(value);
             }
             args.next()
-                .ok_or_else(|| format!("{flag} needs a value"))?
+                .ok_or_else(|| ArgsError::MissingValue(flag.to_string()))?
                 .into_string()
-                .map_err(|a| format!("{flag} {a:?}: not UTF-8"))
+                .map_err(|value| ArgsError::ValueNotUtf8 {
+                    flag: flag.to_string(),
+                    value,
+                })
         };
-        let seconds = |flag: &str, text: String| -> Result<Duration, String> {
-            text.parse::<u64>()
-                .map(Duration::from_secs)
-                .map_err(|_| format!("{flag}: expected whole seconds, found {text:?}"))
+        let seconds = |flag: &str, text: String| -> Result<Duration, ArgsError> {
+            match text.parse::<u64>() {
+                Ok(secs) => Ok(Duration::from_secs(secs)),
+                Err(_) => Err(ArgsError::Seconds {
+                    flag: flag.to_string(),
+                    text,
+                }),
+            }
         };
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
             "--addr" => {
                 let text = value("--addr")?;
-                config.addr = text
-                    .parse::<SocketAddr>()
-                    .map_err(|e| format!("--addr {text:?}: {e}"))?;
+                config.addr = match text.parse::<SocketAddr>() {
+                    Ok(addr) => addr,
+                    Err(source) => return Err(ArgsError::Addr { text, source }),
+                };
             }
             "--data" => config.data = Some(value("--data")?.into()),
             "--no-auth-required" if inline.is_none() => config.auth_required = false,
@@ -94,7 +124,7 @@ where
                     Some((key, subject)) => (key, Some(subject.to_string())),
                     None => (text.as_str(), None),
                 };
-                let key = PublicKey::from_paserk(key).map_err(|e| format!("--public-key: {e}"))?;
+                let key = PublicKey::from_paserk(key).map_err(ArgsError::PublicKey)?;
                 config.keys.push((key, subject));
             }
             "--max-age" => config.policy.max_age = seconds("--max-age", value("--max-age")?)?,
@@ -107,12 +137,13 @@ where
                 if name == "list" {
                     return Ok(Command::ListBugs);
                 }
-                config.bug = Some(Bug::from_name(&name).ok_or_else(|| {
-                    format!("--bug {name:?}: unknown; `--bug list` shows the seeded bugs")
-                })?);
+                match Bug::from_name(&name) {
+                    Some(bug) => config.bug = Some(bug),
+                    None => return Err(ArgsError::UnknownBug(name)),
+                }
             }
             "--login-url" => config.login_url = Some(value("--login-url")?),
-            other => return Err(format!("unexpected argument {other:?}")),
+            other => return Err(ArgsError::Unexpected(other.to_string())),
         }
     }
     Ok(Command::Serve(config))
