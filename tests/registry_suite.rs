@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use credlab_runners::registry::server::{Bug, Config, start};
-use credlab_runners::registry_run::{self, AUTH_CASES, Target};
+use credlab_runners::registry_run::{self, Target};
 use credlab_suite::cases::Level;
 use credlab_suite::cases::token::{PolicyKnob, TokenExpect};
 use credlab_suite::judge::Outcome;
@@ -48,7 +48,10 @@ fn run(
     .map_err(|e| format!("connecting: {e}"))?;
     let _ = registry_run::publish_probe(&session);
     let mut outcomes = BTreeMap::new();
-    for case in AUTH_CASES {
+    for case in vectors::embedded::auth_files()
+        .iter()
+        .flat_map(|f| &f.cases)
+    {
         outcomes.insert(
             case.id.to_string(),
             (

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use credlab_runners::registry_run::{AUTH_CASES, ConnectError, Target, connect, run_auth_case};
+use credlab_runners::registry_run::{ConnectError, Target, connect, run_auth_case};
 use credlab_suite::judge::Outcome;
 use credlab_suite::keys::SecretKey;
 use wiremock::matchers::{header_exists, method, path};
@@ -109,9 +109,11 @@ async fn a_403_to_the_anonymous_config_is_retried_with_a_token() {
         session.facts
     );
     let outcome = |id: &str| {
-        let case = AUTH_CASES
+        let files = credlab_suite::vectors::embedded::auth_files();
+        let case = files
             .iter()
-            .find(|c| c.id == id)
+            .flat_map(|f| &f.cases)
+            .find(|c| c.id.as_str() == id)
             .expect("an auth case");
         run_auth_case(&session, case).outcome
     };

@@ -71,6 +71,7 @@ fn check_dir(dir: &Path) -> Result<u8, Failure> {
         let (n, group) = match file {
             check::AnyVectorFile::Token(f) => (f.cases.len(), &f.group),
             check::AnyVectorFile::Provider(f) => (f.cases.len(), &f.group),
+            check::AnyVectorFile::Auth(f) => (f.cases.len(), &f.group),
         };
         total += n;
         crate::out::outln!("{name}: {n} cases ({group})");

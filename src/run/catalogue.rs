@@ -1,6 +1,5 @@
 //! `credlab --list` and `credlab --explain ID`: every case, from the embedded vectors.
 
-use credlab_runners::registry_run::AUTH_CASES;
 use credlab_suite::cases::Case;
 use credlab_suite::vectors::embedded;
 use serde::Serialize;
@@ -31,14 +30,11 @@ pub fn list(filter: &Filter) -> Result<u8, Failure> {
             n += 1;
         }
     }
-    for case in AUTH_CASES.iter().filter(|c| filter.keeps(c.id)) {
-        crate::out::outln!(
-            "{:<6} {:<58} {}",
-            case.level.as_str(),
-            case.id,
-            case.description
-        );
-        n += 1;
+    for file in embedded::auth_files() {
+        for case in file.cases.iter().filter(|c| filter.keeps(c.id.as_str())) {
+            crate::out::outln!("{}", line(case));
+            n += 1;
+        }
     }
     crate::out::errln!("{n} cases");
     Ok(OK)
@@ -104,13 +100,14 @@ pub fn explain(id: &str) -> Result<u8, Failure> {
             return Ok(OK);
         }
     }
-    if let Some(case) = AUTH_CASES.iter().find(|c| c.id == id) {
-        crate::out::outln!("{}  ({})", case.id, case.level.as_str());
-        crate::out::outln!("  {}", case.description);
-        crate::out::outln!(
-            "  a registry protocol check run by `credlab --registry` (RFC 3139 `auth-required`; cargo doc/book/src/reference/registry-web-api.md at af373f76)"
-        );
-        return Ok(OK);
+    for file in embedded::auth_files() {
+        if let Some(case) = file.cases.iter().find(|c| c.id.as_str() == id) {
+            show(case);
+            crate::out::outln!(
+                "  a registry protocol check run by `credlab --registry` on its probe crate"
+            );
+            return Ok(OK);
+        }
     }
     Err(Failure::usage(format!(
         "no case {id:?}; `credlab --list` shows them all"

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use credlab_runners::registry_run::{self, AUTH_CASES, CaseRun, ConnectError, Session, Target};
+use credlab_runners::registry_run::{self, CaseRun, ConnectError, Session, Target};
 use credlab_suite::cases::CaseId;
 use credlab_suite::cases::Level;
 use credlab_suite::keys::SecretKey;
 use credlab_suite::report::{CaseReport, Expectations, Report, Target as ReportTarget};
-use credlab_suite::vectors;
+use credlab_suite::vectors::{self, embedded};
 
 use super::output::Output;
 use super::{Filter, RunArgs};
@@ -39,14 +39,16 @@ pub fn run_session(
         out.note(&format!("  warning: {e}"));
     }
     let mut cases = Vec::new();
-    for case in AUTH_CASES.iter().filter(|c| filter.keeps(c.id)) {
-        let report = case_report(
-            case.id.parse().expect("auth case ids are well-formed"),
-            case.level,
-            registry_run::run_auth_case(session, case),
-        );
-        out.progress(&report);
-        cases.push(report);
+    for file in embedded::auth_files() {
+        for case in file.cases.iter().filter(|c| filter.keeps(c.id.as_str())) {
+            let report = case_report(
+                case.id.clone(),
+                case.level,
+                registry_run::run_auth_case(session, case),
+            );
+            out.progress(&report);
+            cases.push(report);
+        }
     }
     for file in vectors::token_files(&session.fixture) {
         for case in file.cases.iter().filter(|c| filter.keeps(c.id.as_str())) {

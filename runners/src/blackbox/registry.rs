@@ -48,8 +48,9 @@ use super::found::{self, RegistryContext};
 use super::rng::Rng;
 use super::{Campaign, Finding, FindingKind, FuzzOptions, FuzzReport, shrink};
 use crate::registry_run::crates::LiveCrates;
-use crate::registry_run::{Answer, Client, SendError, Session, header_safe};
+use crate::registry_run::{Answer, Client, SendError, Session};
 use credlab_suite::redact::SecretKind;
+use credlab_suite::token::is_header_value;
 
 /// Everything an input needs from the session.
 struct World<'a> {
@@ -138,7 +139,7 @@ pub fn sanitize(token: &[u8]) -> String {
             }
         })
         .collect();
-    debug_assert!(header_safe(&safe));
+    debug_assert!(is_header_value(&safe));
     safe.trim_matches([' ', '\t']).to_string()
 }
 
@@ -663,7 +664,7 @@ mod tests {
     #[test]
     fn sanitize_makes_header_values() {
         assert_eq!(sanitize(b" \tv3.a b\x01\xff\t "), "v3.a b~~");
-        assert!(header_safe(&sanitize(&[0u8, 10, 13, 200, 65])));
+        assert!(is_header_value(&sanitize(&[0u8, 10, 13, 200, 65])));
     }
 
     #[test]

@@ -163,13 +163,6 @@ impl Resolver for LoopbackResolver {
     }
 }
 
-/// Whether a string can be sent as an HTTP header value at all.
-pub fn header_safe(value: &str) -> bool {
-    value
-        .bytes()
-        .all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
-}
-
 /// The ureq agent: no redirects of its own (the client follows them, checking each), no
 /// proxy, and the loopback resolver.
 fn agent(timeout: Duration, allow_remote: bool) -> ureq::Agent {

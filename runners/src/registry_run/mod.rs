@@ -3,30 +3,32 @@
 //! authentication cases of the sparse-index protocol. Cases run one after the other: they act
 //! on one probe crate whose state (published, yanked, owners) they share.
 
+mod auth;
 mod client;
 pub mod crates;
 pub mod safety;
+mod token_case;
+
+pub use auth::run_auth_case;
+pub use token_case::run_token_case;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use credlab_suite::cases::Level;
-use credlab_suite::cases::token::{TokenCase, TokenExpect};
 use credlab_suite::judge::Outcome;
-use credlab_suite::judge::registry::{HttpAnswer, Trace, has_error_json, judge};
+use credlab_suite::judge::registry::HttpAnswer;
+use credlab_suite::judge::registry::auth::Offers;
 use credlab_suite::keys::SecretKey;
-use credlab_suite::paseto;
 use credlab_suite::redact::{SecretKind, Secrets};
-use credlab_suite::rejection::RejectionKind;
 use credlab_suite::report::Evidence;
 use credlab_suite::token::{self, Operation};
 use credlab_suite::vectors::Fixture;
-use credlab_suite::vectors::fixture::{CrateFixture, CrateSource, registered};
+use credlab_suite::vectors::fixture::{CrateFixture, CrateSource};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-pub use client::{Answer, Client, SendError, header_safe, index_path};
+pub use client::{Answer, Client, SendError, index_path};
 use crates::LiveCrates;
 
 /// The registry to judge and how it is configured.
@@ -302,74 +304,6 @@ fn index_state(session: &Session, name: &str) -> Result<BTreeMap<String, bool>, 
         .collect())
 }
 
-/// Why a token case cannot be run against a live registry, if it cannot.
-fn inapplicable(session: &Session, case: &TokenCase) -> Option<String> {
-    let input = &case.input;
-    let live_keys = vec![registered(
-        &session.target.key,
-        session.target.subject.clone(),
-    )];
-    if input.registry.keys != live_keys {
-        return Some(if input.registry.keys.len() > 1 {
-            "needs a second enrolled key (offline only)".into()
-        } else {
-            "needs a registered key other than credlab's (offline only)".into()
-        });
-    }
-    if input.registry.index_url != session.target.index_url {
-        return Some("made for another index URL (offline only)".into());
-    }
-    if input.issued_challenge.is_some() {
-        return Some(
-            "needs a registry that issues challenges (Cargo cannot answer them yet)".into(),
-        );
-    }
-    if case.has_flag(credlab_suite::cases::Flag::Boundary) {
-        return Some("a timing boundary finer than an HTTP round trip (offline only)".into());
-    }
-    if input.request == Operation::Read && !session.auth_required {
-        return Some(
-            "reads are not authenticated on this registry (auth-required is false)".into(),
-        );
-    }
-    if input.request != Operation::Read && session.client.api.is_none() {
-        return Some(
-            "config.json gave no `api` (the registry refused credlab's read token)".into(),
-        );
-    }
-    if !header_safe(&input.token) {
-        return Some("the token cannot travel in an HTTP header (control characters)".into());
-    }
-    None
-}
-
-/// The request a token was made for, from its claims (for replays of earlier tokens).
-fn request_of(token: &str) -> Option<Operation> {
-    let decoded = paseto::decode(token).ok()?;
-    let claims: Value = serde_json::from_slice(decoded.payload()).ok()?;
-    let field = |k: &str| claims.get(k).and_then(Value::as_str).map(str::to_string);
-    Some(match field("mutation").as_deref() {
-        None => Operation::Read,
-        Some("publish") => Operation::Publish {
-            name: field("name")?,
-            vers: field("vers")?,
-            cksum: field("cksum")?,
-        },
-        Some("yank") => Operation::Yank {
-            name: field("name")?,
-            vers: field("vers")?,
-        },
-        Some("unyank") => Operation::Unyank {
-            name: field("name")?,
-            vers: field("vers")?,
-        },
-        Some("owners") => Operation::Owners {
-            name: field("name")?,
-        },
-        Some(_) => return None,
-    })
-}
-
 fn evidence(step: &str, operation: &Operation, token: Option<&str>, answer: &Answer) -> Evidence {
     let what = match operation {
         Operation::Read => "GET config.json".to_string(),
@@ -404,433 +338,48 @@ fn transport_outcome(e: SendError) -> Outcome {
     }
 }
 
-/// Publishes the probe crate: every later case acts on it.
-pub fn publish_probe(session: &Session) -> Result<(), String> {
+/// Why the probe crate could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("publishing the probe crate got no answer: {0}")]
+    Send(#[from] SendError),
+    #[error("publishing the probe crate answered {status} {body}")]
+    Refused { status: u16, body: String },
+}
+
+/// Publishes the probe crate: every later case acts on it. A refusal is not fatal:
+/// `registry::auth::probe-publish` judges what a reader then sees, and the cases that need the
+/// crate fail or skip for themselves.
+pub fn publish_probe(session: &Session) -> Result<(), ProbeError> {
     let op = session.fixture.publish_version(&session.fixture.krate.vers);
-    let answer = session
-        .client
-        .request(&op, Some(&signed(&session.target, &op)), &session.crates)
-        .map_err(|e| e.to_string())?;
+    let answer =
+        session
+            .client
+            .request(&op, Some(&signed(&session.target, &op)), &session.crates)?;
     if (200..300).contains(&answer.status) {
         Ok(())
     } else {
-        Err(format!(
-            "publishing the probe crate answered {} {}",
-            answer.status,
-            String::from_utf8_lossy(&answer.body)
-        ))
-    }
-}
-
-/// Runs one token case.
-pub fn run_token_case(session: &Session, case: &TokenCase) -> CaseRun {
-    let started = Instant::now();
-    let finish = |outcome, evidence| CaseRun {
-        outcome,
-        evidence,
-        duration: started.elapsed(),
-    };
-    if let Some(reason) = inapplicable(session, case) {
-        return finish(Outcome::Skip { reason }, Vec::new());
-    }
-    let input = &case.input;
-    // Every token of the case was signed with the registry's key: secrets from now on.
-    for token in input.accepted_before.iter().chain([&input.token]) {
-        session
-            .target
-            .secrets
-            .add_token(SecretKind::SignedToken, token);
-    }
-    let mut evidence_list = Vec::new();
-    for version in &input.registry.published {
-        let op = session.fixture.publish_version(&version.vers);
-        let op = match op {
-            Operation::Publish { cksum, .. } => Operation::Publish {
-                name: version.name.clone(),
-                vers: version.vers.clone(),
-                cksum,
-            },
-            other => other,
-        };
-        match session
-            .client
-            .request(&op, Some(&signed(&session.target, &op)), &session.crates)
-        {
-            Ok(a) if (200..300).contains(&a.status) => {}
-            Ok(a) => {
-                evidence_list.push(evidence(
-                    "setup: publish the version the case needs",
-                    &op,
-                    None,
-                    &a,
-                ));
-                return finish(
-                    Outcome::Skip {
-                        reason: format!("setup publish answered {}", a.status),
-                    },
-                    evidence_list,
-                );
-            }
-            Err(e) => return finish(transport_outcome(e), evidence_list),
-        }
-    }
-    for (i, earlier) in input.accepted_before.iter().enumerate() {
-        let Some(op) = request_of(earlier) else {
-            return finish(
-                Outcome::Error {
-                    message: "an earlier token names no request".into(),
-                },
-                evidence_list,
-            );
-        };
-        // One owners token serves a whole `cargo owner` command: add, then remove, then list.
-        let sent = match (&op, i) {
-            (Operation::Owners { name }, 0 | 1) => {
-                session
-                    .client
-                    .change_owners(name, i == 0, &[OWNER_PROBE], Some(earlier))
-            }
-            _ => session.client.request(&op, Some(earlier), &session.crates),
-        };
-        match sent {
-            Ok(a) if (200..300).contains(&a.status) => evidence_list.push(evidence(
-                &format!("earlier use {}", i + 1),
-                &op,
-                Some(earlier),
-                &a,
-            )),
-            Ok(a) => {
-                evidence_list.push(evidence(
-                    &format!("earlier use {}", i + 1),
-                    &op,
-                    Some(earlier),
-                    &a,
-                ));
-                // When the case is about reuse being accepted, the earlier uses are the case.
-                let outcome = if case.over_http().1 == TokenExpect::Valid {
-                    Outcome::fail(
-                        format!("earlier use {} accepted (2xx)", i + 1),
-                        format!("HTTP {}", a.status),
-                    )
-                } else {
-                    Outcome::Skip {
-                        reason: format!("the earlier use of the token was refused ({})", a.status),
-                    }
-                };
-                return finish(outcome, evidence_list);
-            }
-            Err(e) => return finish(transport_outcome(e), evidence_list),
-        }
-    }
-    let watched = match &input.request {
-        Operation::Publish { name, vers, .. }
-        | Operation::Yank { name, vers }
-        | Operation::Unyank { name, vers } => Some((name.clone(), vers.clone())),
-        _ => None,
-    };
-    let before = match &watched {
-        Some((name, _)) => match index_state(session, name) {
-            Ok(s) => Some(s),
-            Err(e) => return finish(transport_outcome(e), evidence_list),
-        },
-        None => None,
-    };
-    let answer = match session
-        .client
-        .request(&input.request, Some(&input.token), &session.crates)
-    {
-        Ok(a) => a,
-        Err(e) => return finish(transport_outcome(e), evidence_list),
-    };
-    evidence_list.push(evidence(
-        "the case",
-        &input.request,
-        Some(&input.token),
-        &answer,
-    ));
-    let trace = match (&watched, &before) {
-        (Some((name, vers)), Some(before)) if !(200..300).contains(&answer.status) => {
-            match index_state(session, name) {
-                Ok(after) if after.get(vers) != before.get(vers) => Trace::Left(format!(
-                    "{name} {vers} went from {:?} to {:?} (None: absent; Some(yanked))",
-                    before.get(vers),
-                    after.get(vers)
-                )),
-                Ok(_) => Trace::None,
-                Err(e) => return finish(transport_outcome(e), evidence_list),
-            }
-        }
-        _ => Trace::NotChecked,
-    };
-    // Over HTTP a Cargo-shaped token is must-accept whatever its offline knob (interop with
-    // real Cargo decides); other cases keep their own expectation.
-    let (_, expect) = case.over_http();
-    let expect = replay_tolerant(&expect, &input.request);
-    let outcome = judge(
-        &expect,
-        &HttpAnswer {
+        Err(ProbeError::Refused {
             status: answer.status,
-            body: answer.body.clone(),
-        },
-        &trace,
-    );
-    if outcome.is_pass() {
-        evidence_list.clear();
-    }
-    finish(outcome, evidence_list)
-}
-
-/// A replayed publish may be refused for the version existing (409) as well as for the
-/// replay: either is a refusal.
-fn replay_tolerant(expect: &TokenExpect, request: &Operation) -> TokenExpect {
-    match (expect, request) {
-        (
-            TokenExpect::Invalid {
-                rejection: RejectionKind::Replayed,
-            },
-            Operation::Publish { .. },
-        ) => TokenExpect::Invalid {
-            rejection: RejectionKind::VersionExists,
-        },
-        _ => *expect,
-    }
-}
-
-/// A protocol case of the registry itself (not a token vector).
-#[derive(Debug, Clone, Copy)]
-pub struct AuthCase {
-    pub id: &'static str,
-    pub level: Level,
-    pub description: &'static str,
-}
-
-/// The authentication cases (RFC 3139 `auth-required`; cargo doc/book/src/reference/registry-index.md and registry-web-api.md at af373f76).
-pub const AUTH_CASES: &[AuthCase] = &[
-    AuthCase {
-        id: "registry::auth::read-token-accepted",
-        level: Level::Must,
-        description: "config.json with a fresh, valid read token (Cargo's own) is served: 200",
-    },
-    AuthCase {
-        id: "registry::auth::config-401-without-token",
-        level: Level::Must,
-        description: "auth-required: an unauthenticated config.json gets 401, the only answer that makes Cargo retry with a token (after a 403 Cargo gives up; credlab reports it here and goes on with its read token)",
-    },
-    AuthCase {
-        id: "registry::auth::www-authenticate",
-        level: Level::Should,
-        description: "that 401 carries `www-authenticate: Cargo login_url=…` so `cargo login` can point users to it",
-    },
-    AuthCase {
-        id: "registry::auth::index-needs-token",
-        level: Level::Must,
-        description: "auth-required: an index file without a token is refused with 401",
-    },
-    AuthCase {
-        id: "registry::auth::download-needs-token",
-        level: Level::Must,
-        description: "auth-required: a download without a token is refused",
-    },
-    AuthCase {
-        id: "registry::auth::mutation-needs-token",
-        level: Level::Must,
-        description: "a yank without any Authorization is refused with 401/403 and Cargo's error JSON, and changes nothing",
-    },
-    AuthCase {
-        id: "registry::auth::probe-publish",
-        level: Level::Must,
-        description: "the probe crate publishes with a valid token: the index lists it and the download serves it",
-    },
-    AuthCase {
-        id: "registry::auth::refused-owner-change",
-        level: Level::Must,
-        description: "an owners token for another crate, sent to add an owner, is refused with 401/403 and the owner list does not change",
-    },
-];
-
-/// Runs one authentication case.
-pub fn run_auth_case(session: &Session, case: &AuthCase) -> CaseRun {
-    let started = Instant::now();
-    let finish = |outcome, evidence| CaseRun {
-        outcome,
-        evidence,
-        duration: started.elapsed(),
-    };
-    let fx = &session.fixture;
-    let name = fx.krate.name.as_str();
-    let vers = fx.krate.vers.as_str();
-    let needs_auth = matches!(
-        case.id,
-        "registry::auth::config-401-without-token"
-            | "registry::auth::www-authenticate"
-            | "registry::auth::index-needs-token"
-            | "registry::auth::download-needs-token"
-    );
-    let needs_api = matches!(
-        case.id,
-        "registry::auth::download-needs-token"
-            | "registry::auth::mutation-needs-token"
-            | "registry::auth::probe-publish"
-            | "registry::auth::refused-owner-change"
-    );
-    if needs_api && session.client.api.is_none() {
-        return finish(
-            Outcome::Skip {
-                reason: "config.json gave no `api` (the registry refused credlab's read token)"
-                    .into(),
-            },
-            Vec::new(),
-        );
-    }
-    if needs_auth && !session.auth_required {
-        return finish(
-            Outcome::Skip {
-                reason: "the registry is not auth-required".into(),
-            },
-            Vec::new(),
-        );
-    }
-    let refused = |a: &Answer| matches!(a.status, 401 | 403);
-    let shown = |a: &Answer| {
-        format!(
-            "HTTP {} {}",
-            a.status,
-            String::from_utf8_lossy(&a.body[..a.body.len().min(200)])
-        )
-    };
-    let result: Result<Outcome, SendError> = (|| {
-        Ok(match case.id {
-            "registry::auth::read-token-accepted" => {
-                let a = &session.authenticated_config;
-                if a.status == 200 {
-                    Outcome::Pass
-                } else {
-                    Outcome::fail("200", shown(a))
-                }
-            }
-            "registry::auth::config-401-without-token" => {
-                let a = &session.anonymous_config;
-                if a.status == 401 {
-                    Outcome::Pass
-                } else {
-                    Outcome::fail("401", shown(a))
-                }
-            }
-            "registry::auth::www-authenticate" => {
-                match &session.anonymous_config.www_authenticate {
-                    Some(v)
-                        if v.to_ascii_lowercase().starts_with("cargo")
-                            && v.contains("login_url") =>
-                    {
-                        Outcome::Pass
-                    }
-                    other => Outcome::fail(
-                        "www-authenticate: Cargo login_url=\"…\"",
-                        format!("{other:?}"),
-                    ),
-                }
-            }
-            "registry::auth::index-needs-token" => {
-                let a = session.client.index_file(name, None)?;
-                if a.status == 401 {
-                    Outcome::Pass
-                } else {
-                    Outcome::fail("401", shown(&a))
-                }
-            }
-            "registry::auth::download-needs-token" => {
-                let a = session.client.download(name, vers, &fx.krate.cksum, None)?;
-                if refused(&a) {
-                    Outcome::Pass
-                } else {
-                    Outcome::fail("401 or 403", shown(&a))
-                }
-            }
-            "registry::auth::mutation-needs-token" => {
-                let op = Operation::Yank {
-                    name: name.into(),
-                    vers: vers.into(),
-                };
-                let before = index_state(session, name)?;
-                let a = session.client.request(&op, None, &session.crates)?;
-                let after = index_state(session, name)?;
-                if !refused(&a) || !has_error_json(&a.body) {
-                    Outcome::fail("401 or 403 with {\"errors\":[{\"detail\":…}]}", shown(&a))
-                } else if before != after {
-                    Outcome::fail(
-                        "no change",
-                        format!("index went from {before:?} to {after:?}"),
-                    )
-                } else {
-                    Outcome::Pass
-                }
-            }
-            "registry::auth::refused-owner-change" => {
-                let list = |token: &str| -> Result<Vec<u8>, SendError> {
-                    Ok(session
-                        .client
-                        .request(
-                            &Operation::Owners { name: name.into() },
-                            Some(token),
-                            &session.crates,
-                        )?
-                        .body)
-                };
-                let own = signed(&session.target, &Operation::Owners { name: name.into() });
-                let before = list(&own)?;
-                let other = signed(
-                    &session.target,
-                    &Operation::Owners {
-                        name: fx.other_name(),
-                    },
-                );
-                let a = session
-                    .client
-                    .change_owners(name, true, &[OWNER_PROBE], Some(&other))?;
-                let after = list(&signed(
-                    &session.target,
-                    &Operation::Owners { name: name.into() },
-                ))?;
-                if !refused(&a) || !has_error_json(&a.body) {
-                    Outcome::fail("401 or 403 with {\"errors\":[{\"detail\":…}]}", shown(&a))
-                } else if before != after {
-                    Outcome::fail(
-                        "the owner list unchanged",
-                        format!(
-                            "{} became {}",
-                            String::from_utf8_lossy(&before),
-                            String::from_utf8_lossy(&after)
-                        ),
-                    )
-                } else {
-                    Outcome::Pass
-                }
-            }
-            "registry::auth::probe-publish" => {
-                let state = index_state(session, name)?;
-                let token = signed(&session.target, &Operation::Read);
-                let dl = session.client.download(
-                    name,
-                    vers,
-                    &fx.krate.cksum,
-                    session.auth_required.then_some(token.as_str()),
-                )?;
-                let expected = session.crates.bytes(&fx.krate.cksum).unwrap_or_default();
-                if !state.contains_key(vers) {
-                    Outcome::fail(
-                        format!("the index lists {name} {vers}"),
-                        format!("{state:?}"),
-                    )
-                } else if dl.status != 200 || dl.body != expected {
-                    Outcome::fail("the download serves the published .crate", shown(&dl))
-                } else {
-                    Outcome::Pass
-                }
-            }
-            other => Outcome::Error {
-                message: format!("unknown auth case {other}"),
-            },
+            body: String::from_utf8_lossy(&answer.body).into_owned(),
         })
-    })();
-    finish(result.unwrap_or_else(transport_outcome), Vec::new())
+    }
+}
+
+impl Session {
+    /// What the registry offers the authentication cases.
+    pub fn offers(&self) -> Offers {
+        Offers {
+            auth_required: self.auth_required,
+            api: self.client.api.is_some(),
+        }
+    }
+}
+
+/// What the registry's answer was, for the judge.
+fn http_answer(answer: &Answer) -> HttpAnswer {
+    HttpAnswer {
+        status: answer.status,
+        body: answer.body.clone(),
+    }
 }

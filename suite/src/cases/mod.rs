@@ -6,6 +6,7 @@
 //! so it can only fail for its declared reason. The JSON Schema in `vectors/schema/` is
 //! generated from these types (`credlab vectors generate`), so the two cannot drift.
 
+pub mod auth;
 pub mod flags;
 pub mod provider;
 pub mod token;

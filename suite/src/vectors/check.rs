@@ -14,10 +14,11 @@ use serde_json::Value;
 
 use super::found;
 use crate::b64;
+use crate::cases::auth::AuthFile;
 use crate::cases::flags::Flag;
 use crate::cases::provider::ProviderFile;
 use crate::cases::token::{CARGO_SHAPED, TokenExpect, TokenFile};
-use crate::cases::{CaseId, FORMAT};
+use crate::cases::{CaseId, FORMAT, VectorFile};
 use crate::keys::{PUBLIC_PREFIX, PublicKey, SecretKey};
 use crate::rejection::RejectionKind;
 
@@ -27,6 +28,7 @@ use crate::rejection::RejectionKind;
 pub enum AnyVectorFile {
     Token(TokenFile),
     Provider(ProviderFile),
+    Auth(AuthFile),
 }
 
 /// The JSON Schema of vector files, generated from the Rust types.
@@ -71,7 +73,9 @@ pub fn load_any(
         .and_then(|p| p.file_name())
         .is_some_and(|d| d == "found");
     if in_found {
-        found::load_file(path, schema).map_err(|p| vec![p])
+        found::load_file(path, schema)
+            .map(AnyVectorFile::from)
+            .map_err(|p| vec![p])
     } else {
         load_as(path, schema)
     }
@@ -128,10 +132,10 @@ fn undeclared_flags(name: &str, value: &Value) -> Vec<Problem> {
     problems
 }
 
-/// Every vector file under `dir`: `tokens/`, `provider/` and `found/`, sorted.
+/// Every vector file under `dir`: `tokens/`, `provider/`, `registry/` and `found/`, sorted.
 pub fn vector_paths(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut paths = Vec::new();
-    for sub in ["tokens", "provider", "found"] {
+    for sub in ["tokens", "provider", "registry", "found"] {
         let entries = match std::fs::read_dir(dir.join(sub)) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && sub != "tokens" => continue,
@@ -147,13 +151,13 @@ pub fn vector_paths(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-/// The rules for provider files, and ids unique across every file.
+/// The rules for token, provider and registry files, and ids unique across every file.
 pub fn check_all(files: &[(String, AnyVectorFile)]) -> Vec<Problem> {
     let tokens: Vec<(String, TokenFile)> = files
         .iter()
         .filter_map(|(n, f)| match f {
             AnyVectorFile::Token(t) => Some((n.clone(), t.clone())),
-            AnyVectorFile::Provider(_) => None,
+            AnyVectorFile::Provider(_) | AnyVectorFile::Auth(_) => None,
         })
         .collect();
     let mut problems = check(&tokens);
@@ -162,44 +166,65 @@ pub fn check_all(files: &[(String, AnyVectorFile)]) -> Vec<Problem> {
         .flat_map(|(_, f)| f.cases.iter().map(|c| c.id.clone()))
         .collect();
     for (name, file) in files {
-        let AnyVectorFile::Provider(file) = file else {
-            continue;
-        };
-        if file.format != FORMAT {
-            problems.push(problem(
-                name,
-                None,
-                format!("format is {:?}, expected {FORMAT:?}", file.format),
-            ));
-        }
-        for case in &file.cases {
-            let mut report =
-                |message: String| problems.push(problem(name, Some(&case.id), message));
-            if !seen.insert(case.id.clone()) {
-                report(format!("the id {} is used twice", case.id));
+        match file {
+            AnyVectorFile::Token(_) => {}
+            AnyVectorFile::Provider(file) => {
+                check_envelope(name, file, &mut seen, &mut problems);
+                check_provider(name, file, &mut problems);
             }
-            if case.id.group() != file.group {
-                report(format!("the id is not in the file's group {}", file.group));
-            }
-            if case.description.trim().is_empty() {
-                report("the description is empty".into());
-            }
-            if case.spec.is_empty() {
-                report("no spec citation".into());
-            }
-            if case.input.steps.is_empty() {
-                report("a provider case needs at least one step".into());
-            }
-            for step in case.input.setup.iter().chain(&case.input.steps) {
-                if let crate::cases::provider::Send::Bytes { base64 } = &step.send
-                    && b64::decode(base64).is_err()
-                {
-                    report("a step's bytes are not base64url".into());
-                }
-            }
+            AnyVectorFile::Auth(file) => check_envelope(name, file, &mut seen, &mut problems),
         }
     }
     problems
+}
+
+/// The rules every case file shares: the format, ids unique across all files and inside the
+/// file's group, a description and a citation for every case.
+fn check_envelope<I, E>(
+    name: &str,
+    file: &VectorFile<I, E>,
+    seen: &mut HashSet<CaseId>,
+    problems: &mut Vec<Problem>,
+) {
+    if file.format != FORMAT {
+        problems.push(problem(
+            name,
+            None,
+            format!("format is {:?}, expected {FORMAT:?}", file.format),
+        ));
+    }
+    for case in &file.cases {
+        let mut report = |message: String| problems.push(problem(name, Some(&case.id), message));
+        if !seen.insert(case.id.clone()) {
+            report(format!("the id {} is used twice", case.id));
+        }
+        if case.id.group() != file.group {
+            report(format!("the id is not in the file's group {}", file.group));
+        }
+        if case.description.trim().is_empty() {
+            report("the description is empty".into());
+        }
+        if case.spec.is_empty() {
+            report("no spec citation".into());
+        }
+    }
+}
+
+/// The rules of provider cases: steps to run, and bytes that decode.
+fn check_provider(name: &str, file: &ProviderFile, problems: &mut Vec<Problem>) {
+    for case in &file.cases {
+        let mut report = |message: String| problems.push(problem(name, Some(&case.id), message));
+        if case.input.steps.is_empty() {
+            report("a provider case needs at least one step".into());
+        }
+        for step in case.input.setup.iter().chain(&case.input.steps) {
+            if let crate::cases::provider::Send::Bytes { base64 } = &step.send
+                && b64::decode(base64).is_err()
+            {
+                report("a step's bytes are not base64url".into());
+            }
+        }
+    }
 }
 
 /// Reads and parses one token file, reporting JSON and schema errors with their location.

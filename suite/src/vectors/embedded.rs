@@ -2,6 +2,7 @@
 //! same cases as the checkout (the test `vectors::committed-equal-generated` keeps these equal
 //! to the generator's output).
 
+use crate::cases::auth::AuthFile;
 use crate::cases::provider::ProviderFile;
 use crate::cases::token::TokenFile;
 
@@ -14,6 +15,7 @@ macro_rules! files {
 const PROVIDER: [(&str, &str); 11] = files!("provider": "handshake", "get", "errors", "login", "cache", "framing", "malformed", "robustness", "token", "isolation", "secrets");
 const TOKENS: [(&str, &str); 5] =
     files!("tokens": "valid", "expired", "replayed", "mis-bound", "malformed");
+const REGISTRY: [(&str, &str); 1] = files!("registry": "auth");
 
 fn parse<T: serde::de::DeserializeOwned>(files: &[(&str, &str)]) -> Vec<T> {
     files
@@ -35,11 +37,17 @@ pub fn token_files() -> Vec<TokenFile> {
     parse(&TOKENS)
 }
 
+/// The registry authentication case files, in run order.
+pub fn auth_files() -> Vec<AuthFile> {
+    parse(&REGISTRY)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn embedded_files_parse() {
         assert_eq!(super::provider_files().len(), 11);
         assert_eq!(super::token_files().len(), 5);
+        assert_eq!(super::auth_files().len(), 1);
     }
 }

@@ -16,9 +16,25 @@ use crate::cases::token::TokenFile;
 pub const PROVIDER_GROUP: &str = "found::provider";
 pub const REGISTRY_GROUP: &str = "found::registry";
 
+/// A found vector: a provider file or a token file (never an authentication file).
+#[derive(Debug, Clone)]
+pub enum FoundFile {
+    Provider(ProviderFile),
+    Token(TokenFile),
+}
+
+impl From<FoundFile> for AnyVectorFile {
+    fn from(file: FoundFile) -> Self {
+        match file {
+            FoundFile::Provider(f) => AnyVectorFile::Provider(f),
+            FoundFile::Token(f) => AnyVectorFile::Token(f),
+        }
+    }
+}
+
 /// Reads one found vector: the schema (`schema`), then the found-vector rules. Reports the
 /// first problem of the file, naming the file.
-pub fn load_file(path: &Path, schema: &jsonschema::Validator) -> Result<AnyVectorFile, Problem> {
+pub fn load_file(path: &Path, schema: &jsonschema::Validator) -> Result<FoundFile, Problem> {
     let name = path.display().to_string();
     let stem = path
         .file_name()
@@ -26,22 +42,22 @@ pub fn load_file(path: &Path, schema: &jsonschema::Validator) -> Result<AnyVecto
         .unwrap_or_default();
     let fail = |message: String| problem(&name, None, message);
     let file = if stem.starts_with("provider-") {
-        AnyVectorFile::Provider(load_as::<ProviderFile>(path, schema).map_err(first)?)
+        FoundFile::Provider(load_as::<ProviderFile>(path, schema).map_err(first)?)
     } else if stem.starts_with("registry-") {
-        AnyVectorFile::Token(load_as::<TokenFile>(path, schema).map_err(first)?)
+        FoundFile::Token(load_as::<TokenFile>(path, schema).map_err(first)?)
     } else {
         return Err(fail(
             "a found vector is named provider-*.json or registry-*.json".into(),
         ));
     };
     let (format, group, expected_group, ids) = match &file {
-        AnyVectorFile::Provider(f) => (
+        FoundFile::Provider(f) => (
             &f.format,
             &f.group,
             PROVIDER_GROUP,
             f.cases.iter().map(|c| &c.id).collect::<Vec<_>>(),
         ),
-        AnyVectorFile::Token(f) => (
+        FoundFile::Token(f) => (
             &f.format,
             &f.group,
             REGISTRY_GROUP,
@@ -56,7 +72,7 @@ pub fn load_file(path: &Path, schema: &jsonschema::Validator) -> Result<AnyVecto
             "group is {group:?}, expected {expected_group:?}"
         )));
     }
-    if let AnyVectorFile::Token(f) = &file {
+    if let FoundFile::Token(f) = &file {
         for case in &f.cases {
             let id = Some(&case.id);
             match case.clock.as_deref().map(crate::judge::token::clock) {
@@ -103,8 +119,8 @@ pub fn load_found(dir: &Path) -> Result<(Vec<ProviderFile>, Vec<TokenFile>), Str
     let mut problems = Vec::new();
     for path in paths {
         match load_file(&path, &validator) {
-            Ok(AnyVectorFile::Provider(f)) => providers.push(f),
-            Ok(AnyVectorFile::Token(f)) => tokens.push(f),
+            Ok(FoundFile::Provider(f)) => providers.push(f),
+            Ok(FoundFile::Token(f)) => tokens.push(f),
             Err(p) => problems.push(p.to_string()),
         }
     }

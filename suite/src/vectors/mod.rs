@@ -15,6 +15,7 @@ pub mod found;
 mod malformed;
 mod misbound;
 pub mod provider;
+pub mod registry;
 mod replayed;
 mod valid;
 
@@ -65,6 +66,11 @@ pub fn render(fixture: &Fixture) -> Vec<(std::path::PathBuf, String)> {
             to_committed_json(f),
         )
     }));
+    let auth = registry::auth_file();
+    files.push((
+        std::path::Path::new("registry").join(token_file_name(&auth.group)),
+        to_committed_json(&auth),
+    ));
     files.push((
         std::path::Path::new("schema").join("vectors.schema.json"),
         to_committed_json(&check::schema()),

@@ -1,10 +1,17 @@
-//! Judging a registry's HTTP answer to a token case: accepted (2xx) or refused (401/403 with
-//! Cargo's error JSON), never a server error, and a refused request leaves no trace.
+//! Judging a registry over HTTP. The runner records what it sent and what came back (an
+//! [`HttpAnswer`], the state before and after, which earlier uses were refused); these judges
+//! decide every verdict from that record.
 //!
-//! The expectation judged is the case's over HTTP ([`Case::over_http`]): a Cargo-shaped token
-//! is must-accept there, whatever the offline knob says.
+//! - A token case ([`token`]): accepted (2xx) or refused (401/403 with Cargo's error JSON),
+//!   never a server error, and a refused request leaves no trace. The expectation judged is the
+//!   case's over HTTP ([`Case::over_http`]): a Cargo-shaped token is must-accept there,
+//!   whatever the offline knob says.
+//! - An authentication case ([`auth`]): the sparse-index protocol's own checks.
 //!
 //! [`Case::over_http`]: crate::cases::Case::over_http
+
+pub mod auth;
+pub mod token;
 
 use serde_json::Value;
 
@@ -45,7 +52,7 @@ pub fn has_error_json(body: &[u8]) -> bool {
     })
 }
 
-fn show(answer: &HttpAnswer) -> String {
+pub(crate) fn show(answer: &HttpAnswer) -> String {
     let body = String::from_utf8_lossy(&answer.body[..answer.body.len().min(200)]).into_owned();
     format!("HTTP {} {body:?}", answer.status)
 }

@@ -1,0 +1,299 @@
+//! An authentication case (`registry::auth`): whether it applies to the registry, and its
+//! verdict from what the runner recorded of its exchange.
+
+use super::{HttpAnswer, has_error_json, show};
+use crate::cases::auth::{AuthCase, AuthExpect, Requirement};
+use crate::judge::Outcome;
+
+/// What the registry said about itself when credlab connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offers {
+    /// `config.json` says `auth-required` (or asked for a token).
+    pub auth_required: bool,
+    /// `config.json` named an `api`.
+    pub api: bool,
+}
+
+/// Why `case` does not apply to a registry offering `offers`, if it does not. The `api` comes
+/// first: without it credlab never saw the registry's answer to its read token.
+pub fn inapplicable(case: &AuthCase, offers: Offers) -> Option<String> {
+    let requires = |r| case.input.requires.contains(&r);
+    if requires(Requirement::Api) && !offers.api {
+        return Some(
+            "config.json gave no `api` (the registry refused credlab's read token)".into(),
+        );
+    }
+    if requires(Requirement::AuthRequired) && !offers.auth_required {
+        return Some("the registry is not auth-required".into());
+    }
+    None
+}
+
+/// State a request could change, read before and after it (rendered for a reader).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    /// What was read: "the index file", "the owner list".
+    pub what: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// What a reader of the probe crate saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeSeen {
+    /// The index file lists the probe version.
+    pub listed: bool,
+    /// The versions the index file listed (for the report).
+    pub listing: String,
+    /// The download's body is the `.crate` credlab published.
+    pub served_published: bool,
+}
+
+/// What the runner recorded of one exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchanged {
+    /// The answer the case is about (for the probe crate: its download).
+    pub answer: HttpAnswer,
+    /// The answer's `www-authenticate` header.
+    pub www_authenticate: Option<String>,
+    /// For exchanges that would change state: that state before and after.
+    pub state: Option<StateChange>,
+    /// For the probe crate: what a reader saw.
+    pub probe: Option<ProbeSeen>,
+}
+
+/// The status and body the case allows, as a reader would say it.
+fn expected_answer(expect: &AuthExpect) -> String {
+    let statuses: Vec<String> = expect.status.iter().map(u16::to_string).collect();
+    let mut text = if statuses.is_empty() {
+        "any status".to_string()
+    } else {
+        statuses.join(" or ")
+    };
+    if expect.error_json {
+        text.push_str(" with {\"errors\":[{\"detail\":…}]}");
+    }
+    text
+}
+
+/// Whether a `www-authenticate` value is Cargo's challenge (RFC 3139: `Cargo login_url="…"`).
+fn is_cargo_challenge(value: &str) -> bool {
+    value.to_ascii_lowercase().starts_with("cargo") && value.contains("login_url")
+}
+
+/// The verdict on an authentication case: every property `expect` states must hold.
+pub fn judge_auth(expect: &AuthExpect, seen: &Exchanged) -> Outcome {
+    if expect.serves_probe {
+        let Some(probe) = &seen.probe else {
+            return Outcome::Error {
+                message: "the runner recorded no read of the probe crate".into(),
+            };
+        };
+        if !probe.listed {
+            return Outcome::fail("the index lists the probe crate", probe.listing.clone());
+        }
+    }
+    let status_ok = expect.status.is_empty() || expect.status.contains(&seen.answer.status);
+    if !status_ok || (expect.error_json && !has_error_json(&seen.answer.body)) {
+        return Outcome::fail(expected_answer(expect), show(&seen.answer));
+    }
+    if expect.serves_probe && !seen.probe.as_ref().is_some_and(|p| p.served_published) {
+        return Outcome::fail(
+            "the download serves the published .crate",
+            show(&seen.answer),
+        );
+    }
+    if expect.cargo_challenge
+        && !seen
+            .www_authenticate
+            .as_deref()
+            .is_some_and(is_cargo_challenge)
+    {
+        return Outcome::fail(
+            "www-authenticate: Cargo login_url=\"…\"",
+            format!("{:?}", seen.www_authenticate),
+        );
+    }
+    if expect.unchanged {
+        let Some(state) = &seen.state else {
+            return Outcome::Error {
+                message: "the runner recorded no state to compare".into(),
+            };
+        };
+        if state.before != state.after {
+            return Outcome::fail(
+                format!("{} unchanged", state.what),
+                format!("{} became {}", state.before, state.after),
+            );
+        }
+    }
+    Outcome::Pass
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ERR: &str = r#"{"errors":[{"detail":"no token"}]}"#;
+
+    fn seen(status: u16, body: &str) -> Exchanged {
+        Exchanged {
+            answer: HttpAnswer {
+                status,
+                body: body.as_bytes().to_vec(),
+            },
+            www_authenticate: None,
+            state: None,
+            probe: None,
+        }
+    }
+
+    fn refusal() -> AuthExpect {
+        AuthExpect {
+            status: vec![401, 403],
+            error_json: true,
+            cargo_challenge: false,
+            unchanged: true,
+            serves_probe: false,
+        }
+    }
+
+    fn state(before: &str, after: &str) -> Option<StateChange> {
+        Some(StateChange {
+            what: "the index file".into(),
+            before: before.into(),
+            after: after.into(),
+        })
+    }
+
+    #[test]
+    fn a_refusal_needs_the_status_the_error_json_and_no_change() {
+        let ok = Exchanged {
+            state: state("{0.1.0: false}", "{0.1.0: false}"),
+            ..seen(403, ERR)
+        };
+        assert_eq!(judge_auth(&refusal(), &ok), Outcome::Pass);
+        let changed = Exchanged {
+            state: state("{0.1.0: false}", "{0.1.0: true}"),
+            ..seen(401, ERR)
+        };
+        assert_eq!(
+            judge_auth(&refusal(), &changed),
+            Outcome::fail(
+                "the index file unchanged",
+                "{0.1.0: false} became {0.1.0: true}"
+            )
+        );
+        let bare = Exchanged {
+            state: state("a", "a"),
+            ..seen(401, "no")
+        };
+        assert_eq!(
+            judge_auth(&refusal(), &bare),
+            Outcome::fail(
+                "401 or 403 with {\"errors\":[{\"detail\":…}]}",
+                "HTTP 401 \"no\""
+            )
+        );
+        assert!(matches!(
+            judge_auth(&refusal(), &seen(200, ERR)),
+            Outcome::Fail { .. }
+        ));
+        assert!(matches!(
+            judge_auth(&refusal(), &seen(401, ERR)),
+            Outcome::Error { .. }
+        ));
+    }
+
+    #[test]
+    fn the_challenge_must_be_cargos() {
+        let expect = AuthExpect {
+            status: Vec::new(),
+            error_json: false,
+            cargo_challenge: true,
+            unchanged: false,
+            serves_probe: false,
+        };
+        let with = |h: Option<&str>| Exchanged {
+            www_authenticate: h.map(str::to_string),
+            ..seen(401, "")
+        };
+        assert_eq!(
+            judge_auth(&expect, &with(Some("Cargo login_url=\"http://x/me\""))),
+            Outcome::Pass
+        );
+        assert!(matches!(
+            judge_auth(&expect, &with(Some("Bearer"))),
+            Outcome::Fail { .. }
+        ));
+        assert!(matches!(
+            judge_auth(&expect, &with(None)),
+            Outcome::Fail { .. }
+        ));
+    }
+
+    #[test]
+    fn the_probe_must_be_listed_and_served() {
+        let expect = AuthExpect {
+            status: vec![200],
+            error_json: false,
+            cargo_challenge: false,
+            unchanged: false,
+            serves_probe: true,
+        };
+        let probe = |listed, served| Exchanged {
+            probe: Some(ProbeSeen {
+                listed,
+                listing: "{}".into(),
+                served_published: served,
+            }),
+            ..seen(200, "crate")
+        };
+        assert_eq!(judge_auth(&expect, &probe(true, true)), Outcome::Pass);
+        assert_eq!(
+            judge_auth(&expect, &probe(false, true)),
+            Outcome::fail("the index lists the probe crate", "{}")
+        );
+        assert!(matches!(
+            judge_auth(&expect, &probe(true, false)),
+            Outcome::Fail { .. }
+        ));
+    }
+
+    #[test]
+    fn requirements_skip_with_the_missing_offer() {
+        let file = crate::vectors::registry::auth_file();
+        let case = |id: &str| {
+            file.cases
+                .iter()
+                .find(|c| c.id.as_str() == id)
+                .unwrap_or_else(|| panic!("no case {id}"))
+        };
+        let all = Offers {
+            auth_required: true,
+            api: true,
+        };
+        for c in &file.cases {
+            assert_eq!(inapplicable(c, all), None, "{}", c.id);
+        }
+        let download = case("registry::auth::download-needs-token");
+        let none = Offers {
+            auth_required: false,
+            api: false,
+        };
+        assert!(inapplicable(download, none).unwrap().contains("api"));
+        let open = Offers {
+            auth_required: false,
+            api: true,
+        };
+        assert!(
+            inapplicable(download, open)
+                .unwrap()
+                .contains("auth-required")
+        );
+        assert_eq!(
+            inapplicable(case("registry::auth::read-token-accepted"), none),
+            None
+        );
+    }
+}
