@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use credlab_runners::engine::{Filter, Schedule, Silent, execute};
 use credlab_runners::registry::server::{Bug, Config, start};
 use credlab_runners::registry_run::{self, Target};
 use credlab_suite::cases::Level;
@@ -47,31 +48,13 @@ fn run(
     })
     .map_err(|e| format!("connecting: {e}"))?;
     let _ = registry_run::publish_probe(&session);
-    let mut outcomes = BTreeMap::new();
-    for case in vectors::embedded::auth_files()
-        .iter()
-        .flat_map(|f| &f.cases)
-    {
-        outcomes.insert(
-            case.id.to_string(),
-            (
-                case.level,
-                registry_run::run_auth_case(&session, case).outcome,
-            ),
-        );
-    }
-    for file in vectors::token_files(&session.fixture) {
-        for case in &file.cases {
-            outcomes.insert(
-                case.id.to_string(),
-                (
-                    // The level over HTTP, as `credlab --registry` reports it.
-                    case.over_http().0,
-                    registry_run::run_token_case(&session, case).outcome,
-                ),
-            );
-        }
-    }
+    // The same cases, jobs and schedule `credlab --registry` runs.
+    let cases = registry_run::cases(&session, &Filter::all());
+    let jobs = registry_run::jobs(&session, &cases);
+    let outcomes = execute(jobs, Schedule::sequential(), &Silent)
+        .into_iter()
+        .map(|f| (f.id.to_string(), (f.level, f.run.outcome)))
+        .collect();
     running.shutdown();
     Ok(outcomes)
 }

@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use credlab_runners::engine::{Order, Schedule, Silent, execute};
 use credlab_runners::process::ProviderCommand;
 use credlab_runners::provider_run::{self, Features, Profile};
 use credlab_suite::cases::provider::{Feature, ProviderCase};
@@ -56,11 +57,15 @@ fn suite(
     cases: &[ProviderCase],
 ) -> Duration {
     let started = Instant::now();
-    let schedule = provider_run::Schedule {
+    let schedule = Schedule {
         jobs: jobs(),
-        order: provider_run::Order::LongestFirst,
+        order: Order::LongestFirst,
     };
-    let runs = provider_run::run_cases(command, profile, features, cases, schedule, &|_, _| {});
+    let runs = execute(
+        provider_run::jobs(command, profile, features, cases),
+        schedule,
+        &Silent,
+    );
     let elapsed = started.elapsed();
     assert_eq!(runs.len(), cases.len());
     elapsed

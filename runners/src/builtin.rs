@@ -5,6 +5,10 @@
 
 use std::str::FromStr;
 
+/// The environment variable that makes an executable serving built-ins (`credlab`) start as
+/// the built-in provider it names, when run as `--cargo-plugin`.
+pub const BUILTIN_ENV: &str = "CREDLAB_BUILTIN_PROVIDER";
+
 use crate::hostile::Hostile;
 use crate::mutants::{self, Base, Mutant};
 use crate::reference::{PasetoProvider, TokenStore, protocol};

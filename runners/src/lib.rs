@@ -11,6 +11,7 @@
 
 pub mod blackbox;
 pub mod builtin;
+pub mod engine;
 pub mod fuzzing;
 pub mod hostile;
 pub mod mutants;
@@ -19,3 +20,4 @@ pub mod provider_run;
 pub mod reference;
 pub mod registry;
 pub mod registry_run;
+pub mod verifier_run;

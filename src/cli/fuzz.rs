@@ -139,9 +139,8 @@ pub fn run(mut args: FuzzArgs, from_env: Option<String>) -> Result<u8, Failure> 
                 profile.index_url = url.clone();
             }
             profile.args = args.provider_args.clone();
-            let parsed = crate::run::ProviderTarget::parse(target)?;
-            let command = crate::run::builtin_setup(
-                &parsed,
+            let parsed = crate::run::parse_target(target)?;
+            let command = parsed.configure(
                 &mut profile,
                 crate::run::provider_command(&parsed, &args.provider_env)?,
             );

@@ -10,14 +10,15 @@ mod provider;
 mod registry;
 mod verifier;
 
-pub use provider::{BUILTIN_ENV, ProviderTarget, builtin_setup, command as provider_command};
+pub use provider::{command as provider_command, parse_target};
 pub use registry::connect_failure;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use credlab_suite::report::{Expectations, Report};
+use credlab_runners::engine::{Filter, Order, RunSettings, Schedule};
+use credlab_suite::report::{Expectations, Report, exit};
 
 use crate::exit::{Failure, USAGE};
 
@@ -124,12 +125,22 @@ pub struct RunArgs {
     explain: Option<String>,
 }
 
-/// `--no-tests`, as cargo-nextest spells it.
+/// `--no-tests`, as cargo-nextest spells it (the policy is `exit::NoTests`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum NoTests {
     Fail,
     Warn,
     Pass,
+}
+
+impl From<NoTests> for exit::NoTests {
+    fn from(choice: NoTests) -> Self {
+        match choice {
+            NoTests::Fail => exit::NoTests::Fail,
+            NoTests::Warn => exit::NoTests::Warn,
+            NoTests::Pass => exit::NoTests::Pass,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -151,39 +162,13 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
 }
 
 /// Case-id filters from --only and --skip.
-pub struct Filter {
-    only: Option<globset::GlobSet>,
-    skip: globset::GlobSet,
+fn filter(args: &RunArgs) -> Result<Filter, Failure> {
+    Filter::new(&args.only, &args.skip).map_err(|e| Failure::usage(e.to_string()))
 }
 
-impl Filter {
-    fn new(only: &[String], skip: &[String]) -> Result<Self, Failure> {
-        let build = |globs: &[String]| -> Result<globset::GlobSet, Failure> {
-            let mut set = globset::GlobSetBuilder::new();
-            for g in globs {
-                set.add(globset::Glob::new(g).map_err(|e| Failure::usage(format!("{g:?}: {e}")))?);
-            }
-            set.build().map_err(|e| Failure::usage(e.to_string()))
-        };
-        Ok(Self {
-            only: if only.is_empty() {
-                None
-            } else {
-                Some(build(only)?)
-            },
-            skip: build(skip)?,
-        })
-    }
-
-    pub fn keeps(&self, id: &str) -> bool {
-        self.only.as_ref().is_none_or(|o| o.is_match(id)) && !self.skip.is_match(id)
-    }
-}
-
-/// How provider cases are scheduled: --jobs, and --shuffle with its seed (printed, so a
-/// failing order can be replayed).
-pub fn schedule(args: &RunArgs, out: &output::Output) -> credlab_runners::provider_run::Schedule {
-    use credlab_runners::provider_run::{Order, Schedule};
+/// How cases are scheduled: --jobs, and --shuffle with its seed (printed, so a failing order
+/// can be replayed). Targets whose cases share state run them one at a time whatever this says.
+pub fn schedule(args: &RunArgs, out: &output::Output) -> Schedule {
     let jobs = args.jobs.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
         usize::from,
@@ -200,6 +185,26 @@ pub fn schedule(args: &RunArgs, out: &output::Output) -> credlab_runners::provid
         Order::LongestFirst
     };
     Schedule { jobs, order }
+}
+
+/// What every target's run takes from the command line.
+pub struct Context<'a> {
+    pub args: &'a RunArgs,
+    pub filter: &'a Filter,
+    pub expectations: &'a Expectations,
+    pub out: &'a output::Output,
+}
+
+impl Context<'_> {
+    /// How the runner core runs a target's cases and scores them.
+    fn settings(&self, schedule: Schedule) -> RunSettings<'_> {
+        RunSettings {
+            schedule,
+            expectations: self.expectations,
+            strict: self.args.strict,
+            reporter: self.out,
+        }
+    }
 }
 
 /// The found-vector directory: --found, else ./vectors/found, else the checkout's.
@@ -239,7 +244,7 @@ fn found(args: &RunArgs) -> Result<Found, Failure> {
 }
 
 pub fn run(args: RunArgs) -> Result<u8, Failure> {
-    let filter = Filter::new(&args.only, &args.skip)?;
+    let filter = filter(&args)?;
     if args.list {
         return catalogue::list(&filter);
     }
@@ -260,16 +265,15 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
     }
     let out = output::Output::new(args.format, args.report.clone());
     let (found_providers, found_tokens) = found(&args)?;
+    let context = Context {
+        args: &args,
+        filter: &filter,
+        expectations: &expectations,
+        out: &out,
+    };
     let reports: Vec<Report> = match (&args.provider, &args.registry) {
-        (Some(target), _) => vec![provider::run(
-            &args,
-            target,
-            &filter,
-            &expectations,
-            &out,
-            &found_providers,
-        )?],
-        (None, Some(url)) => vec![registry::run(&args, url, &filter, &expectations, &out)?],
+        (Some(target), _) => vec![provider::run(&context, target, &found_providers)?],
+        (None, Some(url)) => vec![registry::run(&context, url)?],
         (None, None) => {
             if args.index_url.is_some() || !args.provider_args.is_empty() {
                 return Err(Failure {
@@ -279,37 +283,17 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
             }
             let mut reports = Vec::new();
             for builtin in ["builtin:token-store", "builtin:paseto"] {
-                reports.push(provider::run(
-                    &args,
-                    builtin,
-                    &filter,
-                    &expectations,
-                    &out,
-                    &found_providers,
-                )?);
+                reports.push(provider::run(&context, builtin, &found_providers)?);
             }
-            reports.push(registry::run_builtin(&args, &filter, &expectations, &out)?);
-            reports.push(verifier::run(
-                &filter,
-                &expectations,
-                args.strict,
-                &out,
-                &found_tokens,
-            ));
+            reports.push(registry::run_builtin(&context)?);
+            reports.push(verifier::run(&context, &found_tokens));
             reports
         }
     };
     out.finish(&reports)?;
-    let code = credlab_suite::report::combined_exit_code(&reports);
-    if code != crate::exit::NO_TESTS {
-        return Ok(code);
+    let (code, warning) = exit::of_run(&reports, args.no_tests.into());
+    if let Some(warning) = warning {
+        crate::out::errln!("{warning}");
     }
-    Ok(match args.no_tests {
-        NoTests::Fail => code,
-        NoTests::Warn => {
-            crate::out::errln!("warning: no scored case ran (--no-tests warn)");
-            0
-        }
-        NoTests::Pass => 0,
-    })
+    Ok(code)
 }

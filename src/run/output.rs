@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use credlab_runners::engine::{Event, Reporter};
 use credlab_suite::report::{self, CaseReport, Report};
 
 use super::Format;
@@ -63,12 +64,12 @@ impl Output {
     }
 
     /// Called from worker threads as each case finishes.
-    pub fn progress(&self, case: &CaseReport) {
+    fn progress(&self, case: &CaseReport) {
         self.note(&report::progress_line(case));
     }
 
     /// Prints the human part of one target's report.
-    pub fn target_done(&self, report: &Report) {
+    fn target_done(&self, report: &Report) {
         if self.human_on_stdout() {
             crate::out::out!("{}", report::render_human(&redacted(report)));
             let _ = std::io::stdout().flush();
@@ -111,6 +112,24 @@ impl Output {
                 Ok(())
             }
             None => Ok(()),
+        }
+    }
+}
+
+/// The CLI's reporter: what credlab learned about the target when it starts, a line per case
+/// as it finishes, the human report when the target is done. The machine formats are written
+/// once, by [`Output::finish`], after every target.
+impl Reporter for Output {
+    fn event(&self, event: Event<'_>) {
+        match event {
+            Event::TargetStarted { target, .. } => {
+                for (key, value) in &target.facts {
+                    self.note(&format!("  {key}: {value}"));
+                }
+            }
+            Event::CaseStarted { .. } => {}
+            Event::CaseFinished { case } => self.progress(case),
+            Event::TargetFinished { report } => self.target_done(report),
         }
     }
 }

@@ -1,61 +1,32 @@
 //! `credlab --provider PATH`: the provider cases against one credential provider.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-use credlab_runners::builtin::Builtin;
-
+use credlab_runners::engine::run_target;
 use credlab_runners::process::{ProviderCommand, SpawnError};
-use credlab_runners::provider_run::{self, CaseRun, Profile};
-use credlab_suite::cases::provider::{ProviderCase, ProviderFile};
+use credlab_runners::provider_run::{self, Profile, ProviderTarget};
+use credlab_suite::cases::provider::ProviderFile;
 use credlab_suite::keys::{PublicKey, SecretKey};
 use credlab_suite::provider::Timeouts;
 use credlab_suite::redact::SecretKind;
-use credlab_suite::report::{CaseReport, Expectations, Report, Target};
-use credlab_suite::vectors::embedded;
+use credlab_suite::report::{Report, Target};
 
-use super::output::Output;
-use super::{Filter, RunArgs};
+use super::{Context, RunArgs};
 use crate::exit::Failure;
 
-/// The environment variable that makes `credlab --cargo-plugin` a built-in provider.
-pub const BUILTIN_ENV: &str = "CREDLAB_BUILTIN_PROVIDER";
-
-/// What `--provider` names: a program, or one of credlab's built-in providers
-/// (`builtin:NAME`), parsed once.
-#[derive(Debug, Clone)]
-pub enum ProviderTarget {
-    Program(PathBuf),
-    Builtin(Builtin),
+/// Parses `--provider`: a bad `builtin:NAME` is a usage error.
+pub fn parse_target(text: &str) -> Result<ProviderTarget, Failure> {
+    ProviderTarget::parse(text).map_err(|e| Failure::usage(e.to_string()))
 }
 
-impl ProviderTarget {
-    pub fn parse(text: &str) -> Result<Self, Failure> {
-        match text.strip_prefix("builtin:") {
-            Some(name) => name
-                .parse()
-                .map(ProviderTarget::Builtin)
-                .map_err(Failure::usage),
-            None => Ok(ProviderTarget::Program(PathBuf::from(text))),
-        }
-    }
-}
-
-/// The command for a target: the program, or credlab itself as a built-in provider, with the
-/// `--provider-env KEY=VALUE` pairs set.
+/// The command for a target with the `--provider-env KEY=VALUE` pairs set.
 pub fn command(
     target: &ProviderTarget,
     provider_env: &[String],
 ) -> Result<ProviderCommand, Failure> {
-    let mut command = match target {
-        ProviderTarget::Builtin(builtin) => {
-            let exe = std::env::current_exe().map_err(|e| {
-                Failure::target(format!("cannot locate the credlab executable: {e}"))
-            })?;
-            ProviderCommand::new(exe).env(BUILTIN_ENV, builtin.name())
-        }
-        ProviderTarget::Program(path) => ProviderCommand::new(path),
-    };
+    let mut command = target
+        .command()
+        .map_err(|e| Failure::target(e.to_string()))?;
     for pair in provider_env {
         let (key, value) = pair.split_once('=').ok_or_else(|| {
             Failure::usage(format!("--provider-env {pair:?}: expected KEY=VALUE"))
@@ -132,59 +103,12 @@ fn profile(args: &RunArgs) -> Result<Profile, Failure> {
     Ok(profile)
 }
 
-/// The environment variable that tells the built-in token store (and the mutants built on it)
-/// which index URLs it serves (a prefix), so url-not-supported is tested. An environment
-/// variable, not a config argument: a case that sends `"args":[]` must not change what the
-/// built-in serves.
-pub const ONLY_URL_ENV: &str = credlab_runners::reference::ONLY_URL_ENV;
-
-/// Configures a built-in target: the token-store ones serve only the profile's index URL and
-/// its per-case children, so the url-not-supported case applies. Used by the run and by
-/// `credlab fuzz`.
-pub fn builtin_setup(
-    target: &ProviderTarget,
-    profile: &mut Profile,
-    command: ProviderCommand,
-) -> ProviderCommand {
-    let token_store = matches!(target, ProviderTarget::Builtin(b) if b.is_token_store());
-    if !token_store || profile.unsupported_url.is_some() || !profile.args.is_empty() {
-        return command;
-    }
-    profile.unsupported_url = Some("sparse+https://elsewhere.credlab.test/index/".into());
-    command.env(ONLY_URL_ENV, &profile.index_url)
-}
-
-pub fn cases(filter: &Filter, found: &[ProviderFile]) -> Vec<ProviderCase> {
-    embedded::provider_files()
-        .into_iter()
-        .chain(found.iter().cloned())
-        .flat_map(|f| f.cases)
-        .filter(|c| filter.keeps(c.id.as_str()))
-        .collect()
-}
-
-fn case_report(case: &ProviderCase, run: &CaseRun) -> CaseReport {
-    CaseReport {
-        id: case.id.clone(),
-        level: case.level,
-        verdict: run.outcome.clone().into(),
-        duration_ms: run.duration.as_millis().try_into().unwrap_or(u64::MAX),
-        evidence: run.evidence.clone(),
-    }
-}
-
-pub fn run(
-    args: &RunArgs,
-    target: &str,
-    filter: &Filter,
-    expectations: &Expectations,
-    out: &Output,
-    found: &[ProviderFile],
-) -> Result<Report, Failure> {
+pub fn run(context: &Context, target: &str, found: &[ProviderFile]) -> Result<Report, Failure> {
+    let args = context.args;
     let mut profile = profile(args)?;
-    let parsed = ProviderTarget::parse(target)?;
-    let command = builtin_setup(&parsed, &mut profile, command(&parsed, &args.provider_env)?);
-    out.note(&format!("credlab: provider {target}"));
+    let parsed = parse_target(target)?;
+    let command = parsed.configure(&mut profile, command(&parsed, &args.provider_env)?);
+    context.out.note(&format!("credlab: provider {target}"));
     let features = provider_run::probe(&command, &profile).map_err(|e| match e {
         SpawnError::NotFound(_) | SpawnError::NotExecutable(_) => Failure::target(e.to_string()),
         other => Failure::target(format!("the provider could not be started: {other}")),
@@ -198,32 +122,13 @@ pub fn run(
         "login-key".into(),
         profile.login_key.public_key().to_string(),
     );
-    for (k, v) in &facts {
-        out.note(&format!("  {k}: {v}"));
-    }
-    let cases = cases(filter, found);
-    let schedule = super::schedule(args, out);
-    let runs = provider_run::run_cases(
-        &command,
-        &profile,
-        &features,
-        &cases,
-        schedule,
-        &|case, run| {
-            out.progress(&case_report(case, run));
-        },
-    );
-    let reports = cases
-        .iter()
-        .zip(&runs)
-        .map(|(c, r)| case_report(c, r))
-        .collect();
+    let cases = provider_run::cases(context.filter, found);
+    let jobs = provider_run::jobs(&command, &profile, &features, &cases);
     let target = Target {
         kind: "provider".into(),
         name: target.into(),
         facts,
     };
-    let report = Report::new(target, reports, expectations, args.strict);
-    out.target_done(&report);
-    Ok(report)
+    let schedule = super::schedule(args, context.out);
+    Ok(run_target(target, jobs, &context.settings(schedule)))
 }

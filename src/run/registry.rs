@@ -2,74 +2,33 @@
 
 use std::time::Duration;
 
-use credlab_runners::registry_run::{self, CaseRun, ConnectError, Session, Target};
-use credlab_suite::cases::CaseId;
-use credlab_suite::cases::Level;
+use credlab_runners::engine::{Schedule, run_target};
+use credlab_runners::registry_run::{self, ConnectError, Session, Target};
 use credlab_suite::keys::SecretKey;
-use credlab_suite::report::{CaseReport, Expectations, Report, Target as ReportTarget};
-use credlab_suite::vectors::{self, embedded};
+use credlab_suite::report::Report;
 
-use super::output::Output;
-use super::{Filter, RunArgs};
+use super::{Context, RunArgs};
 use crate::exit::Failure;
 
-fn case_report(id: CaseId, level: Level, run: CaseRun) -> CaseReport {
-    CaseReport {
-        id,
-        level,
-        verdict: run.outcome.into(),
-        duration_ms: run.duration.as_millis().try_into().unwrap_or(u64::MAX),
-        evidence: run.evidence,
-    }
-}
-
-/// Runs every registry case on a connected session.
-pub fn run_session(
-    session: &Session,
-    name: &str,
-    filter: &Filter,
-    expectations: &Expectations,
-    strict: bool,
-    out: &Output,
-) -> Report {
-    for (k, v) in &session.facts {
-        out.note(&format!("  {k}: {v}"));
-    }
+/// Runs every registry case on a connected session, one at a time in declared order (they
+/// share the probe crate).
+pub fn run_session(context: &Context, session: &Session, name: &str) -> Report {
     if let Err(e) = registry_run::publish_probe(session) {
-        out.note(&format!("  warning: {e}"));
+        context.out.note(&format!("  warning: {e}"));
     }
-    let mut cases = Vec::new();
-    for file in embedded::auth_files() {
-        for case in file.cases.iter().filter(|c| filter.keeps(c.id.as_str())) {
-            let report = case_report(
-                case.id.clone(),
-                case.level,
-                registry_run::run_auth_case(session, case),
-            );
-            out.progress(&report);
-            cases.push(report);
-        }
+    if context.args.shuffle || context.args.jobs.is_some_and(|j| j > 1) {
+        context.out.note(
+            "  registry cases run one at a time in declared order (they share one probe crate); \
+             --shuffle and --jobs do not apply",
+        );
     }
-    for file in vectors::token_files(&session.fixture) {
-        for case in file.cases.iter().filter(|c| filter.keeps(c.id.as_str())) {
-            // The level over HTTP: a Cargo-shaped token is must-accept there.
-            let report = case_report(
-                case.id.clone(),
-                case.over_http().0,
-                registry_run::run_token_case(session, case),
-            );
-            out.progress(&report);
-            cases.push(report);
-        }
-    }
-    let target = ReportTarget {
-        kind: "registry".into(),
-        name: name.into(),
-        facts: session.facts.clone(),
-    };
-    let report = Report::new(target, cases, expectations, strict);
-    out.target_done(&report);
-    report
+    let cases = registry_run::cases(session, context.filter);
+    let jobs = registry_run::jobs(session, &cases);
+    run_target(
+        registry_run::report_target(session, name),
+        jobs,
+        &context.settings(Schedule::sequential()),
+    )
 }
 
 pub fn target(args: &RunArgs, url: &str, key: SecretKey) -> Target {
@@ -102,13 +61,8 @@ pub fn connect_failure(error: ConnectError) -> Failure {
     }
 }
 
-pub fn run(
-    args: &RunArgs,
-    url: &str,
-    filter: &Filter,
-    expectations: &Expectations,
-    out: &Output,
-) -> Result<Report, Failure> {
+pub fn run(context: &Context, url: &str) -> Result<Report, Failure> {
+    let (args, out) = (context.args, context.out);
     let Some(key) = args.secret_key.load()? else {
         return Err(Failure::usage(
             "--registry needs --secret-key-file (or CREDLAB_SECRET_KEY): the k3.secret whose \
@@ -117,24 +71,13 @@ pub fn run(
     };
     out.note(&format!("credlab: registry {url}"));
     let session = connect(target(args, url, key))?;
-    Ok(run_session(
-        &session,
-        url,
-        filter,
-        expectations,
-        args.strict,
-        out,
-    ))
+    Ok(run_session(context, &session, url))
 }
 
 /// The registry cases against an in-process reference registry (`credlab serve`), on a
 /// loopback port, with a fresh key enrolled.
-pub fn run_builtin(
-    args: &RunArgs,
-    filter: &Filter,
-    expectations: &Expectations,
-    out: &Output,
-) -> Result<Report, Failure> {
+pub fn run_builtin(context: &Context) -> Result<Report, Failure> {
+    let (args, out) = (context.args, context.out);
     use credlab_runners::registry::server::{Config, start};
     let key = SecretKey::generate();
     let config = Config {
@@ -148,14 +91,7 @@ pub fn run_builtin(
         "credlab: registry builtin:reference-registry at {url}"
     ));
     let session = connect(target(args, &url, key))?;
-    let report = run_session(
-        &session,
-        "builtin:reference-registry",
-        filter,
-        expectations,
-        args.strict,
-        out,
-    );
+    let report = run_session(context, &session, "builtin:reference-registry");
     running.shutdown();
     Ok(report)
 }

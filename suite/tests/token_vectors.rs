@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use credlab_suite::Backend;
 use credlab_suite::cases::token::{TokenCase, TokenExpect, TokenFile};
 use credlab_suite::judge::Outcome;
-use credlab_suite::judge::token::{clock, evaluate, judge, policy_variants};
+use credlab_suite::judge::token::{judge, policy_variants, reference_answer};
 use credlab_suite::vectors::{self, Fixture, check};
 use credlab_suite::verify::Policy;
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -22,11 +22,7 @@ fn answer(
     policy: &Policy,
     backend: Backend,
 ) -> Result<(), credlab_suite::RejectionKind> {
-    let now = clock(case.clock.as_deref().expect("token cases have a clock"))
-        .expect("check validated the clock");
-    evaluate(&case.input, now, policy, backend)
-        .map(|_| ())
-        .map_err(|r| r.kind)
+    reference_answer(case, policy, backend).expect("check validated the clock")
 }
 
 fn run_case(case: &TokenCase) -> Result<(), Failed> {

@@ -9,24 +9,27 @@
 
 mod probe;
 mod profile;
+mod target;
 
 pub use probe::{Features, probe};
 pub use profile::{OTHER_INDEX_URL, Profile, RunLog, RunObservations};
+pub use target::{ProviderTarget, TargetError};
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, OnceLock, PoisonError};
+use std::time::Instant;
 
-use credlab_suite::cases::provider::{Feature, ProviderCase, Send, Step};
+use credlab_suite::cases::provider::{Feature, ProviderCase, ProviderFile, Send, Step};
 use credlab_suite::judge::Outcome;
 use credlab_suite::judge::leftovers;
 use credlab_suite::judge::provider::{Context, StepRecord, judge, judge_setup};
 use credlab_suite::judge::secrets::{self, LeakAt};
 use credlab_suite::provider::{CloseStdin, Exchange, ExitObservation, LineRead, Transcript};
 use credlab_suite::report::Evidence;
+use credlab_suite::vectors::embedded;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::engine::{Filter, Job};
 use crate::process::{ProviderCommand, Sandbox, SpawnError};
 
 /// The exchange of one step, writing `bytes` (the step's rendered request).
@@ -67,13 +70,7 @@ fn run_step(
     Ok((exchange.request.take().unwrap_or_default(), transcript))
 }
 
-/// A case's result and what was exchanged.
-#[derive(Debug, Clone)]
-pub struct CaseRun {
-    pub outcome: Outcome,
-    pub evidence: Vec<Evidence>,
-    pub duration: Duration,
-}
+pub use crate::engine::CaseRun;
 
 fn exit_text(exit: &ExitObservation) -> String {
     match exit {
@@ -362,92 +359,57 @@ fn run_case_with(
     finish(outcome, shown)
 }
 
-/// In which order cases start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Order {
-    /// Longest first (by the bytes a case sends, then its processes), so a slow case does not
-    /// start last while the other workers sit idle.
-    LongestFirst,
-    /// A random order from this seed (`--shuffle`), to show verdicts do not depend on order.
-    Shuffled(u64),
-}
-
-/// How cases are run.
-#[derive(Debug, Clone, Copy)]
-pub struct Schedule {
-    pub jobs: usize,
-    pub order: Order,
-}
-
-/// Runs `cases` as `schedule` says, calling `done` (from the worker threads) as each
-/// finishes. Results come back in case order. Cases that judge the whole run (the
-/// `provider::secrets` checks) run last, seeing what every other exchange showed. When the
-/// identity is shared (pinned, or a provider that keeps one credential for all registries),
-/// cases that read or change stored state take turns.
-pub fn run_cases(
-    command: &ProviderCommand,
-    profile: &Profile,
-    features: &Features,
-    cases: &[ProviderCase],
-    schedule: Schedule,
-    done: &(dyn Fn(&ProviderCase, &CaseRun) + Sync),
-) -> Vec<CaseRun> {
-    let cost = |case: &ProviderCase| {
-        let steps = case.input.setup.iter().chain(&case.input.steps);
-        let bytes: usize = steps.clone().map(|s| profile.render_len(s)).sum();
-        (bytes, steps.count())
-    };
-    let (mut last, mut first): (Vec<usize>, Vec<usize>) =
-        (0..cases.len()).partition(|&i| is_run_wide(&cases[i]));
-    for order in [&mut first, &mut last] {
-        match schedule.order {
-            Order::LongestFirst => {
-                order.sort_by_cached_key(|&i| std::cmp::Reverse(cost(&cases[i])))
-            }
-            Order::Shuffled(seed) => shuffle(order, seed),
-        }
-    }
-    let take_turns = profile.pinned || features.shared_store;
-    let turn = Mutex::new(());
-    let results: Mutex<Vec<Option<CaseRun>>> = Mutex::new(vec![None; cases.len()]);
-    let pool = |order: &[usize], elsewhere: &RunObservations| {
-        let next = AtomicUsize::new(0);
-        std::thread::scope(|scope| {
-            for _ in 0..schedule.jobs.clamp(1, order.len().max(1)) {
-                scope.spawn(|| {
-                    while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let case = &cases[i];
-                        let _turn = (take_turns && touches_state(case))
-                            .then(|| turn.lock().unwrap_or_else(PoisonError::into_inner));
-                        let run = run_case_with(command, profile, features, case, elsewhere);
-                        drop(_turn);
-                        done(case, &run);
-                        results.lock().unwrap_or_else(PoisonError::into_inner)[i] = Some(run);
-                    }
-                });
-            }
-        });
-    };
-    pool(&first, &RunObservations::default());
-    let elsewhere = profile
-        .log
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone();
-    pool(&last, &elsewhere);
-    results
-        .into_inner()
-        .unwrap_or_else(PoisonError::into_inner)
+/// The committed provider cases and the found ones, as `filter` keeps them, in file order.
+pub fn cases(filter: &Filter, found: &[ProviderFile]) -> Vec<ProviderCase> {
+    embedded::provider_files()
         .into_iter()
-        .map(|r| r.expect("every case ran"))
+        .chain(found.iter().cloned())
+        .flat_map(|f| f.cases)
+        .filter(|c| filter.keeps(c.id.as_str()))
         .collect()
 }
 
-/// Fisher-Yates with SplitMix64: the same seed gives the same order on every machine.
-fn shuffle(order: &mut [usize], seed: u64) {
-    let mut rng = crate::blackbox::rng::Rng::new(seed);
-    for i in (1..order.len()).rev() {
-        let j = rng.below(i + 1);
-        order.swap(i, j);
-    }
+/// The provider's cases as jobs for the runner core ([`crate::engine`]). Cases that judge the
+/// whole run (the `provider::secrets` checks) are `last`, seeing what every other exchange
+/// showed. When the identity is shared (pinned, or a provider that keeps one credential for
+/// all registries), cases that read or change stored state are `exclusive`: they take turns.
+/// The cost that orders the longest first is the bytes a case sends, then its processes.
+pub fn jobs<'a>(
+    command: &'a ProviderCommand,
+    profile: &'a Profile,
+    features: &'a Features,
+    cases: &'a [ProviderCase],
+) -> Vec<Job<'a>> {
+    let take_turns = profile.pinned || features.shared_store;
+    // What the rest of the run showed, read once when the first run-wide case starts: the
+    // core starts `last` jobs only after every other job has finished.
+    let elsewhere: Arc<OnceLock<RunObservations>> = Arc::default();
+    cases
+        .iter()
+        .map(|case| {
+            let steps = case.input.setup.iter().chain(&case.input.steps);
+            let bytes: usize = steps.clone().map(|s| profile.render_len(s)).sum();
+            let last = is_run_wide(case);
+            let elsewhere = elsewhere.clone();
+            let mut job = Job::new(case.id.clone(), case.level, move || {
+                let nothing = RunObservations::default();
+                let seen = if last {
+                    elsewhere.get_or_init(|| {
+                        profile
+                            .log
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .clone()
+                    })
+                } else {
+                    &nothing
+                };
+                run_case_with(command, profile, features, case, seen)
+            });
+            job.cost = (bytes, steps.count());
+            job.last = last;
+            job.exclusive = take_turns && touches_state(case);
+            job
+        })
+        .collect()
 }

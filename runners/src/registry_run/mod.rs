@@ -16,18 +16,21 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use credlab_suite::cases::auth::AuthCase;
+use credlab_suite::cases::token::TokenCase;
 use credlab_suite::judge::Outcome;
 use credlab_suite::judge::registry::HttpAnswer;
 use credlab_suite::judge::registry::auth::Offers;
 use credlab_suite::keys::SecretKey;
 use credlab_suite::redact::{SecretKind, Secrets};
-use credlab_suite::report::Evidence;
+use credlab_suite::report::{Evidence, Target as ReportTarget};
 use credlab_suite::token::{self, Operation};
-use credlab_suite::vectors::Fixture;
 use credlab_suite::vectors::fixture::{CrateFixture, CrateSource};
+use credlab_suite::vectors::{self, Fixture, embedded};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::engine::{Filter, Job};
 pub use client::{Answer, Client, SendError, index_path};
 use crates::LiveCrates;
 
@@ -275,12 +278,58 @@ impl Session {
 /// The login credlab adds and removes as an owner of its probe crate.
 pub const OWNER_PROBE: &str = "credlab-owner-probe";
 
-/// A case's result.
-#[derive(Debug, Clone)]
-pub struct CaseRun {
-    pub outcome: Outcome,
-    pub evidence: Vec<Evidence>,
-    pub duration: Duration,
+pub use crate::engine::CaseRun;
+
+/// The cases of a registry run: the authentication cases, then the token cases rebuilt for the
+/// live registry.
+pub struct RegistryCases {
+    pub auth: Vec<AuthCase>,
+    pub tokens: Vec<TokenCase>,
+}
+
+/// The registry cases `filter` keeps, for `session`'s live fixture.
+pub fn cases(session: &Session, filter: &Filter) -> RegistryCases {
+    RegistryCases {
+        auth: embedded::auth_files()
+            .into_iter()
+            .flat_map(|f| f.cases)
+            .filter(|c| filter.keeps(c.id.as_str()))
+            .collect(),
+        tokens: vectors::token_files(&session.fixture)
+            .into_iter()
+            .flat_map(|f| f.cases)
+            .filter(|c| filter.keeps(c.id.as_str()))
+            .collect(),
+    }
+}
+
+/// The cases as jobs for the runner core. They must run with [`Schedule::sequential`]: they act
+/// on one probe crate whose state (published, yanked, owners) they share, and replay cases
+/// spend tokens in order. A token case is scored at its level over HTTP (a Cargo-shaped token
+/// is must-accept there).
+///
+/// [`Schedule::sequential`]: crate::engine::Schedule::sequential
+pub fn jobs<'a>(session: &'a Session, cases: &'a RegistryCases) -> Vec<Job<'a>> {
+    let auth = cases.auth.iter().map(|case| {
+        Job::new(case.id.clone(), case.level, move || {
+            run_auth_case(session, case)
+        })
+    });
+    let tokens = cases.tokens.iter().map(|case| {
+        Job::new(case.id.clone(), case.over_http().0, move || {
+            run_token_case(session, case)
+        })
+    });
+    auth.chain(tokens).collect()
+}
+
+/// The report's target: the registry under `name`, with what credlab learned connecting.
+pub fn report_target(session: &Session, name: &str) -> ReportTarget {
+    ReportTarget {
+        kind: "registry".into(),
+        name: name.into(),
+        facts: session.facts.clone(),
+    }
 }
 
 /// The registry's view of a crate: version → yanked.

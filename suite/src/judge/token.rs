@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use super::Outcome;
 use crate::backend::Backend;
-use crate::cases::token::{PolicyKnob, TokenExpect, TokenInput};
+use crate::cases::token::{PolicyKnob, TokenCase, TokenExpect, TokenInput};
 use crate::keys::PublicKey;
 use crate::paseto;
 use crate::registry::{self, ContentKey, ReplayGuard};
@@ -101,6 +101,29 @@ pub fn judge(expect: &TokenExpect, answer: Result<(), RejectionKind>) -> Outcome
             format!("accepted, or rejected: {rejection}"),
             format!("rejected: {kind}"),
         ),
+    }
+}
+
+/// The reference verifier's answer to `case` at the case's clock: `Ok` for accepted, else the
+/// rejection kind. `Err` when the case has no clock or its clock does not parse (the case is
+/// broken, not the verifier).
+pub fn reference_answer(
+    case: &TokenCase,
+    policy: &Policy,
+    backend: Backend,
+) -> Result<Result<(), RejectionKind>, String> {
+    let text = case.clock.as_deref().ok_or("the case has no clock")?;
+    let now = clock(text).map_err(|e| format!("the case's clock {text:?}: {e}"))?;
+    Ok(evaluate(&case.input, now, policy, backend)
+        .map(|_| ())
+        .map_err(|r| r.kind))
+}
+
+/// The verdict on `case` against the reference verifier (the built-in verifier target).
+pub fn judge_reference(case: &TokenCase, policy: &Policy, backend: Backend) -> Outcome {
+    match reference_answer(case, policy, backend) {
+        Ok(answer) => judge(&case.expect, answer),
+        Err(message) => Outcome::Error { message },
     }
 }
 

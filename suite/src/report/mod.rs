@@ -1,6 +1,7 @@
 //! Verdicts and the run report: what every reporter (human, JSON, JUnit, Markdown) renders,
 //! and the exit code a CI gate acts on.
 
+pub mod exit;
 pub mod expect;
 mod human;
 mod junit;
@@ -18,20 +19,6 @@ pub use markdown::render_markdown;
 
 use crate::cases::{CaseId, Level};
 use crate::judge::Outcome;
-
-/// The exit code of a run in which no scored case ran (cargo-nextest exits 4 when no test
-/// ran, too).
-pub const NO_SCORED_CASE_RAN: u8 = 4;
-
-/// The exit code of several reports: non-conformance first, then credlab's own errors, then
-/// "nothing was tested", then conformant.
-pub fn combined_exit_code(reports: &[Report]) -> u8 {
-    let codes: Vec<u8> = reports.iter().map(Report::exit_code).collect();
-    [1, 70, NO_SCORED_CASE_RAN]
-        .into_iter()
-        .find(|c| codes.contains(c))
-        .unwrap_or(0)
-}
 
 /// The version of the report format.
 pub const FORMAT: &str = "credlab-report/1";
@@ -289,24 +276,9 @@ impl Report {
         }
     }
 
-    /// 0 conformant (every scored case in scope ran and none failed); 1 non-conformant (a
-    /// scored failure, an xpass, a stale expectation); 70 (EX_SOFTWARE) when credlab itself
-    /// could not run some case and nothing else failed; [`NO_SCORED_CASE_RAN`] when not one
-    /// scored case ran (all filtered out or skipped), so nothing was tested.
+    /// This report's exit code ([`exit::of_report`]).
     pub fn exit_code(&self) -> u8 {
-        let xpass = self.summary.count(VerdictKind::Xpass);
-        if self.summary.scored_failures > 0
-            || xpass > 0
-            || !self.summary.stale_expectations.is_empty()
-        {
-            1
-        } else if self.summary.count(VerdictKind::Error) > 0 {
-            70
-        } else if self.summary.scored_ran == 0 {
-            NO_SCORED_CASE_RAN
-        } else {
-            0
-        }
+        exit::of_report(self)
     }
 
     /// The report with every secret in `secrets` replaced, in every text field (see
@@ -427,7 +399,7 @@ mod tests {
             &none,
             false,
         );
-        assert_eq!(only_should.exit_code(), NO_SCORED_CASE_RAN);
+        assert_eq!(only_should.exit_code(), exit::NO_TESTS);
         let all_skipped = Report::new(
             target.clone(),
             vec![case(
@@ -438,14 +410,21 @@ mod tests {
             &none,
             false,
         );
-        assert_eq!(all_skipped.exit_code(), NO_SCORED_CASE_RAN);
+        assert_eq!(all_skipped.exit_code(), exit::NO_TESTS);
         assert_eq!(all_skipped.summary.scored_total, 1);
         assert_eq!(all_skipped.summary.scored_ran, 0);
         assert!(!all_skipped.summary.conformant);
         assert_eq!(
-            combined_exit_code(&[ok.clone(), all_skipped.clone()]),
-            NO_SCORED_CASE_RAN
+            exit::combined(&[ok.clone(), all_skipped.clone()]),
+            exit::NO_TESTS
         );
+        let both = [ok.clone(), all_skipped.clone()];
+        assert_eq!(exit::of_run(&both, exit::NoTests::Fail), (4, None));
+        assert!(matches!(
+            exit::of_run(&both, exit::NoTests::Warn),
+            (0, Some(_))
+        ));
+        assert_eq!(exit::of_run(&both, exit::NoTests::Pass), (0, None));
         let strict = Report::new(
             target.clone(),
             vec![case("p::a::b", Level::Should, fail())],
