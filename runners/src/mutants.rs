@@ -206,7 +206,7 @@ impl PartialEq for Mutant {
 impl Eq for Mutant {}
 
 /// Every mutant. Token-store mutants are run with `CREDLAB_ONLY_URL` so the url-not-supported
-/// case applies (see `builtin_profile` in the CLI and the mutant test).
+/// case applies (see `ProviderTarget::configure` and the mutant test).
 pub const MUTANTS: &[Mutant] = &[
     // handshake
     m(

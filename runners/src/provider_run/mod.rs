@@ -18,10 +18,10 @@ pub use target::{ProviderTarget, TargetError};
 use std::sync::{Arc, OnceLock, PoisonError};
 use std::time::Instant;
 
-use credlab_suite::cases::provider::{Feature, ProviderCase, ProviderFile, Send, Step};
+use credlab_suite::cases::provider::{ProviderCase, ProviderFile, Send, Step};
 use credlab_suite::judge::Outcome;
 use credlab_suite::judge::leftovers;
-use credlab_suite::judge::provider::{Context, StepRecord, judge, judge_setup};
+use credlab_suite::judge::provider::{Context, StepRecord, inapplicable, judge, judge_setup};
 use credlab_suite::judge::secrets::{self, LeakAt};
 use credlab_suite::provider::{CloseStdin, Exchange, ExitObservation, LineRead, Transcript};
 use credlab_suite::report::Evidence;
@@ -238,27 +238,8 @@ fn run_case_with(
         evidence,
         duration: started.elapsed(),
     };
-    if let Some(missing) = case.input.requires.iter().find(|f| !features.has(**f)) {
-        let how = match missing {
-            Feature::UnsupportedUrl => "give one with --unsupported-url",
-            Feature::Login => {
-                "the provider did not accept credlab's login (name what it holds with --stored-token)"
-            }
-            Feature::StoresTokens => "only for providers that store the login token",
-            Feature::NoConfigArgs => {
-                "the provider is given config arguments (--provider-arg), which `\"args\":[]` would drop"
-            }
-            Feature::EmptyRegistry => {
-                "the provider holds a token for the registry (--stored-token), so it is never empty"
-            }
-            Feature::GeneratesPaseto => "only for providers that answer PASETO tokens",
-        };
-        return finish(
-            Outcome::Skip {
-                reason: format!("needs `{}` ({how})", missing.as_str()),
-            },
-            Vec::new(),
-        );
+    if let Some(reason) = inapplicable(case, |f| features.has(f)) {
+        return finish(Outcome::Skip { reason }, Vec::new());
     }
     let profile = base.for_case(&case.id);
     let sandbox = match new_sandbox(&profile) {

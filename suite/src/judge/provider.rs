@@ -10,7 +10,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::Outcome;
-use crate::cases::provider::{Answer, Check, ExitRule, ProviderExpect};
+use crate::cases::provider::{Answer, Check, ExitRule, Feature, ProviderCase, ProviderExpect};
 use crate::provider::{ExitObservation, LineRead, Phase, Transcript};
 use crate::token::Operation;
 use crate::verify::{KeyStore, Request, Verifier};
@@ -604,4 +604,42 @@ pub fn judge_setup(record: &StepRecord) -> Result<(), SetupError> {
         None => return Err(SetupError::NoAnswer),
     }
     Ok(judge_exit(t, ExitRule::Zero)?)
+}
+
+/// Why `case` does not apply to a provider, given which features it has (`has`), if it does
+/// not: the first feature it needs and lacks, and how a user could supply it.
+pub fn inapplicable(case: &ProviderCase, has: impl Fn(Feature) -> bool) -> Option<String> {
+    let missing = case.input.requires.iter().find(|f| !has(**f))?;
+    let how = match missing {
+        Feature::UnsupportedUrl => "give one with --unsupported-url",
+        Feature::Login => {
+            "the provider did not accept credlab's login (name what it holds with --stored-token)"
+        }
+        Feature::StoresTokens => "only for providers that store the login token",
+        Feature::NoConfigArgs => {
+            "the provider is given config arguments (--provider-arg), which `\"args\":[]` would drop"
+        }
+        Feature::EmptyRegistry => {
+            "the provider holds a token for the registry (--stored-token), so it is never empty"
+        }
+        Feature::GeneratesPaseto => "only for providers that answer PASETO tokens",
+    };
+    Some(format!("needs `{}` ({how})", missing.as_str()))
+}
+
+#[cfg(test)]
+mod applicability_tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_feature_is_named_with_how_to_supply_it() {
+        let case = crate::vectors::provider::provider_files()
+            .into_iter()
+            .flat_map(|f| f.cases)
+            .find(|c| c.input.requires.contains(&Feature::UnsupportedUrl))
+            .expect("a case needs an unsupported URL");
+        assert_eq!(inapplicable(&case, |_| true), None);
+        let reason = inapplicable(&case, |f| f != Feature::UnsupportedUrl).unwrap();
+        assert!(reason.contains("--unsupported-url"), "{reason}");
+    }
 }
