@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use credlab_suite::cases::CaseId;
 use credlab_suite::cases::provider::{Send, Step};
+use credlab_suite::cases::template::{Template, Values};
 use credlab_suite::judge::leftovers::LeftoverAt;
 use credlab_suite::judge::provider::show;
 use credlab_suite::judge::secrets::LeakAt;
@@ -16,9 +17,6 @@ use credlab_suite::provider::{LineRead, Timeouts, Transcript};
 use credlab_suite::redact::{SecretKind, Secrets};
 use credlab_suite::verify::KeyStore;
 use serde_json::Value;
-
-/// The size of `${huge_header}` (Cargo puts no limit on request lines).
-const HUGE_HEADER_LEN: usize = 16 << 20;
 
 /// Where the isolation cases' other registry lives when the user pinned the identity: a host
 /// of its own, so a provider keyed by host cannot mistake it for the pinned one.
@@ -175,62 +173,23 @@ impl Profile {
         self.keys_for(None)
     }
 
-    /// Fills the `${…}` placeholders of a template, JSON-escaping the values.
-    pub fn render(&self, template: &str) -> String {
-        fn escaped(s: &str) -> String {
-            let quoted = serde_json::to_string(s).expect("strings serialize");
-            quoted[1..quoted.len() - 1].to_string()
+    /// What this profile fills a request template's placeholders with.
+    pub fn template_values(&self) -> Values<'_> {
+        Values {
+            index_url: &self.index_url,
+            unsupported_url: self.unsupported_url.as_deref(),
+            registry_name: &self.registry_name,
+            other_index_url: &self.other_index_url,
+            other_registry_name: &self.other_registry_name,
+            args: &self.args,
+            login_token: self.login_token().into(),
         }
-        let args_field = if self.args.is_empty() {
-            String::new()
-        } else {
-            format!(
-                ",\"args\":{}",
-                serde_json::to_string(&self.args).expect("strings serialize")
-            )
-        };
-        let text = template
-            .replace(
-                "${index_url_escaped_slashes}",
-                &escaped(&self.index_url).replace('/', "\\/"),
-            )
-            .replace("${index_url}", &escaped(&self.index_url))
-            .replace(
-                "${unsupported_url}",
-                &escaped(self.unsupported_url.as_deref().unwrap_or_default()),
-            )
-            .replace("${other_index_url}", &escaped(&self.other_index_url))
-            .replace(
-                "${other_registry_name}",
-                &escaped(&self.other_registry_name),
-            )
-            .replace("${registry_name}", &escaped(&self.registry_name))
-            .replace("${args_field}", &args_field);
-        let text = login_token_slices(&text, &self.login_token());
-        text.replace("${login_token}", &escaped(&self.login_token()))
     }
 
-    /// `render` plus `suffix`, as bytes, with `${huge_header}` expanded in place: the 16 MiB
-    /// request is built once, in one allocation (copies and page faults of it were most of
-    /// the runner's own cost for that case).
-    fn render_bytes(&self, template: &str, suffix: &str) -> Vec<u8> {
-        let rendered = self.render(template);
-        let Some((head, tail)) = rendered.split_once("${huge_header}") else {
-            let mut out = rendered.into_bytes();
-            out.extend_from_slice(suffix.as_bytes());
-            return out;
-        };
-        const PREFIX: &str = "X-Huge: ";
-        let mut out = Vec::with_capacity(
-            head.len() + PREFIX.len() + HUGE_HEADER_LEN + tail.len() + suffix.len(),
-        );
-        out.extend_from_slice(head.as_bytes());
-        out.extend_from_slice(PREFIX.as_bytes());
-        out.resize(out.len() + HUGE_HEADER_LEN, b'x');
-        // Only the first placeholder is the huge one; any other stays literal.
-        out.extend_from_slice(tail.as_bytes());
-        out.extend_from_slice(suffix.as_bytes());
-        out
+    /// A template with its placeholders filled, `${huge_header}` left as written (see
+    /// [`Template::render`]).
+    pub fn render(&self, template: &str) -> String {
+        Template::parse(template).render(&self.template_values())
     }
 
     /// About how many bytes a step writes (without building them: `${huge_header}` is 16 MiB).
@@ -241,19 +200,16 @@ impl Profile {
             Send::Bytes { base64 } => return base64.len() * 3 / 4,
             Send::Nothing => return 0,
         };
-        text.len()
-            + if text.contains("${huge_header}") {
-                HUGE_HEADER_LEN
-            } else {
-                0
-            }
+        Template::parse(text).approximate_len()
     }
 
     /// The bytes a step writes.
     pub fn bytes(&self, step: &Step) -> Vec<u8> {
         match &step.send {
-            Send::Line { line, terminator } => self.render_bytes(line, terminator),
-            Send::Text { text } => self.render_bytes(text, ""),
+            Send::Line { line, terminator } => {
+                Template::parse(line).render_bytes(&self.template_values(), terminator)
+            }
+            Send::Text { text } => Template::parse(text).render_bytes(&self.template_values(), ""),
             Send::Bytes { base64 } => credlab_suite::b64::decode(base64).unwrap_or_default(),
             Send::Nothing => Vec::new(),
         }
@@ -290,36 +246,128 @@ impl Profile {
     }
 }
 
-/// Expands `${login_token[FROM..TO]}`: characters FROM..TO of the login token (how found
-/// vectors keep a fragment of the key a fuzzer produced, without the key itself). A slice
-/// that does not fit the token is cut to it; a malformed placeholder stays as it is.
-fn login_token_slices(text: &str, token: &str) -> String {
-    const OPEN: &str = "${login_token[";
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find(OPEN) {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + OPEN.len()..];
-        let parsed = after.split_once("]}").and_then(|(range, tail)| {
-            let (from, to) = range.split_once("..")?;
-            let from: usize = from.parse().ok()?;
-            let to: usize = to.parse().ok()?;
-            Some((
-                from.min(token.len())..to.min(token.len()).max(from.min(token.len())),
-                tail,
-            ))
-        });
-        match parsed {
-            Some((range, tail)) => {
-                out.push_str(token.get(range).unwrap_or_default());
-                rest = tail;
-            }
-            None => {
-                out.push_str(OPEN);
-                rest = after;
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use credlab_suite::cases::template::HUGE_HEADER_LEN;
+    use credlab_suite::provider::CloseStdin;
+
+    fn profile() -> Profile {
+        Profile::new(SecretKey::from_bytes(&[5u8; 48]).expect("a scalar in range"))
+    }
+
+    fn step(send: Send) -> Step {
+        Step {
+            send,
+            close_stdin: CloseStdin::AfterResponse,
+            read_response: true,
         }
     }
-    out.push_str(rest);
-    out
+
+    fn line(text: &str) -> Step {
+        step(Send::Line {
+            line: text.into(),
+            terminator: "\n".into(),
+        })
+    }
+
+    #[test]
+    fn every_placeholder_is_filled_from_the_profile() {
+        let mut profile = profile();
+        profile.unsupported_url = Some("sparse+https://elsewhere.credlab.test/index/".into());
+        let token = profile.login_key.expose_paserk();
+        let expected = [
+            (
+                "${index_url}",
+                "sparse+https://registry.credlab.test/index/",
+            ),
+            (
+                "${index_url_escaped_slashes}",
+                "sparse+https:\\/\\/registry.credlab.test\\/index\\/",
+            ),
+            (
+                "${unsupported_url}",
+                "sparse+https://elsewhere.credlab.test/index/",
+            ),
+            ("${registry_name}", "credlab"),
+            ("${other_index_url}", OTHER_INDEX_URL),
+            ("${other_registry_name}", "credlab-other"),
+            ("${args_field}", ""),
+            ("${login_token}", &token),
+            ("${login_token[0..10]}", "k3.secret."),
+            ("${nope}", "${nope}"),
+        ];
+        // `${huge_header}` is read back as written; its bytes are tested below.
+        assert_eq!(profile.render("${huge_header}"), "${huge_header}");
+        for (template, value) in expected {
+            assert_eq!(profile.render(template), value, "{template}");
+            assert_eq!(
+                profile.bytes(&line(template)),
+                format!("{value}\n").into_bytes(),
+                "{template}"
+            );
+        }
+        profile.args = vec!["--vault".into(), "ci".into()];
+        assert_eq!(
+            profile.render("{\"v\":1${args_field}}"),
+            r#"{"v":1,"args":["--vault","ci"]}"#
+        );
+    }
+
+    #[test]
+    fn a_case_fills_in_its_own_registry_and_a_stored_token() {
+        let base = profile();
+        let id: CaseId = "provider::get::read".parse().unwrap();
+        let case = base.for_case(&id);
+        assert_eq!(
+            case.render("${index_url} ${registry_name} ${other_index_url} ${other_registry_name}"),
+            "sparse+https://registry.credlab.test/index/provider-get-read/ credlab-provider-get-read sparse+https://other.credlab.test/index/provider-get-read/ credlab-provider-get-read-other"
+        );
+        let mut pinned = profile();
+        pinned.store("sparse+https://pinned.test/index/", "tok\"en");
+        assert_eq!(
+            pinned
+                .for_case(&id)
+                .render("${index_url} ${login_token} ${login_token[3..5]}"),
+            "sparse+https://pinned.test/index/ tok\\\"en \"e"
+        );
+    }
+
+    #[test]
+    fn the_bytes_of_each_kind_of_send() {
+        let profile = profile();
+        let text = step(Send::Text {
+            text: "${registry_name}".into(),
+        });
+        assert_eq!(profile.bytes(&text), b"credlab");
+        let crlf = step(Send::Line {
+            line: "${registry_name}".into(),
+            terminator: "\r\n".into(),
+        });
+        assert_eq!(profile.bytes(&crlf), b"credlab\r\n");
+        // Bytes are sent as they are: a placeholder in them is not one.
+        let bytes = step(Send::Bytes {
+            base64: credlab_suite::b64::encode(b"${registry_name}"),
+        });
+        assert_eq!(profile.bytes(&bytes), b"${registry_name}");
+        // 22 characters of base64 for 16 bytes.
+        assert_eq!(profile.render_len(&bytes), 16);
+        assert!(profile.bytes(&step(Send::Nothing)).is_empty());
+        assert_eq!(profile.render_len(&step(Send::Nothing)), 0);
+    }
+
+    #[test]
+    fn the_huge_header_is_built_once_and_counted_without_building_it() {
+        let profile = profile();
+        let huge = line("H ${registry_name} ${huge_header} ${huge_header}");
+        let bytes = profile.bytes(&huge);
+        let (head, tail) = (&b"H credlab X-Huge: "[..], &b" ${huge_header}\n"[..]);
+        assert_eq!(bytes.len(), head.len() + HUGE_HEADER_LEN + tail.len());
+        assert!(bytes.starts_with(head) && bytes.ends_with(tail));
+        assert_eq!(
+            profile.render_len(&huge),
+            "H ${registry_name} ${huge_header} ${huge_header}".len() + HUGE_HEADER_LEN
+        );
+        assert_eq!(profile.render_len(&line("${registry_name}")), 16);
+    }
 }

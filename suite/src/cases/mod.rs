@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod flags;
 pub mod provider;
+pub mod template;
 pub mod token;
 
 pub use flags::Flag;

@@ -1,13 +1,9 @@
 //! Provider cases: what to send a credential provider, one process per step (as Cargo runs
 //! it), and what its answers must be.
 //!
-//! Requests are stored as the exact line sent, with `${…}` placeholders that the runner fills
-//! from the target's profile (values JSON-escaped; `Line` and `Text` sends only):
-//! `${index_url}`, `${index_url_escaped_slashes}` (with `/` written `\/`), `${unsupported_url}`,
-//! `${registry_name}`, `${args_field}` (`,"args":[…]`, or nothing when there are no config
-//! arguments), `${login_token}`, `${login_token[FROM..TO]}` (characters FROM..TO of it, how a
-//! found vector keeps a fragment of the key without the key), `${huge_header}` (a 16 MiB
-//! header line).
+//! Requests are stored as the exact line sent, with `${…}` placeholders where they depend on
+//! the target (`Line` and `Text` sends only). [`Placeholder`](super::template::Placeholder)
+//! lists them, with what each is filled with; [`super::template`] reads and fills them.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -287,4 +283,48 @@ pub struct ProviderExpect {
     pub checks: Vec<Check>,
     #[serde(default, skip_serializing_if = "is_default_exit")]
     pub exit: ExitRule,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vectors::check::{AnyVectorFile, check_all};
+
+    fn named(files: Vec<ProviderFile>) -> Vec<(String, AnyVectorFile)> {
+        files
+            .into_iter()
+            .map(|f| (format!("{}.json", f.group), AnyVectorFile::Provider(f)))
+            .collect()
+    }
+
+    #[test]
+    fn every_step_of_the_catalogue_uses_known_placeholders_only() {
+        let problems = check_all(&named(crate::vectors::provider::provider_files()));
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn vectors_check_names_a_step_with_an_unknown_placeholder() {
+        let mut files = crate::vectors::provider::provider_files();
+        let case = &mut files[1].cases[0];
+        let id = case.id.to_string();
+        case.input.steps[0].send = Send::Line {
+            line: "{\"v\":1,\"registry\":{\"index-url\":\"${index_uri}\"}}".into(),
+            terminator: "\n".into(),
+        };
+        // Bytes are sent as they are: a `${` in them is nobody's slip.
+        files[2].cases[0].input.steps[0].send = Send::Bytes {
+            base64: crate::b64::encode(b"${index_uri}"),
+        };
+        let problems = check_all(&named(files));
+        assert_eq!(problems.len(), 1, "{problems:#?}");
+        assert_eq!(problems[0].case.as_deref(), Some(id.as_str()));
+        assert!(
+            problems[0]
+                .message
+                .contains("`${index_uri}`, which is not a placeholder"),
+            "{}",
+            problems[0].message
+        );
+    }
 }

@@ -210,18 +210,32 @@ fn check_envelope<I, E>(
     }
 }
 
-/// The rules of provider cases: steps to run, and bytes that decode.
+/// The rules of provider cases: steps to run, bytes that decode, and no `${…}` in a request
+/// template that is not a placeholder (it would be sent as written: a slip, in a vector).
 fn check_provider(name: &str, file: &ProviderFile, problems: &mut Vec<Problem>) {
+    use crate::cases::provider::Send;
+    use crate::cases::template::Template;
     for case in &file.cases {
         let mut report = |message: String| problems.push(problem(name, Some(&case.id), message));
         if case.input.steps.is_empty() {
             report("a provider case needs at least one step".into());
         }
         for step in case.input.setup.iter().chain(&case.input.steps) {
-            if let crate::cases::provider::Send::Bytes { base64 } = &step.send
-                && b64::decode(base64).is_err()
-            {
-                report("a step's bytes are not base64url".into());
+            let template = match &step.send {
+                Send::Bytes { base64 } => {
+                    if b64::decode(base64).is_err() {
+                        report("a step's bytes are not base64url".into());
+                    }
+                    continue;
+                }
+                Send::Line { line: text, .. } | Send::Text { text } => Template::parse(text),
+                Send::Nothing => continue,
+            };
+            for unknown in template.unknown_placeholders() {
+                report(format!(
+                    "a step's request has `{unknown}`, which is not a placeholder (see \
+                     cases::template::Placeholder; a literal `${{` goes in a `bytes` send)"
+                ));
             }
         }
     }
