@@ -18,11 +18,15 @@
 //! - **Written** as regression vectors with stable ids ([`found`]): the kind plus the first
 //!   8 hex digits of the SHA-256 of the minimized input.
 //!
+//! One loop drives both (the private `campaign` module); each target only says how its inputs
+//! are made, tried, shrunk and kept.
+//!
 //! A run stops at its first finding unless [`FuzzOptions::keep_going`] is set; then it keeps
 //! going, and only the first finding of each *signature* (kind plus what exactly went wrong,
 //! e.g. the exit status or the deadline's phase) is shrunk and written, later ones are counted.
 //! A target that hangs on most inputs would otherwise spend one timeout per iteration.
 
+mod campaign;
 pub mod found;
 mod json;
 mod mutate;
@@ -32,9 +36,8 @@ mod request;
 pub mod rng;
 pub mod shrink;
 
-use std::collections::HashSet;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use found::load_found;
 pub use provider::fuzz_provider;
@@ -183,104 +186,4 @@ pub struct FuzzReport {
     /// Problems that are not findings (a vector that could not be written, a hang that did
     /// not reproduce with a longer deadline, an input the transport could not send).
     pub notes: Vec<String>,
-}
-
-/// The bookkeeping both fuzz loops share: the bounds, progress every 50 inputs, the report,
-/// and which finding signatures were already reported.
-struct Campaign<'a> {
-    started: Instant,
-    max_iterations: Option<u64>,
-    max_duration: Option<Duration>,
-    keep_going: bool,
-    /// What one input is called in progress lines ("inputs", "tokens").
-    noun: &'static str,
-    progress: &'a dyn Fn(&str),
-    signatures: HashSet<String>,
-    report: FuzzReport,
-}
-
-impl<'a> Campaign<'a> {
-    fn new(opts: &FuzzOptions, noun: &'static str, progress: &'a dyn Fn(&str)) -> Self {
-        let (max_iterations, max_duration) = opts.bounds();
-        Self {
-            started: Instant::now(),
-            max_iterations,
-            max_duration,
-            keep_going: opts.keep_going,
-            noun,
-            progress,
-            signatures: HashSet::new(),
-            report: FuzzReport {
-                iterations: 0,
-                findings: Vec::new(),
-                elapsed: Duration::ZERO,
-                duplicates: 0,
-                notes: Vec::new(),
-            },
-        }
-    }
-
-    /// The number of the next input, or `None` once a bound is reached.
-    fn next_iteration(&mut self) -> Option<u64> {
-        let i = self.report.iterations;
-        if self.max_iterations.is_some_and(|m| i >= m)
-            || self
-                .max_duration
-                .is_some_and(|d| self.started.elapsed() >= d)
-        {
-            return None;
-        }
-        self.report.iterations += 1;
-        if self.report.iterations.is_multiple_of(50) {
-            self.progress(&format!(
-                "  {} {}, {} findings, {:.1} s",
-                self.report.iterations,
-                self.noun,
-                self.report.findings.len(),
-                self.started.elapsed().as_secs_f64()
-            ));
-        }
-        Some(i)
-    }
-
-    fn progress(&self, line: &str) {
-        (self.progress)(line)
-    }
-
-    fn note(&mut self, note: String) {
-        self.report.notes.push(note);
-    }
-
-    /// Whether a finding with `signature` was reported already (then it is counted).
-    fn is_duplicate(&mut self, signature: &str) -> bool {
-        let seen = self.signatures.contains(signature);
-        if seen {
-            self.report.duplicates += 1;
-        }
-        seen
-    }
-
-    /// Records a shrunk finding under `signature`; whether to go on fuzzing.
-    fn record(&mut self, signature: String, finding: Finding) -> bool {
-        self.progress(&format!(
-            "  {} -> {} bytes in {} attempts: {}{}",
-            finding.input.len(),
-            finding.minimized.len(),
-            finding.shrink_attempts,
-            finding.case_id,
-            finding
-                .vector
-                .as_ref()
-                .map(|p| format!(" (wrote {})", p.display()))
-                .unwrap_or_default()
-        ));
-        self.signatures.insert(signature);
-        self.report.findings.push(finding);
-        self.keep_going
-    }
-
-    fn finish(mut self) -> FuzzReport {
-        self.report.elapsed = self.started.elapsed();
-        self.report
-    }
 }

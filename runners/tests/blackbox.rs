@@ -52,6 +52,10 @@ fn main() {
             move || reference_is_clean(reference),
         ));
     }
+    trials.push(Trial::test(
+        "provider::seed-1-writes-the-committed-vector",
+        seed_1_writes_the_committed_vector,
+    ));
     trials.push(Trial::test("registry::server-error-on-garbage", || {
         registry_bug_is_found()
     }));
@@ -206,6 +210,45 @@ fn mutant_is_found(mutant: &str, kind: FindingKind) -> Result<(), Failed> {
     let run = run_case(&command, &profile(), &Features::default(), case);
     check(!run.outcome.is_pass(), || {
         format!("{mutant} passes {}", case.id)
+    })
+}
+
+/// The default run with seed 1 against `mutant:panic-on-unknown-argument`, set up as
+/// `credlab fuzz` sets up a token-store built-in, finds its crash at input 55, shrinks it with
+/// the whole budget, and writes exactly the committed `vectors/found/provider-crash-2bbf9de4.json`
+/// (which an earlier `credlab fuzz` wrote): the inputs of a seed, how they are shrunk and what
+/// is written do not change unnoticed.
+fn seed_1_writes_the_committed_vector() -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let mut profile = profile();
+    profile.unsupported_url = Some("sparse+https://elsewhere.credlab.test/index/".into());
+    let command = builtin("mutant:panic-on-unknown-argument")
+        .env(credlab_runners::reference::ONLY_URL_ENV, &profile.index_url);
+    let report = fuzz_provider(
+        &command,
+        &profile,
+        &default_options(Some(dir.path())),
+        &|_| {},
+    );
+    check(report.findings.len() == 1, || summary(&report))?;
+    let f = &report.findings[0];
+    let pinned = (f.kind, f.case_id.as_str(), f.iteration, f.shrink_attempts);
+    check(
+        pinned
+            == (
+                FindingKind::Crash,
+                "found::provider::crash-2bbf9de4",
+                55,
+                blackbox::DEFAULT_SHRINK_BUDGET,
+            ),
+        || format!("{pinned:?}: {}", summary(&report)),
+    )?;
+    let written = std::fs::read(f.vector.as_ref().ok_or_else(|| summary(&report))?)?;
+    let committed = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors/found/provider-crash-2bbf9de4.json"),
+    )?;
+    check(written == committed, || {
+        "the run wrote another vector than the committed one".into()
     })
 }
 

@@ -21,18 +21,22 @@
 //!
 //! An `Err` answer, or exiting without an answer, is fine for any input.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
+use std::path::Path;
 use std::time::Duration;
 
 use cargo_credential::CredentialHello;
 use credlab_suite::cases::provider::{Answer, Send};
+use credlab_suite::cases::template::{Placeholder, Template};
 use credlab_suite::judge::provider::{parse_response, show};
 use credlab_suite::provider::{Exchange, ExitObservation, LineRead, Timeouts, Transcript};
 
+pub use super::campaign::Observed;
+use super::campaign::{Campaign, Deadline, FoundVector, Target};
 use super::request::first_line;
 pub use super::request::{close_for, request_parses};
 use super::rng::Rng;
-use super::{Campaign, Finding, FindingKind, FuzzOptions, FuzzReport, found, mutate, shrink};
+use super::{FindingKind, FuzzOptions, FuzzReport, found, mutate};
 use crate::process::{ProviderCommand, SpawnError};
 use crate::provider_run::Profile;
 
@@ -45,7 +49,9 @@ pub fn seeds(profile: &Profile) -> Vec<String> {
         for case in file.cases {
             for step in case.input.setup.iter().chain(&case.input.steps) {
                 if let Send::Line { line, .. } = &step.send
-                    && !line.contains("${huge_header}")
+                    && !Template::parse(line)
+                        .placeholders()
+                        .any(|p| p == Placeholder::HugeHeader)
                 {
                     let rendered = profile.render(line);
                     if seen.insert(rendered.clone()) {
@@ -82,16 +88,6 @@ pub fn exchange(input: &[u8], timeout: Duration) -> Exchange {
         close_stdin: close_for(input),
         timeouts: Timeouts::uniform(timeout),
     }
-}
-
-/// What one exchange showed, when it is a finding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Observed {
-    pub kind: FindingKind,
-    pub detail: String,
-    /// The kind plus what exactly happened (`crash-exit-101`, `hang-response`), for telling
-    /// findings apart with `keep_going`.
-    pub signature: String,
 }
 
 fn observed(kind: FindingKind, signature: &str, detail: String) -> Option<Observed> {
@@ -257,18 +253,71 @@ pub fn classify(input: &[u8], t: &Transcript) -> Option<Observed> {
 /// only "too long" when something is really wrong. Cargo itself has no limit.
 pub const LINE_LIMIT: usize = 64 << 20;
 
-fn run(
-    command: &ProviderCommand,
-    input: &[u8],
+/// A provider as the campaign fuzzes it: one exchange per input, from the vectors' request
+/// lines.
+struct FuzzedProvider<'a> {
+    command: &'a ProviderCommand,
+    profile: &'a Profile,
+    seeds: Vec<String>,
     timeout: Duration,
-) -> Result<Option<Observed>, SpawnError> {
-    let t = command.run(&exchange(input, timeout))?;
-    Ok(classify(input, &t))
 }
 
-/// Whether `input` still hangs with twice the deadline.
-fn hang_confirmed(command: &ProviderCommand, input: &[u8], timeout: Duration) -> bool {
-    matches!(run(command, input, timeout * 2), Ok(Some(o)) if o.kind == FindingKind::Hang)
+impl Target for FuzzedProvider<'_> {
+    /// Nothing but the bytes: they are the whole exchange.
+    type Setting = ();
+    type Error = SpawnError;
+    const INPUT: &'static str = "input";
+    const INPUTS: &'static str = "inputs";
+
+    fn input(&self, rng: &mut Rng, _: u64) -> ((), Vec<u8>) {
+        ((), mutate::input(rng, &self.seeds))
+    }
+
+    fn try_input(
+        &self,
+        _: &(),
+        input: &[u8],
+        deadline: Deadline,
+    ) -> Result<Option<Observed>, SpawnError> {
+        let timeout = match deadline {
+            Deadline::Usual => self.timeout,
+            Deadline::Doubled => self.timeout * 2,
+        };
+        let t = self.command.run(&exchange(input, timeout))?;
+        Ok(classify(input, &t))
+    }
+
+    /// A provider that cannot be started at all will not start for the next input either.
+    fn is_fatal(&self, error: &SpawnError) -> bool {
+        matches!(
+            error,
+            SpawnError::NotFound(_) | SpawnError::NotExecutable(_)
+        )
+    }
+
+    /// The final `\n`: it decides how stdin is closed.
+    fn kept_suffix(&self, input: &[u8]) -> usize {
+        usize::from(input.ends_with(b"\n"))
+    }
+
+    /// Any bytes can be written to stdin.
+    fn as_sent(&self, candidate: &[u8]) -> Vec<u8> {
+        candidate.to_vec()
+    }
+
+    fn vector(
+        &self,
+        kind: FindingKind,
+        _: &(),
+        minimized: &[u8],
+        dir: Option<&Path>,
+    ) -> FoundVector {
+        let send = found::vector_input(self.profile, minimized);
+        FoundVector {
+            case_id: found::provider_case_id(kind, &found::vector_bytes(&send)),
+            written: dir.map(|dir| found::write_provider(dir, kind, send)),
+        }
+    }
 }
 
 /// Fuzzes one provider. `progress` gets one line per notable event.
@@ -278,119 +327,18 @@ pub fn fuzz_provider(
     opts: &FuzzOptions,
     progress: &dyn Fn(&str),
 ) -> FuzzReport {
-    let mut campaign = Campaign::new(opts, "inputs", progress);
-    let seeds = seeds(profile);
-    let command = &command.clone().line_limit(LINE_LIMIT);
-    while !seeds.is_empty()
-        && let Some(iteration) = campaign.next_iteration()
-    {
-        let input = mutate::input(&mut Rng::for_iteration(opts.seed, iteration), &seeds);
-        let found = match run(command, &input, opts.timeout) {
-            Ok(found) => found,
-            Err(e) => {
-                let fatal = matches!(e, SpawnError::NotFound(_) | SpawnError::NotExecutable(_));
-                campaign.note(format!("input {iteration}: {e}"));
-                if fatal {
-                    break;
-                }
-                continue;
-            }
-        };
-        let Some(first) = found else { continue };
-        if campaign.is_duplicate(&first.signature) {
-            continue;
-        }
-        if first.kind == FindingKind::Hang && !hang_confirmed(command, &input, opts.timeout) {
-            campaign.note(format!(
-                "input {iteration}: hung once, but not again with twice the deadline (not reported)"
-            ));
-            continue;
-        }
-        campaign.progress(&format!(
-            "found {} at input {iteration} ({}); shrinking {} bytes",
-            first.kind,
-            first.detail,
-            input.len()
-        ));
-        let signature = first.signature.clone();
-        let finding = shrink_and_write(
-            command,
-            profile,
-            opts,
-            iteration,
-            input,
-            first,
-            &mut campaign.report,
-        );
-        if !campaign.record(signature, finding) {
-            break;
-        }
-    }
-    campaign.finish()
-}
-
-fn shrink_and_write(
-    command: &ProviderCommand,
-    profile: &Profile,
-    opts: &FuzzOptions,
-    iteration: u64,
-    input: Vec<u8>,
-    first: Observed,
-    report: &mut FuzzReport,
-) -> Finding {
-    let kind = first.kind;
-    let budget = if kind == FindingKind::Hang {
-        opts.shrink_budget / 4
-    } else {
-        opts.shrink_budget
+    let campaign = Campaign::new(opts, FuzzedProvider::INPUTS, progress);
+    let command = command.clone().line_limit(LINE_LIMIT);
+    let target = FuzzedProvider {
+        command: &command,
+        profile,
+        seeds: seeds(profile),
+        timeout: opts.timeout,
     };
-    let mut seen: BTreeMap<Vec<u8>, Observed> = BTreeMap::new();
-    let keep = usize::from(input.ends_with(b"\n"));
-    let shrunk = shrink::shrink(&input, keep, budget, &mut |candidate| match run(
-        command,
-        candidate,
-        opts.timeout,
-    ) {
-        Ok(Some(o)) if o.kind == kind => {
-            seen.insert(candidate.to_vec(), o);
-            true
-        }
-        _ => false,
-    });
-    let mut minimized = shrunk.input;
-    let mut detail = seen.remove(&minimized).unwrap_or(first.clone()).detail;
-    if kind == FindingKind::Hang
-        && minimized != input
-        && !hang_confirmed(command, &minimized, opts.timeout)
-    {
-        report.notes.push(format!(
-            "input {iteration}: the shrunk input did not hang again with twice the deadline; kept the original"
-        ));
-        minimized = input.clone();
-        detail = first.detail.clone();
+    if target.seeds.is_empty() {
+        return campaign.finish();
     }
-    let send = found::vector_input(profile, &minimized);
-    let case_id = found::provider_case_id(kind, &found::vector_bytes(&send));
-    let vector = match &opts.found_dir {
-        None => None,
-        Some(dir) => match found::write_provider(dir, kind, send) {
-            Ok(path) => Some(path),
-            Err(e) => {
-                report.notes.push(e.to_string());
-                None
-            }
-        },
-    };
-    Finding {
-        kind,
-        case_id,
-        input,
-        minimized,
-        detail,
-        vector,
-        iteration,
-        shrink_attempts: shrunk.attempts,
-    }
+    campaign.run(&target)
 }
 
 #[cfg(test)]

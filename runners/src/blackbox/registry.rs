@@ -30,7 +30,7 @@
 //! from a token-checking endpoint for a token that the reference verifier, with the session's
 //! key, URL, clock, freshness window and skew, refuses).
 
-use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 use credlab_suite::backend::Backend;
@@ -44,9 +44,10 @@ use credlab_suite::vectors::fixture::{CrateSource, registered};
 use credlab_suite::verify::Policy;
 use time::OffsetDateTime;
 
+use super::campaign::{Campaign, Deadline, FoundVector, Observed, Target};
 use super::found::{self, RegistryContext};
 use super::rng::Rng;
-use super::{Campaign, Finding, FindingKind, FuzzOptions, FuzzReport, shrink};
+use super::{FindingKind, FuzzOptions, FuzzReport};
 use crate::registry_run::crates::LiveCrates;
 use crate::registry_run::{Answer, Client, SendError, Session};
 use credlab_suite::redact::SecretKind;
@@ -61,8 +62,8 @@ struct World<'a> {
     crates: LiveCrates,
     /// Seconds the registry's clock is ahead of ours.
     skew: i64,
-    /// The operations fuzzed, and whether their endpoint checks tokens.
-    ops: Vec<(Operation, bool)>,
+    /// The endpoints fuzzed.
+    endpoints: Vec<Endpoint>,
     policy: Policy,
 }
 
@@ -119,12 +120,22 @@ impl World<'_> {
     }
 }
 
-/// What one request showed, when it is a finding.
+/// What a token is sent to: an operation, and whether its endpoint checks tokens (one that
+/// answers 2xx without a token does not, so its 2xx is no sign of accepted garbage).
 #[derive(Debug, Clone)]
-struct Observed {
-    kind: FindingKind,
-    detail: String,
-    signature: String,
+struct Endpoint {
+    operation: Operation,
+    checks_tokens: bool,
+}
+
+/// Why a token could not be sent (the session's configuration, not the registry's doing).
+#[derive(Debug)]
+struct NotSent(String);
+
+impl std::fmt::Display for NotSent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "not sent: {}", self.0)
+    }
 }
 
 /// The token as the registry receives it: header-safe, without spaces or tabs at the ends.
@@ -204,10 +215,13 @@ fn send(
     client.request(op, Some(token), &world.crates)
 }
 
-/// The operation of input `i`: one of the session's, with a fresh version for a publish.
-fn operation(world: &World<'_>, rng: &mut Rng, i: u64) -> (Operation, bool) {
-    let (op, checks) = world.ops[rng.below(world.ops.len())].clone();
-    let op = match op {
+/// The endpoint of input `i`: one of the session's, with a fresh version for a publish.
+fn endpoint(world: &World<'_>, rng: &mut Rng, i: u64) -> Endpoint {
+    let Endpoint {
+        operation,
+        checks_tokens,
+    } = world.endpoints[rng.below(world.endpoints.len())].clone();
+    let operation = match operation {
         Operation::Publish { name, .. } => {
             let vers = format!("0.0.0-fuzz.{i}");
             let cksum = world.crates.cksum(&name, &vers);
@@ -215,7 +229,10 @@ fn operation(world: &World<'_>, rng: &mut Rng, i: u64) -> (Operation, bool) {
         }
         other => other,
     };
-    (op, checks)
+    Endpoint {
+        operation,
+        checks_tokens,
+    }
 }
 
 const HEADERS: [&str; 10] = [
@@ -417,7 +434,7 @@ fn token(world: &World<'_>, rng: &mut Rng, op: &Operation) -> String {
 
 /// Fuzzes one registry session. `progress` gets one line per notable event.
 pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&str)) -> FuzzReport {
-    let mut campaign = Campaign::new(opts, "tokens", progress);
+    let mut campaign = Campaign::new(opts, World::INPUTS, progress);
     let client_with = |timeout| {
         let mut client = Client::new(
             &session.fixture.index_url,
@@ -440,7 +457,7 @@ pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&s
         patient: client_with(opts.timeout * 2),
         crates: LiveCrates::default(),
         skew,
-        ops: Vec::new(),
+        endpoints: Vec::new(),
         policy: Policy {
             max_age: session
                 .fixture
@@ -503,155 +520,101 @@ pub fn fuzz_registry(session: &Session, opts: &FuzzOptions, progress: &dyn Fn(&s
                 op.kind().as_str()
             ));
         }
-        world.ops.push((op, !open));
-    }
-    if world.ops.is_empty() {
-        campaign.note(
-            "nothing to fuzz: reads are not authenticated and config.json names no api".into(),
-        );
+        world.endpoints.push(Endpoint {
+            operation: op,
+            checks_tokens: !open,
+        });
     }
     campaign.progress(&format!(
         "fuzzing {} endpoints of {}",
-        world.ops.len(),
+        world.endpoints.len(),
         session.fixture.index_url
     ));
-    while !world.ops.is_empty()
-        && let Some(iteration) = campaign.next_iteration()
-    {
-        let mut rng = Rng::for_iteration(opts.seed, iteration);
-        let (op, checks) = operation(&world, &mut rng, iteration);
-        let token = token(&world, &mut rng, &op);
-        let first = match classify(
-            &world,
-            &op,
-            checks,
-            &token,
-            send(&world, &world.client, &op, &token),
-        ) {
-            Ok(Some(o)) => o,
-            Ok(None) => continue,
-            Err(e) => {
-                campaign.note(format!("input {iteration}: not sent: {e}"));
-                continue;
-            }
-        };
-        if campaign.is_duplicate(&first.signature) {
-            continue;
-        }
-        if first.kind == FindingKind::Hang && !hang_confirmed(&world, &op, checks, &token) {
-            campaign.note(format!(
-                "input {iteration}: no answer once, but an answer with twice the deadline (not reported)"
-            ));
-            continue;
-        }
-        campaign.progress(&format!(
-            "found {} at input {iteration} ({}); shrinking a {}-byte token",
-            first.kind,
-            first.detail,
-            token.len()
-        ));
-        let signature = first.signature.clone();
-        let finding = shrink_and_write(
-            &world,
-            opts,
-            iteration,
-            &op,
-            checks,
-            token,
-            first,
-            &mut campaign.report,
+    if world.endpoints.is_empty() {
+        campaign.note(
+            "nothing to fuzz: reads are not authenticated and config.json names no api".into(),
         );
-        if !campaign.record(signature, finding) {
-            break;
-        }
+        return campaign.finish();
     }
-    campaign.finish()
+    campaign.run(&world)
 }
 
-fn hang_confirmed(world: &World<'_>, op: &Operation, checks: bool, token: &str) -> bool {
-    let result = send(world, &world.patient, op, token);
-    matches!(classify(world, op, checks, token, result), Ok(Some(o)) if o.kind == FindingKind::Hang)
-}
+impl Target for World<'_> {
+    type Setting = Endpoint;
+    type Error = NotSent;
+    const INPUT: &'static str = "token";
+    const INPUTS: &'static str = "tokens";
 
-#[allow(clippy::too_many_arguments)]
-fn shrink_and_write(
-    world: &World<'_>,
-    opts: &FuzzOptions,
-    iteration: u64,
-    op: &Operation,
-    checks: bool,
-    token: String,
-    first: Observed,
-    report: &mut FuzzReport,
-) -> Finding {
-    let kind = first.kind;
-    let budget = if kind == FindingKind::Hang {
-        opts.shrink_budget / 4
-    } else {
-        opts.shrink_budget
-    };
-    let mut seen: BTreeMap<String, Observed> = BTreeMap::new();
-    let shrunk = shrink::shrink(token.as_bytes(), 0, budget, &mut |candidate| {
-        let candidate = sanitize(candidate);
-        let result = send(world, &world.client, op, &candidate);
-        match classify(world, op, checks, &candidate, result) {
-            Ok(Some(o)) if o.kind == kind => {
-                seen.insert(candidate, o);
-                true
-            }
-            _ => false,
-        }
-    });
-    let mut minimized = sanitize(&shrunk.input);
-    let mut detail = seen.remove(&minimized).unwrap_or(first.clone()).detail;
-    if kind == FindingKind::Hang
-        && minimized != token
-        && !hang_confirmed(world, op, checks, &minimized)
-    {
-        report.notes.push(format!(
-            "input {iteration}: the shrunk token did not hang again with twice the deadline; kept the original"
-        ));
-        minimized = token.clone();
-        detail = first.detail.clone();
+    fn input(&self, rng: &mut Rng, iteration: u64) -> (Endpoint, Vec<u8>) {
+        let endpoint = endpoint(self, rng, iteration);
+        let token = token(self, rng, &endpoint.operation);
+        (endpoint, token.into_bytes())
     }
-    let clock = world
-        .now()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| world.now());
-    // The vector must not hold a token signed with the registry's key: it is moved to the
-    // public RFC 3231 key, and judged under that key.
-    let (kept, key) = found::transplant(&minimized, world.session.secrets(), world.key());
-    let expect = match world.reference_with(&key, &kept, op, clock, &Policy::default()) {
-        Ok(()) => TokenExpect::Valid,
-        Err(r) => TokenExpect::Invalid { rejection: r.kind },
-    };
-    let context = RegistryContext {
-        index_url: world.index_url().to_string(),
-        key: registered(&key, world.subject().map(str::to_string)),
-        request: op.clone(),
-        clock: iat::format(clock),
-        expect,
-    };
-    let case_id = found::registry_case_id(kind, &kept);
-    let vector = match &opts.found_dir {
-        None => None,
-        Some(dir) => match found::write_registry(dir, kind, &kept, &context) {
-            Ok(path) => Some(path),
-            Err(e) => {
-                report.notes.push(e.to_string());
-                None
-            }
-        },
-    };
-    Finding {
-        kind,
-        case_id,
-        input: token.into_bytes(),
-        minimized: minimized.into_bytes(),
-        detail,
-        vector,
-        iteration,
-        shrink_attempts: shrunk.attempts,
+
+    fn try_input(
+        &self,
+        endpoint: &Endpoint,
+        input: &[u8],
+        deadline: Deadline,
+    ) -> Result<Option<Observed>, NotSent> {
+        // Every input tried is a sanitized token (made as one, shrunk through `as_sent`):
+        // ASCII, so this is the token as it was made.
+        let token = String::from_utf8_lossy(input);
+        let client = match deadline {
+            Deadline::Usual => &self.client,
+            Deadline::Doubled => &self.patient,
+        };
+        let op = &endpoint.operation;
+        let result = send(self, client, op, &token);
+        classify(self, op, endpoint.checks_tokens, &token, result).map_err(NotSent)
+    }
+
+    /// A token that could not be sent says nothing of the next one (another operation,
+    /// another body).
+    fn is_fatal(&self, _: &NotSent) -> bool {
+        false
+    }
+
+    /// A token is shrunk whole: no part of it is structure the request needs.
+    fn kept_suffix(&self, _: &[u8]) -> usize {
+        0
+    }
+
+    fn as_sent(&self, candidate: &[u8]) -> Vec<u8> {
+        sanitize(candidate).into_bytes()
+    }
+
+    fn vector(
+        &self,
+        kind: FindingKind,
+        endpoint: &Endpoint,
+        minimized: &[u8],
+        dir: Option<&Path>,
+    ) -> FoundVector {
+        let minimized = String::from_utf8_lossy(minimized);
+        let clock = self
+            .now()
+            .replace_nanosecond(0)
+            .unwrap_or_else(|_| self.now());
+        let op = &endpoint.operation;
+        // The vector must not hold a token signed with the registry's key: it is moved to the
+        // public RFC 3231 key, and judged under that key.
+        let (kept, key) = found::transplant(&minimized, self.session.secrets(), self.key());
+        let expect = match self.reference_with(&key, &kept, op, clock, &Policy::default()) {
+            Ok(()) => TokenExpect::Valid,
+            Err(r) => TokenExpect::Invalid { rejection: r.kind },
+        };
+        let context = RegistryContext {
+            index_url: self.index_url().to_string(),
+            key: registered(&key, self.subject().map(str::to_string)),
+            request: op.clone(),
+            clock: iat::format(clock),
+            expect,
+        };
+        FoundVector {
+            case_id: found::registry_case_id(kind, &kept),
+            written: dir.map(|dir| found::write_registry(dir, kind, &kept, &context)),
+        }
     }
 }
 
