@@ -8,14 +8,14 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
+        // Every file, whatever its extension: the committed fuzz seeds (`fuzz/corpus/`) have
+        // none and are vector files too. Build output and local fuzz crashes are not the
+        // repository's; binary files are skipped when they do not read as text.
         if path.is_dir() {
-            if !matches!(name.as_ref(), "target" | ".git" | "corpus" | "artifacts") {
+            if !matches!(name.as_ref(), "target" | ".git" | "artifacts" | "coverage") {
                 files(&path, out);
             }
-        } else if ["rs", "json", "md", "toml", "sh", "yml", "yaml"]
-            .iter()
-            .any(|ext| name.ends_with(&format!(".{ext}")))
-        {
+        } else {
             out.push(path);
         }
     }
