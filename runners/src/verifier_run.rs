@@ -19,12 +19,11 @@ pub const NAME: &str = "builtin:reference-verifier";
 
 /// The committed token cases and the found ones, as `filter` keeps them.
 pub fn cases(filter: &Filter, found: &[TokenFile]) -> Vec<TokenCase> {
-    embedded::token_files()
-        .into_iter()
-        .chain(found.iter().cloned())
-        .flat_map(|f| f.cases)
-        .filter(|c| filter.keeps(c.id.as_str()))
-        .collect()
+    filter.select(
+        embedded::token_files()
+            .into_iter()
+            .chain(found.iter().cloned()),
+    )
 }
 
 /// Each case judged against the reference verifier under `policy` on `backend`.

@@ -1,6 +1,7 @@
 //! Which cases run, in what order, on how many threads: `--only`/`--skip`, `--shuffle`,
 //! `--jobs`, the same for every kind of target.
 
+use credlab_suite::cases::{Case, VectorFile};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 /// Case-id filters from `--only` and `--skip` (globs over case ids).
@@ -54,6 +55,18 @@ impl Filter {
 
     pub fn keeps(&self, id: &str) -> bool {
         self.only.as_ref().is_none_or(|o| o.is_match(id)) && !self.skip.is_match(id)
+    }
+
+    /// The cases of `files` this filter keeps, in file order.
+    pub fn select<I, E>(
+        &self,
+        files: impl IntoIterator<Item = VectorFile<I, E>>,
+    ) -> Vec<Case<I, E>> {
+        files
+            .into_iter()
+            .flat_map(|f| f.cases)
+            .filter(|c| self.keeps(c.id.as_str()))
+            .collect()
     }
 }
 

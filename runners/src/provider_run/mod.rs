@@ -342,12 +342,11 @@ fn run_case_with(
 
 /// The committed provider cases and the found ones, as `filter` keeps them, in file order.
 pub fn cases(filter: &Filter, found: &[ProviderFile]) -> Vec<ProviderCase> {
-    embedded::provider_files()
-        .into_iter()
-        .chain(found.iter().cloned())
-        .flat_map(|f| f.cases)
-        .filter(|c| filter.keeps(c.id.as_str()))
-        .collect()
+    filter.select(
+        embedded::provider_files()
+            .into_iter()
+            .chain(found.iter().cloned()),
+    )
 }
 
 /// The provider's cases as jobs for the runner core ([`crate::engine`]). Cases that judge the

@@ -20,7 +20,7 @@ use super::{
 /// Runs one authentication case.
 pub fn run_auth_case(session: &Session, case: &AuthCase) -> CaseRun {
     let started = Instant::now();
-    let outcome_and_evidence = match inapplicable(case, session.offers()) {
+    let (outcome, evidence) = match inapplicable(case, session.offers()) {
         Some(reason) => (Outcome::Skip { reason }, Vec::new()),
         None => match exchange(session, case.input.exchange) {
             Ok(seen) => {
@@ -35,11 +35,7 @@ pub fn run_auth_case(session: &Session, case: &AuthCase) -> CaseRun {
             Err(e) => (transport_outcome(e), Vec::new()),
         },
     };
-    CaseRun {
-        outcome: outcome_and_evidence.0,
-        evidence: outcome_and_evidence.1,
-        duration: started.elapsed(),
-    }
+    CaseRun::since(started, outcome, evidence)
 }
 
 /// The answer of a failed case, for the report.

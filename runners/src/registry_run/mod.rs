@@ -290,16 +290,8 @@ pub struct RegistryCases {
 /// The registry cases `filter` keeps, for `session`'s live fixture.
 pub fn cases(session: &Session, filter: &Filter) -> RegistryCases {
     RegistryCases {
-        auth: embedded::auth_files()
-            .into_iter()
-            .flat_map(|f| f.cases)
-            .filter(|c| filter.keeps(c.id.as_str()))
-            .collect(),
-        tokens: vectors::token_files(&session.fixture)
-            .into_iter()
-            .flat_map(|f| f.cases)
-            .filter(|c| filter.keeps(c.id.as_str()))
-            .collect(),
+        auth: filter.select(embedded::auth_files()),
+        tokens: filter.select(vectors::token_files(&session.fixture)),
     }
 }
 
@@ -427,8 +419,5 @@ impl Session {
 
 /// What the registry's answer was, for the judge.
 fn http_answer(answer: &Answer) -> HttpAnswer {
-    HttpAnswer {
-        status: answer.status,
-        body: answer.body.clone(),
-    }
+    HttpAnswer::new(answer.status, answer.body.clone())
 }

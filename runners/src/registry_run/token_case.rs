@@ -34,11 +34,7 @@ fn request_of(token: &str) -> Option<Operation> {
 /// Runs one token case.
 pub fn run_token_case(session: &Session, case: &TokenCase) -> CaseRun {
     let started = Instant::now();
-    let finish = |outcome, evidence| CaseRun {
-        outcome,
-        evidence,
-        duration: started.elapsed(),
-    };
+    let finish = |outcome, evidence| CaseRun::since(started, outcome, evidence);
     let keys = [registered(
         &session.target.key,
         session.target.subject.clone(),

@@ -160,14 +160,11 @@ pub fn check_all(files: &[(String, AnyVectorFile)]) -> Vec<Problem> {
             AnyVectorFile::Provider(_) | AnyVectorFile::Auth(_) => None,
         })
         .collect();
-    let mut problems = check(&tokens);
-    let mut seen: HashSet<CaseId> = tokens
-        .iter()
-        .flat_map(|(_, f)| f.cases.iter().map(|c| c.id.clone()))
-        .collect();
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
     for (name, file) in files {
         match file {
-            AnyVectorFile::Token(_) => {}
+            AnyVectorFile::Token(file) => check_envelope(name, file, &mut seen, &mut problems),
             AnyVectorFile::Provider(file) => {
                 check_envelope(name, file, &mut seen, &mut problems);
                 check_provider(name, file, &mut problems);
@@ -175,11 +172,12 @@ pub fn check_all(files: &[(String, AnyVectorFile)]) -> Vec<Problem> {
             AnyVectorFile::Auth(file) => check_envelope(name, file, &mut seen, &mut problems),
         }
     }
+    problems.extend(token_rules(&tokens));
     problems
 }
 
-/// The rules every case file shares: the format, ids unique across all files and inside the
-/// file's group, a description and a citation for every case.
+/// The rules every case file shares: the format, ids and aliases unique across all files, ids
+/// inside the file's group, a description and a citation for every case.
 fn check_envelope<I, E>(
     name: &str,
     file: &VectorFile<I, E>,
@@ -195,8 +193,10 @@ fn check_envelope<I, E>(
     }
     for case in &file.cases {
         let mut report = |message: String| problems.push(problem(name, Some(&case.id), message));
-        if !seen.insert(case.id.clone()) {
-            report(format!("the id {} is used twice", case.id));
+        for id in std::iter::once(&case.id).chain(&case.aliases) {
+            if !seen.insert(id.clone()) {
+                report(format!("the id {id} is used twice"));
+            }
         }
         if case.id.group() != file.group {
             report(format!("the id is not in the file's group {}", file.group));
@@ -278,45 +278,30 @@ pub fn format_level_pid(paserk: &str) -> Option<String> {
     Some(out)
 }
 
-/// The semantic rules over a set of loaded files.
+/// The semantic rules over a set of loaded token files: the envelope rules every file shares,
+/// then the token rules.
 pub fn check(files: &[(String, TokenFile)]) -> Vec<Problem> {
     let mut problems = Vec::new();
-    let mut seen: HashSet<&CaseId> = HashSet::new();
-    let mut expectations: BTreeMap<&CaseId, &TokenExpect> = BTreeMap::new();
+    let mut seen = HashSet::new();
     for (name, file) in files {
-        if file.format != FORMAT {
-            problems.push(problem(
-                name,
-                None,
-                format!("format is {:?}, expected {FORMAT:?}", file.format),
-            ));
-        }
-        for case in &file.cases {
-            for id in std::iter::once(&case.id).chain(&case.aliases) {
-                if !seen.insert(id) {
-                    problems.push(problem(
-                        name,
-                        Some(&case.id),
-                        format!("the id {id} is used twice"),
-                    ));
-                }
-            }
-            expectations.insert(&case.id, &case.expect);
-        }
+        check_envelope(name, file, &mut seen, &mut problems);
     }
+    problems.extend(token_rules(files));
+    problems
+}
+
+/// The rules of token cases: a clock that parses, a base that exists and is valid, no
+/// Cargo-shaped token expected invalid, keys that match their ids, a signer that is enrolled.
+fn token_rules(files: &[(String, TokenFile)]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let expectations: BTreeMap<&CaseId, &TokenExpect> = files
+        .iter()
+        .flat_map(|(_, f)| f.cases.iter().map(|c| (&c.id, &c.expect)))
+        .collect();
     for (name, file) in files {
         for case in &file.cases {
             let id = Some(&case.id);
             let mut report = |message: String| problems.push(problem(name, id, message));
-            if case.id.group() != file.group {
-                report(format!("the id is not in the file's group {}", file.group));
-            }
-            if case.description.trim().is_empty() {
-                report("the description is empty".into());
-            }
-            if case.spec.is_empty() {
-                report("no spec citation".into());
-            }
             match case.clock.as_deref().map(crate::judge::token::clock) {
                 Some(Ok(_)) => {}
                 Some(Err(e)) => report(format!("clock: {e}")),

@@ -138,10 +138,7 @@ mod tests {
 
     fn seen(status: u16, body: &str) -> Exchanged {
         Exchanged {
-            answer: HttpAnswer {
-                status,
-                body: body.as_bytes().to_vec(),
-            },
+            answer: HttpAnswer::new(status, body),
             www_authenticate: None,
             state: None,
             probe: None,

@@ -26,6 +26,15 @@ pub struct HttpAnswer {
     pub body: Vec<u8>,
 }
 
+impl HttpAnswer {
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            body: body.into(),
+        }
+    }
+}
+
 /// What a refused request did to the registry's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trace {
@@ -129,13 +138,6 @@ pub fn judge(expect: &TokenExpect, answer: &HttpAnswer, trace: &Trace) -> Outcom
 mod tests {
     use super::*;
 
-    fn answer(status: u16, body: &str) -> HttpAnswer {
-        HttpAnswer {
-            status,
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
     const ERR: &str = r#"{"errors":[{"detail":"expired"}]}"#;
 
     #[test]
@@ -144,33 +146,33 @@ mod tests {
             rejection: RejectionKind::Expired,
         };
         assert_eq!(
-            judge(&invalid, &answer(401, ERR), &Trace::None),
+            judge(&invalid, &HttpAnswer::new(401, ERR), &Trace::None),
             Outcome::Pass
         );
         assert_eq!(
-            judge(&invalid, &answer(403, ERR), &Trace::NotChecked),
+            judge(&invalid, &HttpAnswer::new(403, ERR), &Trace::NotChecked),
             Outcome::Pass
         );
         assert!(matches!(
-            judge(&invalid, &answer(400, ERR), &Trace::None),
+            judge(&invalid, &HttpAnswer::new(400, ERR), &Trace::None),
             Outcome::Fail { .. }
         ));
         assert!(matches!(
-            judge(&invalid, &answer(401, "no"), &Trace::None),
+            judge(&invalid, &HttpAnswer::new(401, "no"), &Trace::None),
             Outcome::Fail { .. }
         ));
         assert!(matches!(
-            judge(&invalid, &answer(200, "{}"), &Trace::None),
+            judge(&invalid, &HttpAnswer::new(200, "{}"), &Trace::None),
             Outcome::Fail { .. }
         ));
         assert!(matches!(
-            judge(&invalid, &answer(500, ERR), &Trace::None),
+            judge(&invalid, &HttpAnswer::new(500, ERR), &Trace::None),
             Outcome::Fail { .. }
         ));
         assert!(matches!(
             judge(
                 &invalid,
-                &answer(401, ERR),
+                &HttpAnswer::new(401, ERR),
                 &Trace::Left("published".into())
             ),
             Outcome::Fail { .. }
@@ -179,15 +181,23 @@ mod tests {
             rejection: RejectionKind::VersionExists,
         };
         assert_eq!(
-            judge(&republish, &answer(409, ERR), &Trace::None),
+            judge(&republish, &HttpAnswer::new(409, ERR), &Trace::None),
             Outcome::Pass
         );
         assert_eq!(
-            judge(&TokenExpect::Valid, &answer(200, "{}"), &Trace::NotChecked),
+            judge(
+                &TokenExpect::Valid,
+                &HttpAnswer::new(200, "{}"),
+                &Trace::NotChecked
+            ),
             Outcome::Pass
         );
         assert!(matches!(
-            judge(&TokenExpect::Valid, &answer(401, ERR), &Trace::NotChecked),
+            judge(
+                &TokenExpect::Valid,
+                &HttpAnswer::new(401, ERR),
+                &Trace::NotChecked
+            ),
             Outcome::Fail { .. }
         ));
     }
@@ -199,13 +209,13 @@ mod tests {
             policy: crate::cases::token::PolicyKnob::JsonDepth,
         };
         assert_eq!(
-            judge(&deep, &answer(200, "{}"), &Trace::None),
+            judge(&deep, &HttpAnswer::new(200, "{}"), &Trace::None),
             Outcome::Pass
         );
         for status in [400, 401, 403, 413, 422] {
             assert!(
                 matches!(
-                    judge(&deep, &answer(status, "bad json"), &Trace::None),
+                    judge(&deep, &HttpAnswer::new(status, "bad json"), &Trace::None),
                     Outcome::PassNonStrict { .. }
                 ),
                 "{status}"
@@ -213,7 +223,7 @@ mod tests {
         }
         for status in [500, 502] {
             assert!(matches!(
-                judge(&deep, &answer(status, ERR), &Trace::None),
+                judge(&deep, &HttpAnswer::new(status, ERR), &Trace::None),
                 Outcome::Fail { .. }
             ));
         }

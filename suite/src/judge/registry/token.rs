@@ -133,20 +133,13 @@ mod tests {
             .unwrap_or_else(|| panic!("no case {id}"))
     }
 
-    fn answer(status: u16, body: &str) -> HttpAnswer {
-        HttpAnswer {
-            status,
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
     const ERR: &str = r#"{"errors":[{"detail":"no"}]}"#;
 
     #[test]
     fn a_refused_earlier_use_fails_a_reuse_case_and_skips_a_replay_case() {
         let refused = TokenExchange::EarlierRefused {
             number: 1,
-            answer: answer(401, ERR),
+            answer: HttpAnswer::new(401, ERR),
         };
         let reuse = case("token::replayed::read-token-reused");
         assert_eq!(reuse.over_http().1, TokenExpect::Valid);
@@ -169,7 +162,7 @@ mod tests {
     fn a_replayed_publish_may_be_refused_as_a_republish() {
         let replay = case("token::replayed::publish-token-replayed");
         let sent = |status| TokenExchange::Sent {
-            answer: answer(status, ERR),
+            answer: HttpAnswer::new(status, ERR),
             trace: Trace::None,
         };
         assert_eq!(judge_token(&replay, &sent(409)), Outcome::Pass);
