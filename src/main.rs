@@ -15,9 +15,9 @@ fn main() -> ExitCode {
     // providers (the reference targets and the seeded-bug mutants), started by the runner.
     let argv: Vec<_> = std::env::args_os().skip(1).collect();
     if argv == ["--cargo-plugin"]
-        && let Some(name) = std::env::var_os(credlab_runners::builtin::BUILTIN_ENV)
+        && let Some(name) = std::env::var_os(credlab_targets::builtin::BUILTIN_ENV)
     {
-        let code = credlab_runners::builtin::run(&name.to_string_lossy());
+        let code = credlab_targets::builtin::run(&name.to_string_lossy());
         return exit::code(u8::try_from(code).unwrap_or(1));
     }
     // Before anything else (and before any thread exists): take the secret key out of the

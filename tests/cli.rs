@@ -485,7 +485,7 @@ fn a_remote_api_in_config_json_exits_78() {
 /// goes on with credlab's read token (exit 1, not 78).
 #[test]
 fn a_403_to_the_anonymous_config_json_fails_one_case_and_the_run_goes_on() {
-    use credlab_runners::registry::server::{Bug, Config, start};
+    use credlab_targets::registry::server::{Bug, Config, start};
     let key = credlab_suite::keys::SecretKey::generate();
     let running = start(Config {
         keys: vec![(key.public_key().clone(), None)],

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use credlab_runners::blackbox::load_found;
-use credlab_runners::registry::server::{self, Bug, Config};
 use credlab_suite::keys::SecretKey;
+use credlab_targets::registry::server::{self, Bug, Config};
 use serde_json::Value;
 
 fn credlab() -> Command {

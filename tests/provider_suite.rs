@@ -11,10 +11,10 @@
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use credlab_runners::mutants::MUTANTS;
 use credlab_suite::cases::Level;
 use credlab_suite::report::{Report, Verdict};
 use credlab_suite::vectors::embedded;
+use credlab_targets::mutants::MUTANTS;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn credlab(args: &[&str]) -> Result<Report, Failed> {

@@ -14,13 +14,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use credlab_runners::engine::{Filter, Schedule, Silent, execute};
-use credlab_runners::registry::server::{Bug, Config, start};
 use credlab_runners::registry_run::{self, Target};
 use credlab_suite::cases::Level;
 use credlab_suite::cases::token::{PolicyKnob, TokenExpect};
 use credlab_suite::judge::Outcome;
 use credlab_suite::keys::SecretKey;
 use credlab_suite::vectors;
+use credlab_targets::registry::server::{Bug, Config, start};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 /// Every case's outcome against a reference registry with `bug`.

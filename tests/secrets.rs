@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use credlab_runners::hostile::echo_token;
 use credlab_suite::text::is_unsafe;
+use credlab_targets::hostile::echo_token;
 
 fn credlab() -> Command {
     let mut cmd = Command::cargo_bin("credlab").expect("the credlab binary is built");
@@ -392,7 +392,7 @@ fn echo_registry() -> EchoRegistry {
     let app = axum::Router::new().fallback(move |headers: HeaderMap| {
         let seen = seen.clone();
         async move {
-            let escapes = credlab_runners::hostile::ESCAPES;
+            let escapes = credlab_targets::hostile::ESCAPES;
             let detail = match headers
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())

@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use credlab_runners::registry::server::{Config, start};
 use credlab_suite::keys::SecretKey;
 use credlab_suite::token::{self, Operation};
 use credlab_suite::verify::{KeyStore, Request, Verifier};
+use credlab_targets::registry::server::{Config, start};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use time::OffsetDateTime;
 

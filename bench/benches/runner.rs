@@ -18,13 +18,13 @@ use credlab_suite::cases::provider::{Feature, ProviderCase};
 use credlab_suite::keys::SecretKey;
 use credlab_suite::provider::{Exchange, Timeouts};
 use credlab_suite::vectors::embedded;
+use credlab_targets::builtin::BUILTIN_ENV;
 use criterion::{Criterion, criterion_group};
 
-const BUILTIN: &str = "CREDLAB_BUILTIN_PROVIDER";
 const HANG_TIMEOUT: Duration = Duration::from_millis(250);
 
 fn provider(name: &str) -> ProviderCommand {
-    ProviderCommand::new(std::env::current_exe().expect("the bench binary")).env(BUILTIN, name)
+    ProviderCommand::new(std::env::current_exe().expect("the bench binary")).env(BUILTIN_ENV, name)
 }
 
 fn cases() -> Vec<ProviderCase> {
@@ -178,9 +178,9 @@ fn main() {
     // Started by the runner as a provider: serve, do not bench.
     let argv: Vec<_> = std::env::args_os().skip(1).collect();
     if argv == ["--cargo-plugin"]
-        && let Some(name) = std::env::var_os(BUILTIN)
+        && let Some(name) = std::env::var_os(BUILTIN_ENV)
     {
-        std::process::exit(credlab_runners::builtin::run(&name.to_string_lossy()));
+        std::process::exit(credlab_targets::builtin::run(&name.to_string_lossy()));
     }
     benches();
     Criterion::default().configure_from_args().final_summary();

@@ -22,9 +22,9 @@ use credlab_suite::verify::{KeyStore, Request, Verifier};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::reference::request::{self, Action, CredentialRequest, Operation};
-use crate::reference::{PasetoProvider, TokenStore, protocol};
-use crate::registry::server::publish;
+use credlab_targets::reference::request::{self, Action, CredentialRequest, Operation};
+use credlab_targets::reference::{PasetoProvider, TokenStore, protocol};
+use credlab_targets::registry::server::publish;
 
 /// A harness: panics only when an invariant is violated.
 pub type Harness = fn(&[u8]);

@@ -4,7 +4,7 @@
 //!
 //! The mutants are built-in providers of the `credlab` binary, which runners' tests cannot
 //! name; so this test binary serves them itself: started as `blackbox --cargo-plugin` with
-//! `CREDLAB_BUILTIN_PROVIDER=NAME`, it runs `credlab_runners::builtin::run(NAME)`, exactly as
+//! `CREDLAB_BUILTIN_PROVIDER=NAME`, it runs `credlab_targets::builtin::run(NAME)`, exactly as
 //! `credlab --cargo-plugin` does (hence `harness = false`).
 
 use std::path::{Path, PathBuf};
@@ -15,23 +15,22 @@ use credlab_runners::blackbox::{
 };
 use credlab_runners::process::ProviderCommand;
 use credlab_runners::provider_run::{Features, Profile, run_case};
-use credlab_runners::registry::server::{self, Bug, Config};
 use credlab_runners::registry_run::{self, Target};
 use credlab_suite::backend::Backend;
-use credlab_suite::judge::token::{clock, evaluate, judge};
+use credlab_suite::judge::token::judge_reference;
 use credlab_suite::keys::SecretKey;
 use credlab_suite::provider::Timeouts;
 use credlab_suite::verify::Policy;
+use credlab_targets::builtin::BUILTIN_ENV;
+use credlab_targets::registry::server::{self, Bug, Config};
 use libtest_mimic::{Arguments, Failed, Trial};
-
-const BUILTIN_ENV: &str = "CREDLAB_BUILTIN_PROVIDER";
 
 fn main() {
     let argv: Vec<_> = std::env::args_os().skip(1).collect();
     if argv == ["--cargo-plugin"]
         && let Some(name) = std::env::var_os(BUILTIN_ENV)
     {
-        std::process::exit(credlab_runners::builtin::run(&name.to_string_lossy()));
+        std::process::exit(credlab_targets::builtin::run(&name.to_string_lossy()));
     }
     let args = Arguments::from_args();
     let mut trials = Vec::new();
@@ -223,7 +222,7 @@ fn seed_1_writes_the_committed_vector() -> Result<(), Failed> {
     let mut profile = profile();
     profile.unsupported_url = Some("sparse+https://elsewhere.credlab.test/index/".into());
     let command = builtin("mutant:panic-on-unknown-argument")
-        .env(credlab_runners::reference::ONLY_URL_ENV, &profile.index_url);
+        .env(credlab_targets::reference::ONLY_URL_ENV, &profile.index_url);
     let report = fuzz_provider(
         &command,
         &profile,
@@ -322,11 +321,7 @@ fn registry_bug_is_found() -> Result<(), Failed> {
         || "the vector's key is not the session's".into(),
     )?;
     // Offline, the reference verifier agrees with the vector's expectation.
-    let now = clock(case.clock.as_deref().unwrap_or_default())?;
-    let answer = evaluate(&case.input, now, &Policy::default(), Backend::default())
-        .map(|_| ())
-        .map_err(|r| r.kind);
-    let outcome = judge(&case.expect, answer);
+    let outcome = judge_reference(case, &Policy::default(), Backend::default());
     check(outcome.is_pass(), || format!("{outcome:?}"))?;
     // No secret in the file.
     let text = std::fs::read_to_string(&path)?;
@@ -363,11 +358,7 @@ fn committed_vectors_replay() -> Result<(), Failed> {
         }
     }
     for case in tokens.iter().flat_map(|f| &f.cases) {
-        let now = clock(case.clock.as_deref().unwrap_or_default())?;
-        let answer = evaluate(&case.input, now, &Policy::default(), Backend::default())
-            .map(|_| ())
-            .map_err(|r| r.kind);
-        let outcome = judge(&case.expect, answer);
+        let outcome = judge_reference(case, &Policy::default(), Backend::default());
         check(outcome.is_pass(), || format!("{}: {outcome:?}", case.id))?;
     }
     Ok(())

@@ -1,19 +1,25 @@
-//! The process transport against the hostile `credlab-faux-provider` binary: every mode must
-//! give a precise transcript, within its deadlines, leaving nothing behind.
-#![cfg(unix)]
+//! The process transport against the hostile faux provider (`credlab_targets::faux`): every
+//! mode must give a precise transcript, within its deadlines, leaving nothing behind.
+//!
+//! This test binary is the faux provider too: started with `CREDLAB_FAUX` set, `main` serves
+//! that mode and exits before any test runs (a test binary cannot see another package's
+//! binaries, and this keeps the transport's tests beside the transport).
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use credlab_runners::process::{
     DEFAULT_CAPTURE_LIMIT, DEFAULT_LINE_LIMIT, DRAIN_GRACE, ProviderCommand, Sandbox, SpawnError,
 };
+use credlab_targets::faux;
+use libtest_mimic::{Arguments, Trial};
+
 use credlab_suite::provider::{
     CloseStdin, Exchange, ExitObservation, LeftoverPlace, LineRead, Phase, Timeouts, Transcript,
 };
 
-const FAUX: &str = env!("CARGO_BIN_EXE_credlab-faux-provider");
 const HELLO: &[u8] = br#"{"v":[1]}"#;
 const ANSWER: &[u8] =
     br#"{"Ok":{"kind":"get","token":"t","cache":"session","operation_independent":true}}"#;
@@ -28,8 +34,72 @@ const SHORT: Duration = Duration::from_millis(500);
 /// For exchanges that must finish on their own: far above what they need.
 const LONG: Duration = Duration::from_secs(10);
 
+/// A test function as a trial named after it; its panic is the failure.
+macro_rules! trial {
+    ($name:ident) => {
+        Trial::test(stringify!($name), || {
+            $name();
+            Ok(())
+        })
+    };
+}
+
+fn main() {
+    if std::env::var_os(faux::MODE_ENV).is_some() {
+        faux::run();
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        std::process::exit(0);
+    }
+    let trials = [
+        trial!(good_provider_completes_cargos_exchange),
+        trial!(argv_env_cwd_and_session_are_isolated),
+        trial!(relative_program_paths_resolve_against_the_harness_cwd),
+        trial!(run_uses_a_fresh_sandbox_and_run_in_reuses_one),
+        trial!(spawn_errors_are_precise),
+        trial!(no_hello_is_killed_at_the_hello_deadline),
+        trial!(hang_after_hello_is_killed_at_the_response_deadline),
+        trial!(sixteen_mib_request_to_a_provider_that_never_reads_does_not_block),
+        trial!(sixteen_mib_request_reaches_a_provider_that_reads),
+        trial!(no_exit_after_eof_is_killed_at_the_exit_deadline),
+        trial!(flood_before_the_response_is_too_long_and_drained),
+        trial!(flood_after_the_response_is_counted_not_stored),
+        trial!(floods_keep_the_harness_memory_bounded),
+        trial!(flood_on_stderr_is_counted_not_stored),
+        trial!(garbage_without_newline_times_out_as_bytes),
+        trial!(garbage_past_the_line_limit_is_too_long),
+        trial!(crash_is_a_signal),
+        trial!(exit_1_after_answering),
+        trial!(orphan_holding_stdout_is_killed_reaped_and_counted),
+        trial!(escapee_from_the_session_holding_stdout_is_killed_reaped_and_counted),
+        trial!(descendant_in_another_process_group_is_killed_reaped_and_counted),
+        trial!(double_forked_setsid_daemon_on_dev_null_is_killed_reaped_and_counted),
+        trial!(parallel_daemons_are_each_killed_and_counted_on_their_own_exchange),
+        trial!(a_new_session_the_host_program_starts_during_an_exchange_is_left_alone),
+        trial!(response_without_newline_deadlocks_cargos_exchange),
+        trial!(response_without_newline_then_eof_when_stdin_closes_early),
+        trial!(close_after_hello_sends_no_request),
+        trial!(never_closing_stdin_leaves_only_the_exit_deadline),
+        trial!(without_a_response_read_stdout_after_the_hello_is_trailing),
+        trial!(parallel_hangs_take_one_timeout_not_eight),
+        trial!(provider_command_is_shareable_across_threads),
+    ];
+    libtest_mimic::run(&Arguments::from_args(), trials.into()).exit();
+}
+
+/// The faux provider's program: this test binary.
+fn faux_exe() -> &'static str {
+    static EXE: OnceLock<String> = OnceLock::new();
+    EXE.get_or_init(|| {
+        std::env::current_exe()
+            .expect("current_exe")
+            .into_os_string()
+            .into_string()
+            .expect("a UTF-8 path")
+    })
+}
+
 fn faux(mode: &str) -> ProviderCommand {
-    ProviderCommand::new(FAUX).env("CREDLAB_FAUX", mode)
+    ProviderCommand::new(faux_exe()).env(faux::MODE_ENV, mode)
 }
 
 fn cargo_exchange(each: Duration) -> Exchange {
@@ -90,11 +160,9 @@ fn only_leftover(t: &Transcript, key: &str, place: LeftoverPlace) -> u32 {
     let leftover = &t.leftover_processes[0];
     assert_eq!(leftover.pid, pid);
     assert_eq!(leftover.place, place);
-    assert!(
-        leftover.comm.starts_with("credlab-faux"),
-        "{:?}",
-        leftover.comm
-    );
+    // The leftover is a faux provider: this binary, under the kernel's name for it.
+    let own = std::fs::read_to_string("/proc/self/comm").expect("/proc/self/comm");
+    assert_eq!(leftover.comm, own.trim_end());
     pid
 }
 
@@ -103,7 +171,6 @@ fn stderr_json(t: &Transcript) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("stderr is not JSON ({e}): {:?}", t.stderr))
 }
 
-#[test]
 fn good_provider_completes_cargos_exchange() {
     let t = run("good", &cargo_exchange(LONG));
     assert_clean(&t);
@@ -119,7 +186,6 @@ fn good_provider_completes_cargos_exchange() {
     assert_eq!(back.exit, t.exit);
 }
 
-#[test]
 fn argv_env_cwd_and_session_are_isolated() {
     let sandbox = Sandbox::new().unwrap();
     let t = faux("echo-argv")
@@ -134,7 +200,7 @@ fn argv_env_cwd_and_session_are_isolated() {
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
-    assert_eq!(argv, [FAUX, "--cargo-plugin"]);
+    assert_eq!(argv, [faux_exe(), "--cargo-plugin"]);
     assert_eq!(t.argv, ["--cargo-plugin"]);
 
     assert_eq!(Path::new(info["cwd"].as_str().unwrap()), sandbox.cwd());
@@ -192,11 +258,10 @@ fn argv_env_cwd_and_session_are_isolated() {
     assert_eq!(fds, [0, 1, 2]);
 }
 
-#[test]
 fn relative_program_paths_resolve_against_the_harness_cwd() {
     // The child runs in the sandbox's cwd; the program path must not be resolved there.
     let cwd = std::env::current_dir().unwrap();
-    let relative = pathdiff(Path::new(FAUX), &cwd);
+    let relative = pathdiff(Path::new(faux_exe()), &cwd);
     let t = ProviderCommand::new(&relative)
         .env("CREDLAB_FAUX", "good")
         .run(&cargo_exchange(LONG))
@@ -222,7 +287,6 @@ fn pathdiff(target: &Path, base: &Path) -> std::path::PathBuf {
     out
 }
 
-#[test]
 fn run_uses_a_fresh_sandbox_and_run_in_reuses_one() {
     let home_of = |t: &Transcript| stderr_json(t)["home"].as_str().unwrap().to_owned();
     let echo = faux("echo-argv");
@@ -251,7 +315,6 @@ fn run_uses_a_fresh_sandbox_and_run_in_reuses_one() {
     assert!(!root.exists());
 }
 
-#[test]
 fn spawn_errors_are_precise() {
     let dir = tempfile::tempdir().unwrap();
     let exchange = cargo_exchange(SHORT);
@@ -282,7 +345,6 @@ fn spawn_errors_are_precise() {
     }
 }
 
-#[test]
 fn no_hello_is_killed_at_the_hello_deadline() {
     let mut exchange = cargo_exchange(LONG);
     exchange.timeouts.hello = SHORT;
@@ -305,7 +367,6 @@ fn no_hello_is_killed_at_the_hello_deadline() {
     assert_eq!(t.leftover, 0);
 }
 
-#[test]
 fn hang_after_hello_is_killed_at_the_response_deadline() {
     let t = run("hang-after-hello", &cargo_exchange(SHORT));
     assert_eq!(t.hello, line(HELLO));
@@ -323,7 +384,6 @@ fn hang_after_hello_is_killed_at_the_response_deadline() {
     assert!(t.elapsed < 2 * SHORT + MARGIN, "{:?}", t.elapsed);
 }
 
-#[test]
 fn sixteen_mib_request_to_a_provider_that_never_reads_does_not_block() {
     let mut request = vec![b'a'; 16 << 20];
     request.push(b'\n');
@@ -350,7 +410,6 @@ fn sixteen_mib_request_to_a_provider_that_never_reads_does_not_block() {
     );
 }
 
-#[test]
 fn sixteen_mib_request_reaches_a_provider_that_reads() {
     let mut request = vec![b'a'; 16 << 20];
     request.push(b'\n');
@@ -364,7 +423,6 @@ fn sixteen_mib_request_reaches_a_provider_that_reads() {
     assert_eq!(t.write_error, None);
 }
 
-#[test]
 fn no_exit_after_eof_is_killed_at_the_exit_deadline() {
     let mut exchange = cargo_exchange(LONG);
     exchange.timeouts.exit = SHORT;
@@ -379,7 +437,6 @@ fn no_exit_after_eof_is_killed_at_the_exit_deadline() {
     );
 }
 
-#[test]
 fn flood_before_the_response_is_too_long_and_drained() {
     let t = run("flood-stdout", &cargo_exchange(LONG));
     assert_eq!(t.hello, line(HELLO));
@@ -400,7 +457,6 @@ fn flood_before_the_response_is_too_long_and_drained() {
     assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
 }
 
-#[test]
 fn flood_after_the_response_is_counted_not_stored() {
     let t = faux("flood-after-response")
         .capture_limit(1000)
@@ -421,7 +477,6 @@ fn peak_rss_kib() -> u64 {
 /// 150 MB of floods through one exchange after another raise the harness's peak memory by a
 /// few MiB at most (line limit + captures + buffers), not by the flood size. Measured in a
 /// child process running only this test, so that other tests' allocations do not count.
-#[test]
 fn floods_keep_the_harness_memory_bounded() {
     const PROBE: &str = "CREDLAB_TEST_MEMORY_PROBE";
     if std::env::var_os(PROBE).is_some() {
@@ -467,7 +522,6 @@ fn floods_keep_the_harness_memory_bounded() {
     assert!(grown < 8 * 1024, "peak RSS grew by {grown} KiB");
 }
 
-#[test]
 fn flood_on_stderr_is_counted_not_stored() {
     let t = faux("flood-stderr")
         .capture_limit(4096)
@@ -479,7 +533,6 @@ fn flood_on_stderr_is_counted_not_stored() {
     assert!(t.trailing_stdout.is_empty());
 }
 
-#[test]
 fn garbage_without_newline_times_out_as_bytes() {
     let mut exchange = cargo_exchange(LONG);
     exchange.timeouts.hello = SHORT;
@@ -499,7 +552,6 @@ fn garbage_without_newline_times_out_as_bytes() {
     assert_eq!(t.written, 0);
 }
 
-#[test]
 fn garbage_past_the_line_limit_is_too_long() {
     let t = faux("garbage")
         .line_limit(1000)
@@ -517,7 +569,6 @@ fn garbage_past_the_line_limit_is_too_long() {
     assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
 }
 
-#[test]
 fn crash_is_a_signal() {
     let t = run("crash", &cargo_exchange(LONG));
     assert_eq!(t.hello, line(HELLO));
@@ -530,7 +581,6 @@ fn crash_is_a_signal() {
     );
 }
 
-#[test]
 fn exit_1_after_answering() {
     let t = run("exit-1", &cargo_exchange(LONG));
     assert_eq!(t.response, line(ANSWER));
@@ -538,7 +588,6 @@ fn exit_1_after_answering() {
     assert_eq!(t.leftover, 0);
 }
 
-#[test]
 fn orphan_holding_stdout_is_killed_reaped_and_counted() {
     let t = run("orphan", &cargo_exchange(LONG));
     assert_eq!(t.response, line(ANSWER));
@@ -548,7 +597,6 @@ fn orphan_holding_stdout_is_killed_reaped_and_counted() {
     assert!(t.elapsed < LONG, "{:?}", t.elapsed);
 }
 
-#[test]
 fn escapee_from_the_session_holding_stdout_is_killed_reaped_and_counted() {
     let t = run("escape", &cargo_exchange(LONG));
     assert_eq!(t.response, line(ANSWER));
@@ -559,7 +607,6 @@ fn escapee_from_the_session_holding_stdout_is_killed_reaped_and_counted() {
     assert!(t.elapsed < DRAIN_GRACE, "{:?}", t.elapsed);
 }
 
-#[test]
 fn descendant_in_another_process_group_is_killed_reaped_and_counted() {
     let t = run("leave-group", &cargo_exchange(LONG));
     assert_eq!(t.response, line(ANSWER));
@@ -569,7 +616,6 @@ fn descendant_in_another_process_group_is_killed_reaped_and_counted() {
     assert!(t.elapsed < DRAIN_GRACE, "{:?}", t.elapsed);
 }
 
-#[test]
 fn double_forked_setsid_daemon_on_dev_null_is_killed_reaped_and_counted() {
     let t = run("double-fork-setsid", &cargo_exchange(LONG));
     assert_eq!(t.response, line(ANSWER));
@@ -581,7 +627,6 @@ fn double_forked_setsid_daemon_on_dev_null_is_killed_reaped_and_counted() {
     assert!(t.elapsed < DRAIN_GRACE, "{:?}", t.elapsed);
 }
 
-#[test]
 fn parallel_daemons_are_each_killed_and_counted_on_their_own_exchange() {
     const DAEMONS: usize = 8;
     let barrier = std::sync::Barrier::new(2 * DAEMONS);
@@ -632,7 +677,6 @@ fn own_children() -> Vec<u32> {
     pids
 }
 
-#[test]
 fn a_new_session_the_host_program_starts_during_an_exchange_is_left_alone() {
     use std::os::unix::process::CommandExt;
 
@@ -664,7 +708,7 @@ fn a_new_session_the_host_program_starts_during_an_exchange_is_left_alone() {
         }
         // A child of the host program in a session of its own (as a provider's daemon would
         // be), with the host's environment.
-        let mut own = std::process::Command::new(FAUX);
+        let mut own = std::process::Command::new(faux_exe());
         own.env("CREDLAB_FAUX", "orphan-child");
         // SAFETY: setsid is async-signal-safe.
         unsafe {
@@ -697,7 +741,6 @@ fn a_new_session_the_host_program_starts_during_an_exchange_is_left_alone() {
     });
 }
 
-#[test]
 fn response_without_newline_deadlocks_cargos_exchange() {
     let t = run("no-newline", &cargo_exchange(SHORT));
     assert_eq!(
@@ -714,7 +757,6 @@ fn response_without_newline_deadlocks_cargos_exchange() {
     );
 }
 
-#[test]
 fn response_without_newline_then_eof_when_stdin_closes_early() {
     let exchange = Exchange {
         close_stdin: CloseStdin::AfterRequest,
@@ -730,7 +772,6 @@ fn response_without_newline_then_eof_when_stdin_closes_early() {
     assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
 }
 
-#[test]
 fn close_after_hello_sends_no_request() {
     let exchange = Exchange {
         close_stdin: CloseStdin::AfterHello,
@@ -743,7 +784,6 @@ fn close_after_hello_sends_no_request() {
     assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
 }
 
-#[test]
 fn never_closing_stdin_leaves_only_the_exit_deadline() {
     let mut exchange = Exchange {
         close_stdin: CloseStdin::Never,
@@ -755,7 +795,6 @@ fn never_closing_stdin_leaves_only_the_exit_deadline() {
     assert_eq!(t.exit, ExitObservation::Killed { phase: Phase::Exit });
 }
 
-#[test]
 fn without_a_response_read_stdout_after_the_hello_is_trailing() {
     let exchange = Exchange {
         read_response: false,
@@ -772,7 +811,6 @@ fn without_a_response_read_stdout_after_the_hello_is_trailing() {
     assert_eq!(t.exit, ExitObservation::Exited { code: 0 });
 }
 
-#[test]
 fn parallel_hangs_take_one_timeout_not_eight() {
     let each = Duration::from_secs(1);
     let started = Instant::now();
@@ -805,7 +843,6 @@ fn parallel_hangs_take_one_timeout_not_eight() {
     assert!(wall < each + MARGIN, "8 parallel hangs took {wall:?}");
 }
 
-#[test]
 fn provider_command_is_shareable_across_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<ProviderCommand>();

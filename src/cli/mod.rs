@@ -59,7 +59,7 @@ pub fn run(cli: Cli, secret_from_env: Option<String>) -> Result<u8, Failure> {
         Some(Command::Key(cmd)) => key::run(cmd),
         Some(Command::Token(cmd)) => token::run(*cmd, secret_from_env),
         Some(Command::Vectors(cmd)) => vectors::run(cmd),
-        Some(Command::Serve { args }) => Ok(credlab_runners::registry::server::serve_main(args)),
+        Some(Command::Serve { args }) => Ok(credlab_targets::registry::server::serve_main(args)),
         Some(Command::Fuzz(args)) => fuzz::run(*args, secret_from_env),
         None => {
             let mut run = *cli.run;

@@ -78,7 +78,7 @@ pub fn run(context: &Context, url: &str) -> Result<Report, Failure> {
 /// loopback port, with a fresh key enrolled.
 pub fn run_builtin(context: &Context) -> Result<Report, Failure> {
     let (args, out) = (context.args, context.out);
-    use credlab_runners::registry::server::{Config, start};
+    use credlab_targets::registry::server::{Config, start};
     let key = SecretKey::generate();
     let config = Config {
         keys: vec![(key.public_key().clone(), args.subject.clone())],

@@ -28,6 +28,7 @@
 
 pub mod cases;
 pub mod fuzzing;
+pub mod index;
 pub mod judge;
 pub mod provider;
 pub mod redact;

@@ -26,7 +26,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use credlab_runners::registry_run::index_path;
+use credlab_suite::index::index_path;
 use credlab_suite::token::Operation;
 pub use credlab_suite::vectors::fixture::sha256_hex;
 use serde_json::{Value, json};

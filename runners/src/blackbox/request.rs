@@ -49,7 +49,7 @@ pub fn request_parses(line: &[u8]) -> Result<(), RequestError> {
         });
     match borrowed {
         Ok(()) => Ok(()),
-        Err(borrowed) => crate::reference::request::parse(text.to_string())
+        Err(borrowed) => credlab_targets::reference::request::parse(text.to_string())
             .map(|_| ())
             .map_err(|owned| {
                 let owned = owned.to_string();

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use crate::builtin::{BUILTIN_ENV, Builtin};
 use crate::process::ProviderCommand;
-use crate::reference::ONLY_URL_ENV;
+use credlab_targets::builtin::{BUILTIN_ENV, Builtin};
+use credlab_targets::reference::ONLY_URL_ENV;
 
 use super::Profile;
 

@@ -31,7 +31,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::engine::{Filter, Job};
-pub use client::{Answer, Client, SendError, index_path};
+pub use client::{Answer, Client, SendError};
 use crates::LiveCrates;
 
 /// The registry to judge and how it is configured.
@@ -256,7 +256,7 @@ fn check_endpoints(
     let download = client
         .dl
         .as_deref()
-        .map(|dl| client::dl_url(dl, probe, PROBE_VERS, cksum));
+        .map(|dl| credlab_suite::index::dl_url(dl, probe, PROBE_VERS, cksum));
     for (field, url) in [("api", client.api.clone()), ("dl", download)] {
         let Some(url) = url else { continue };
         safety::check(&url, allow_remote).map_err(|reason| {

@@ -53,9 +53,9 @@ use credlab_suite::verify::{KeyStore, Policy};
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
-pub use crate::registry_run::index_path;
 pub use bug::Bug;
 pub use cli::serve_main;
+pub use credlab_suite::index::index_path;
 
 /// The largest request body accepted (a publish); larger ones get 413.
 pub const MAX_BODY: usize = 32 * 1024 * 1024;

@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use credlab_runners::registry::server::{self, Config, Running, publish};
 use credlab_suite::keys::SecretKey;
 use credlab_suite::token::{self, Operation};
+use credlab_targets::registry::server::{self, Config, Running, publish};
 use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt;

@@ -33,8 +33,16 @@ const FLOOD: usize = 50_000_000;
 /// Bytes written by `garbage`.
 const GARBAGE: usize = 3000;
 
-fn main() {
-    let mode = std::env::var("CREDLAB_FAUX").unwrap_or_else(|_| "good".to_owned());
+/// The environment variable that picks the mode.
+pub const MODE_ENV: &str = "CREDLAB_FAUX";
+
+/// Behaves as the mode in [`MODE_ENV`] says (`good` when unset) and returns when that mode
+/// exits 0; the modes that crash, exit 1 or block never return. The `credlab-faux-provider`
+/// binary is this function; a test binary can call it first thing in `main` to serve as the
+/// faux provider itself (the process transport's tests do), since `orphan` and friends start
+/// [`std::env::current_exe`] again with `MODE_ENV=orphan-child`.
+pub fn run() {
+    let mode = std::env::var(MODE_ENV).unwrap_or_else(|_| "good".to_owned());
     match mode.as_str() {
         "good" => good(),
         "no-hello" => forever(),
@@ -201,7 +209,7 @@ fn crash() -> ! {
 fn leave_a_child(mode: &str) -> ! {
     let exe = std::env::current_exe().expect("current_exe");
     let mut command = std::process::Command::new(exe);
-    command.env("CREDLAB_FAUX", "orphan-child");
+    command.env(MODE_ENV, "orphan-child");
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;

@@ -5,11 +5,11 @@
 
 use std::time::Duration as StdDuration;
 
-use credlab_runners::registry::server::{self, Bug, Config, Running, publish};
 use credlab_suite::b64;
 use credlab_suite::keys::{PublicKey, SecretKey};
 use credlab_suite::paseto::{self, SignatureForm};
 use credlab_suite::token::{self, Claims, Footer, Operation};
+use credlab_targets::registry::server::{self, Bug, Config, Running, publish};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 

@@ -1,8 +1,8 @@
 //! `credlab-registry`: the reference sparse registry (`credlab serve`) as its own binary.
-//! See [`credlab_runners::registry::server`] and `credlab-registry --help`.
+//! See [`credlab_targets::registry::server`] and `credlab-registry --help`.
 
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(credlab_runners::registry::server::cli::serve_main(
+    std::process::ExitCode::from(credlab_targets::registry::server::cli::serve_main(
         std::env::args_os().skip(1),
     ))
 }
