@@ -4,6 +4,8 @@
 //! credlab-registry [--addr ADDR] [--data DIR] [--no-auth-required]
 //!                  [--public-key k3.public.…[=SUBJECT]]… [--max-age SECS]
 //!                  [--max-future-skew SECS] [--bug NAME] [--login-url URL]
+//!                  [--header-timeout SECS] [--body-timeout SECS] [--max-connections N]
+//!                  [--max-publish-body BYTES] [--max-body BYTES]
 //! ```
 //! Once listening it prints exactly one line on stdout, `index: sparse+http://…/index/`
 //! (the readiness signal), logs one line per request on stderr, and serves until killed.
@@ -33,12 +35,23 @@ options:
   --login-url URL             login_url of the www-authenticate challenge
   -h, --help                  this text
 
+limits (a slow or greedy client cannot hold the registry):
+  --header-timeout SECS       close a connection whose request headers are not complete
+                              SECS after it began waiting for them, new or kept alive
+                              (so also the idle keep-alive timeout; default 10)
+  --body-timeout SECS         answer 408 to a request not read and answered within SECS
+                              of its headers (default 30)
+  --max-connections N         connections served at once; more get 503 and are closed
+                              (default 1024, or the open-file limit less 64 if lower)
+  --max-publish-body BYTES    largest publish body, else 413 (default 33554432, 32 MiB)
+  --max-body BYTES            largest body of any other request, else 413 (default 65536)
+
 Prints `index: sparse+http://HOST:PORT/index/` on stdout once listening.";
 
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Command {
-    Serve(Config),
+    Serve(Box<Config>),
     Help,
     ListBugs,
 }
@@ -54,6 +67,8 @@ pub enum ArgsError {
     ValueNotUtf8 { flag: String, value: OsString },
     #[error("{flag}: expected whole seconds, found {text:?}")]
     Seconds { flag: String, text: String },
+    #[error("{flag}: expected a whole number greater than 0, found {text:?}")]
+    Count { flag: String, text: String },
     #[error("--addr {text:?}: {source}")]
     Addr {
         text: String,
@@ -107,8 +122,27 @@ where
                 }),
             }
         };
+        let count = |flag: &str, text: String| -> Result<usize, ArgsError> {
+            match text.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(ArgsError::Count {
+                    flag: flag.to_string(),
+                    text,
+                }),
+            }
+        };
+        let limits = &mut config.limits;
         match flag.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
+            "--header-timeout" => {
+                limits.header_timeout = positive(seconds(&flag, value(&flag)?)?, &flag)?;
+            }
+            "--body-timeout" => {
+                limits.body_timeout = positive(seconds(&flag, value(&flag)?)?, &flag)?;
+            }
+            "--max-connections" => limits.max_connections = count(&flag, value(&flag)?)?,
+            "--max-publish-body" => limits.max_publish_body = count(&flag, value(&flag)?)?,
+            "--max-body" => limits.max_body = count(&flag, value(&flag)?)?,
             "--addr" => {
                 let text = value("--addr")?;
                 config.addr = match text.parse::<SocketAddr>() {
@@ -146,7 +180,18 @@ where
             other => return Err(ArgsError::Unexpected(other.to_string())),
         }
     }
-    Ok(Command::Serve(config))
+    Ok(Command::Serve(Box::new(config)))
+}
+
+/// A timeout of 0 s would close every connection at once.
+fn positive(duration: Duration, flag: &str) -> Result<Duration, ArgsError> {
+    if duration.is_zero() {
+        return Err(ArgsError::Count {
+            flag: flag.to_string(),
+            text: "0".into(),
+        });
+    }
+    Ok(duration)
 }
 
 /// `credlab serve ARGS…`: parse, start, announce the index URL, serve until killed.
@@ -156,7 +201,7 @@ where
     S: Into<OsString>,
 {
     let config = match parse(args) {
-        Ok(Command::Serve(config)) => config,
+        Ok(Command::Serve(config)) => *config,
         Ok(Command::Help) => {
             println!("{USAGE}");
             return 0;

@@ -36,6 +36,8 @@ mod auth;
 mod bug;
 pub mod cli;
 mod http;
+mod limits;
+mod listen;
 pub mod publish;
 mod store;
 
@@ -48,17 +50,19 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::http::StatusCode;
+use axum::routing::any;
 use credlab_suite::keys::PublicKey;
 use credlab_suite::verify::{KeyStore, Policy};
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
+use tower_http::timeout::TimeoutLayer;
 
 pub use bug::Bug;
 pub use cli::serve_main;
 pub use credlab_suite::index::index_path;
-
-/// The largest request body accepted (a publish); larger ones get 413.
-pub const MAX_BODY: usize = 32 * 1024 * 1024;
+pub use limits::Limits;
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "registry.sqlite3";
@@ -82,6 +86,8 @@ pub struct Config {
     pub login_url: Option<String>,
     /// Log one line per request to stderr (method, path, status, refusal kind; never tokens).
     pub log: bool,
+    /// Timeouts, the connection limit and body limits.
+    pub limits: Limits,
 }
 
 impl Default for Config {
@@ -95,6 +101,7 @@ impl Default for Config {
             bug: None,
             login_url: None,
             log: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -236,28 +243,13 @@ pub fn start(config: Config) -> io::Result<Running> {
         let _entered = runtime.enter();
         tokio::net::TcpListener::from_std(listener)?
     };
-    let router = Router::new()
-        .fallback(http::handle)
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(Arc::clone(&app));
+    let limits = config.limits.clone();
+    let router = router(Arc::clone(&app), &limits);
     let (stop, stopped) = oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("credlab-registry".into())
         .spawn(move || {
-            runtime.block_on(async move {
-                let (drained, drain) = oneshot::channel::<()>();
-                let server = tokio::spawn(async move {
-                    let _ = axum::serve(listener, router)
-                        .with_graceful_shutdown(async move {
-                            let _ = drain.await;
-                        })
-                        .await;
-                });
-                let _ = stopped.await;
-                let _ = drained.send(());
-                // Idle keep-alive connections close at once; give busy ones a moment.
-                let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
-            });
+            runtime.block_on(listen::serve(listener, router, &limits, stopped));
             runtime.shutdown_timeout(Duration::from_secs(1));
         })?;
     Ok(Running {
@@ -269,4 +261,20 @@ pub fn start(config: Config) -> io::Result<Running> {
         thread: Some(thread),
         _temp: temp,
     })
+}
+
+/// Every request goes to [`http::handle`]; publish bodies may be larger than the rest, and
+/// each request (its body read included) has [`Limits::body_timeout`] to be answered.
+fn router(app: Arc<http::App>, limits: &Limits) -> Router {
+    Router::new()
+        .route(
+            "/api/v1/crates/new",
+            any(http::handle).layer(DefaultBodyLimit::max(limits.max_publish_body)),
+        )
+        .fallback(http::handle.layer(DefaultBodyLimit::max(limits.max_body)))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits.body_timeout,
+        ))
+        .with_state(app)
 }
