@@ -124,7 +124,7 @@ fn client(
                 .insert((name.clone(), vers.clone()), false);
             published.push((vers, false));
         }
-        if n % 2 == 0 && !published.is_empty() {
+        if n.is_multiple_of(2) && !published.is_empty() {
             let i = (n as usize * 7) % published.len();
             let (vers, yanked) = published[i].clone();
             let (method, path, op) = if yanked {
