@@ -6,6 +6,8 @@
 //!   HTTP (the registry client enforces the loopback rule).
 //! - [`verifier_run`]: the token vectors through credlab's own verifier.
 //! - [`engine`]: the one runner core all three share (selection, schedule, events).
+//! - [`matrix`]: installs and runs every target of the conformance matrix (a child credlab
+//!   per target, bounded in time).
 //! - [`blackbox`]: black-box fuzz campaigns against a provider process or a registry URL.
 //! - [`fuzzing`]: the cargo-fuzz harnesses of the targets' parsers, the list of every fuzz
 //!   target, and the seed corpora made from the vectors (rendered as the provider runner would).
@@ -19,6 +21,7 @@
 pub mod blackbox;
 pub mod engine;
 pub mod fuzzing;
+pub mod matrix;
 pub mod process;
 pub mod provider_run;
 pub mod registry_run;

@@ -2,6 +2,7 @@
 
 mod fuzz;
 mod key;
+mod matrix;
 mod secret_key;
 mod token;
 mod vectors;
@@ -50,6 +51,10 @@ enum Command {
     },
     /// Fuzz a credential provider or a registry; findings become regression vectors.
     Fuzz(Box<fuzz::FuzzArgs>),
+    /// The conformance matrix of public providers and registries: install and judge each
+    /// (`run`), then render MATRIX.md and a self-contained HTML page (`render`).
+    #[command(subcommand)]
+    Matrix(matrix::MatrixCommand),
 }
 
 /// Runs the parsed command line and returns the process exit code. `secret_from_env` is
@@ -61,6 +66,7 @@ pub fn run(cli: Cli, secret_from_env: Option<String>) -> Result<u8, Failure> {
         Some(Command::Vectors(cmd)) => vectors::run(cmd),
         Some(Command::Serve { args }) => Ok(credlab_targets::registry::server::serve_main(args)),
         Some(Command::Fuzz(args)) => fuzz::run(*args, secret_from_env),
+        Some(Command::Matrix(cmd)) => matrix::run(cmd),
         None => {
             let mut run = *cli.run;
             run.secret_key.from_env = secret_from_env;

@@ -149,6 +149,8 @@ pub enum Format {
     Json,
     Junit,
     Markdown,
+    /// One self-contained page (no script, no external asset) to attach to a CI run.
+    Html,
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {

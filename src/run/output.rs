@@ -99,6 +99,7 @@ impl Output {
                 .map(report::render_markdown)
                 .collect::<Vec<_>>()
                 .join("\n"),
+            Format::Html => report::render_html(reports),
         }
     }
 

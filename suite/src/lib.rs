@@ -30,6 +30,7 @@ pub mod cases;
 pub mod fuzzing;
 pub mod index;
 pub mod judge;
+pub mod matrix;
 pub mod provider;
 pub mod redact;
 pub mod report;

@@ -121,6 +121,26 @@ pub fn for_markdown(text: &str) -> String {
     finish(out, text, was_cut)
 }
 
+/// For an HTML (or XHTML) page, as element text or an attribute value: markup characters
+/// as entities, and every unsafe character (controls, bidi overrides, invisibles) as a
+/// visible escape, as [`for_terminal`] shows them. Long text is cut as there.
+pub fn for_html(text: &str) -> String {
+    let (shown, was_cut) = cut(text);
+    let mut out = String::with_capacity(shown.len() + shown.len() / 8);
+    for c in shown.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if is_unsafe(c) => escape_into(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    finish(out, text, was_cut)
+}
+
 /// Serialized JSON with every unsafe character that is not already escaped (serde_json
 /// escapes C0 controls, not C1 controls or bidi overrides) written as a `\u` escape: the
 /// same data, but a report `cat` to a terminal cannot act on it. Such characters only occur

@@ -3,6 +3,7 @@
 
 pub mod exit;
 pub mod expect;
+pub mod html;
 mod human;
 mod junit;
 mod markdown;
@@ -13,6 +14,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use expect::{Expectation, Expectations};
+pub use html::render_html;
 pub use human::{progress_line, render_human};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
