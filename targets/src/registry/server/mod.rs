@@ -49,10 +49,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use credlab_suite::keys::PublicKey;
+use credlab_suite::token::Operation;
 use credlab_suite::verify::{KeyStore, Policy};
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
+pub use auth::AuthCounts;
 pub use bug::Bug;
 pub use cli::serve_main;
 pub use credlab_suite::index::index_path;
@@ -82,6 +84,9 @@ pub struct Config {
     pub login_url: Option<String>,
     /// Log one line per request to stderr (method, path, status, refusal kind; never tokens).
     pub log: bool,
+    /// How many verified read tokens to keep, so a token Cargo reuses for a whole command is
+    /// verified once (`credlab_verify::cache`; 0: verify every request).
+    pub read_cache: usize,
 }
 
 impl Default for Config {
@@ -95,6 +100,7 @@ impl Default for Config {
             bug: None,
             login_url: None,
             log: false,
+            read_cache: credlab_suite::cache::DEFAULT_CAPACITY,
         }
     }
 }
@@ -137,6 +143,27 @@ impl Running {
     /// How many single-use (publish/yank/unyank) records the replay guard holds in memory.
     pub fn replay_records(&self) -> usize {
         self.app.auth.guard_len()
+    }
+
+    /// Tokens checked, full verifies run and read-cache hits since the start.
+    pub fn auth_counts(&self) -> AuthCounts {
+        self.app.auth.counts()
+    }
+
+    /// The authentication step of a request, without HTTP: admits `token` for `operation` now
+    /// and returns the acting login, or the refusal (a 500-crash of a seeded bug as its
+    /// message). For benches that time the verify path the way requests take it.
+    pub fn authenticate(&self, token: &str, operation: &Operation) -> Result<String, String> {
+        let now = OffsetDateTime::now_utc();
+        match self
+            .app
+            .auth
+            .authorize(&self.app.store, token, operation, now)
+        {
+            Ok(actor) => Ok(actor.login),
+            Err(auth::Denied::Refused(rejection)) => Err(rejection.to_string()),
+            Err(auth::Denied::Crashed(message)) => Err(message),
+        }
     }
 
     /// How many single-use records the database holds (pruned as new ones arrive).
@@ -210,6 +237,7 @@ pub fn start(config: Config) -> io::Result<Running> {
         keys,
         config.policy.clone(),
         config.bug,
+        config.read_cache,
         &store,
         now,
     )
