@@ -50,7 +50,7 @@ fn reads(registry: &Running, key: &SecretKey) -> Duration {
         let started = thread_cpu_time();
         for _ in 0..CARGO_READS {
             registry
-                .authenticate(&token, &Operation::Read)
+                .authenticate(&token, &Operation::Read, OffsetDateTime::now_utc())
                 .expect("a fresh read token is admitted");
         }
         spent += thread_cpu_time() - started;
@@ -76,13 +76,13 @@ fn publishes(registry: &Running, key: &SecretKey, round: usize) -> Duration {
     let started = thread_cpu_time();
     for (token, op) in &signed {
         registry
-            .authenticate(token, op)
+            .authenticate(token, op, OffsetDateTime::now_utc())
             .expect("a fresh publish token is admitted");
     }
     let spent = thread_cpu_time() - started;
     let (token, op) = &signed[0];
     let replay = registry
-        .authenticate(token, op)
+        .authenticate(token, op, OffsetDateTime::now_utc())
         .expect_err("a publish token is single-use");
     assert!(replay.starts_with("replayed"), "{replay}");
     spent

@@ -150,11 +150,15 @@ impl Running {
         self.app.auth.counts()
     }
 
-    /// The authentication step of a request, without HTTP: admits `token` for `operation` now
-    /// and returns the acting login, or the refusal (a 500-crash of a seeded bug as its
-    /// message). For benches that time the verify path the way requests take it.
-    pub fn authenticate(&self, token: &str, operation: &Operation) -> Result<String, String> {
-        let now = OffsetDateTime::now_utc();
+    /// The authentication step of a request, without HTTP: admits `token` for `operation` at
+    /// `now` and returns the acting login, or the refusal (a 500-crash of a seeded bug as its
+    /// message). For tests and benches of the verify path the way requests take it.
+    pub fn authenticate(
+        &self,
+        token: &str,
+        operation: &Operation,
+        now: OffsetDateTime,
+    ) -> Result<String, String> {
         match self
             .app
             .auth
