@@ -6,6 +6,8 @@ Reads criterion's output of the last `cargo bench -p credlab-bench`:
   <target>/criterion/credlab-memory.json (JSON lines from benches/memory.rs)
   <target>/criterion/credlab-paired.json (JSON lines: the interleaved verify ratios)
   <target>/criterion/credlab-scaling.json (JSON lines: CPU time per verify per thread count)
+  <target>/criterion/credlab-runner.json, credlab-registry.json, credlab-registry-cache.json
+    (the runner, registry and read-token cache benches)
 and prints Markdown: every figure is a ratio against a baseline measured in the same run
 (the machine is small and shared; absolute times are shown for information only).
 
@@ -402,9 +404,34 @@ def runners_section(root, benches):
             rows.append((f"same, against pure verification on all {g['cores']} cores (the machine's ceiling)",
                          f"{g['ratio_to_all_core_verify']:.2f}×",
                          f"{g['cores']}-thread verify rate ({g['verify_per_s_all_cores']:,.0f}/s)", "—", "—"))
+        if "read_cache_http_ratio" in g:
+            rows.append((f"same with the read-token cache, over HTTP ({g['read_cache_requests_per_s']:,.0f}/s)",
+                         f"{g['read_cache_http_ratio']:.2f}×", "the uncached load above", "—", "—"))
     else:
         rows.append(("reference registry", "missing", "run `cargo bench -p credlab-bench --bench registry`", "", ""))
+    rows += read_cache_rows(load_json(root, "credlab-registry-cache.json"))
     print(table(["what", "ratio", "vs baseline", "goal", "met?"], rows))
+
+
+def read_cache_rows(c):
+    """The read-token cache (bench `registry`, benches/read_cache): paired in-process rounds."""
+    if not c:
+        return [("read-token cache", "missing", "run `cargo bench -p credlab-bench --bench registry`", "", "")]
+    rows = []
+    reads, publishes = c["reads"], c["publishes"]
+    goal = c["goal_reads_ratio"]
+    rows.append((f"registry auth path, reads with the read-token cache ({c['commands_per_round']} commands"
+                 f" × {c['reads_per_command']} requests, a fresh token each; {reads['cached_us_per_request']:.1f} µs/request)",
+                 f"{reads['ratio']:.1f}× ({reads['p25']:.1f}–{reads['p75']:.1f}; paired, {c['rounds']} rounds)",
+                 f"without the cache ({reads['uncached_us_per_request']:.0f} µs/request)",
+                 f"≥ {goal:g}", "yes" if reads["ratio"] >= goal else "**NO**"))
+    lo, hi = c["goal_publishes_ratio"]
+    rows.append((f"registry auth path, publish tokens with the read-token cache ({c['publishes_per_round']} per round;"
+                 f" {publishes['cached_us_per_request']:.0f} µs/request)",
+                 f"{publishes['ratio']:.2f}× ({publishes['p25']:.2f}–{publishes['p75']:.2f}; paired)",
+                 f"without the cache ({publishes['uncached_us_per_request']:.0f} µs/request)",
+                 f"≈ 1.0 ({lo:g}–{hi:g})", "yes" if lo <= publishes["ratio"] <= hi else "**NO**"))
+    return rows
 
 
 if __name__ == "__main__":

@@ -3,9 +3,16 @@
 //!
 //! Goal (issue "Registry runner and reference registry"): requests/s ≥ 0.8 × cores × the
 //! single-core verify rate, i.e. the server adds little beyond verification and uses every
-//! core. Each request is `GET config.json` with a read token (auth-required), so the registry
-//! verifies a token per request (no caching of verdicts); clients reuse connections.
-//! The figures go to `target/criterion/credlab-registry.json` for `bench/report.py`.
+//! core. Each request is `GET config.json` with a read token (auth-required); the registry
+//! runs with its read-token cache off (`read_cache: 0`), so it verifies a token per request;
+//! clients reuse connections. The same load against a registry with the cache is shown beside
+//! it. The figures go to `target/criterion/credlab-registry.json` for `bench/report.py`.
+//!
+//! Then the read-token cache's own workload (`read_cache`): `credlab-registry-cache.json`.
+
+#[allow(dead_code, reason = "only thread_cpu_time is used here")]
+mod common;
+mod read_cache;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -82,11 +89,27 @@ fn bench(c: &mut Criterion) {
     let key = SecretKey::generate();
     let running = start(Config {
         keys: vec![(key.public_key().clone(), None)],
+        read_cache: 0,
         ..Config::default()
     })
     .expect("the reference registry starts");
     let url = running.index_url();
     let config_url = format!("{}config.json", url.trim_start_matches("sparse+"));
+    // The same registry with its read-token cache (a token for it: the URL differs).
+    let cached = start(Config {
+        keys: vec![(key.public_key().clone(), None)],
+        ..Config::default()
+    })
+    .expect("the reference registry starts");
+    let cached_url = cached.index_url();
+    let cached_config_url = format!("{}config.json", cached_url.trim_start_matches("sparse+"));
+    let cached_token = token::sign_as_cargo(
+        &key,
+        &cached_url,
+        &Operation::Read,
+        OffsetDateTime::now_utc(),
+        None,
+    );
     // A read token stays valid for the whole window: the same one serves every request.
     let token = token::sign_as_cargo(
         &key,
@@ -115,18 +138,31 @@ fn bench(c: &mut Criterion) {
             let _ = r.body_mut().read_to_vec();
         })
     });
+    group.bench_function("authenticated_read_1_client_read_cache", |b| {
+        b.iter(|| {
+            let mut r = agent
+                .get(&cached_config_url)
+                .header("authorization", &cached_token)
+                .call()
+                .expect("answers");
+            assert_eq!(r.status(), 200);
+            let _ = r.body_mut().read_to_vec();
+        })
+    });
     group.finish();
 
     // The ratio, from back-to-back measurements in this run (median of 3 each).
     let median = credlab_bench::median;
-    // Rounds of (one-core verify, all-core verify, load), so noise moves all three alike.
+    // Rounds of (one-core verify, all-core verify, load, load on the cached registry), so
+    // noise moves all four alike.
     let clients = 2 * cores;
-    let rounds: Vec<[f64; 3]> = (0..3)
+    let rounds: Vec<[f64; 4]> = (0..3)
         .map(|_| {
             [
                 verify_rate(&key, &url, &token, 1),
                 verify_rate(&key, &url, &token, cores),
                 load(&config_url, &token, clients),
+                load(&cached_config_url, &cached_token, clients),
             ]
         })
         .collect();
@@ -146,6 +182,10 @@ fn bench(c: &mut Criterion) {
         "goal_ratio": 0.8 * cores as f64,
         "note": "clients run on the same machine and take CPU from the server",
         "rounds": rounds.len(),
+        // The same load with the read-token cache (one token, every request after the first
+        // a hit): what HTTP, the clients and the kernel leave once verification is gone.
+        "read_cache_requests_per_s": column(3),
+        "read_cache_http_ratio": median(rounds.iter().map(|r| r[3] / r[2]).collect()),
     });
     println!(
         "{}",
@@ -154,6 +194,15 @@ fn bench(c: &mut Criterion) {
     credlab_bench::write_json_lines("credlab-registry.json", &[report.to_string()])
         .expect("write credlab-registry.json");
     running.shutdown();
+    cached.shutdown();
+
+    let report = read_cache::measure(&key);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).expect("serializes")
+    );
+    credlab_bench::write_json_lines("credlab-registry-cache.json", &[report.to_string()])
+        .expect("write credlab-registry-cache.json");
 }
 
 criterion_group!(benches, bench);

@@ -40,4 +40,6 @@ pub mod vectors;
 // The verifier is its own crate (`credlab-verify`, what a registry depends on); its modules
 // stay reachable here at their old paths.
 pub use credlab_verify::{Backend, Rejection, RejectionKind};
-pub use credlab_verify::{b64, backend, json, keys, paseto, registry, rejection, token, verify};
+pub use credlab_verify::{
+    b64, backend, cache, json, keys, paseto, registry, rejection, token, verify,
+};

@@ -10,148 +10,22 @@
 //! Each Cargo runs in a temp HOME/CARGO_HOME/CARGO_TARGET_DIR with a cleared environment
 //! (no inherited `CARGO_*`) and a deadline (killed, and the test fails with its stderr).
 
-use std::ffi::OsString;
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use credlab_suite::keys::SecretKey;
 use credlab_suite::token::{self, Operation};
 use credlab_targets::registry::server::{self, Config, Running, publish};
 use serde_json::Value;
+use support::{Sandbox, write};
 use time::OffsetDateTime;
-use tokio::io::AsyncWriteExt;
 
-/// The Cargo building this test (cargo 1.95).
-const CARGO: &str = env!("CARGO");
 const PROVIDER: &str = env!("CARGO_BIN_EXE_credlab-paseto-provider");
-const DEADLINE: Duration = Duration::from_secs(120);
 const SUBJECT: &str = "credlab-cargo-user";
 const CRATE: &str = "credlab-probe";
 const VERS: &str = "0.1.0";
 const NEW_OWNER: &str = "someone-else";
-
-struct Finished {
-    stdout: String,
-    stderr: String,
-}
-
-/// An isolated Cargo home and the environment every command gets.
-struct Sandbox {
-    root: tempfile::TempDir,
-    vars: Vec<(String, OsString)>,
-}
-
-impl Sandbox {
-    fn new(vars: &[(&str, String)]) -> Self {
-        let root = tempfile::Builder::new()
-            .prefix("credlab-registry-cargo-")
-            .tempdir()
-            .expect("temp dir");
-        let path = root.path();
-        for dir in ["home", "cargo-home", "target", "config", "work"] {
-            std::fs::create_dir_all(path.join(dir)).expect("mkdir");
-        }
-        let mut all: Vec<(String, OsString)> = vec![
-            ("PATH".into(), std::env::var_os("PATH").unwrap_or_default()),
-            ("HOME".into(), path.join("home").into()),
-            ("CARGO_HOME".into(), path.join("cargo-home").into()),
-            ("CARGO_TARGET_DIR".into(), path.join("target").into()),
-            ("XDG_CONFIG_HOME".into(), path.join("config").into()),
-            ("CARGO_TERM_COLOR".into(), "never".into()),
-            ("CARGO_NET_RETRY".into(), "0".into()),
-            ("CARGO_HTTP_TIMEOUT".into(), "30".into()),
-            ("NO_PROXY".into(), "127.0.0.1,localhost".into()),
-        ];
-        // rustup proxies (rustc on PATH) find their toolchains through these.
-        let rustup_home = std::env::var_os("RUSTUP_HOME").or_else(|| {
-            let dir = PathBuf::from(std::env::var_os("HOME")?).join(".rustup");
-            dir.is_dir().then(|| dir.into())
-        });
-        if let Some(rustup_home) = rustup_home {
-            all.push(("RUSTUP_HOME".into(), rustup_home));
-        }
-        if let Some(toolchain) = std::env::var_os("RUSTUP_TOOLCHAIN") {
-            all.push(("RUSTUP_TOOLCHAIN".into(), toolchain));
-        }
-        all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.into())));
-        Self { root, vars: all }
-    }
-
-    fn path(&self, sub: &str) -> PathBuf {
-        self.root.path().join(sub)
-    }
-
-    /// Runs `cargo args…` in `cwd` with `stdin`; panics with stderr on failure or timeout.
-    fn cargo(&self, cwd: &Path, args: &[&str], stdin: &str) -> Finished {
-        let shown = format!("cargo {}", args.join(" "));
-        let started = Instant::now();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime");
-        let (output, timed_out) = runtime.block_on(async {
-            let mut child = tokio::process::Command::new(CARGO)
-                .args(args)
-                .env_clear()
-                .envs(self.vars.iter().map(|(k, v)| (k, v)))
-                .current_dir(cwd)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()
-                .unwrap_or_else(|e| panic!("could not start `{shown}`: {e}"));
-            let mut input = child.stdin.take().expect("piped stdin");
-            input
-                .write_all(stdin.as_bytes())
-                .await
-                .expect("write stdin");
-            drop(input);
-            // Output is collected while waiting; at the deadline the child is killed
-            // (kill_on_drop) and what it printed so far is lost, so say so.
-            match tokio::time::timeout(DEADLINE, child.wait_with_output()).await {
-                Ok(output) => (output.expect("wait for cargo"), false),
-                Err(_) => (
-                    std::process::Output {
-                        status: std::process::ExitStatus::default(),
-                        stdout: Vec::new(),
-                        stderr: b"(killed at the deadline)".to_vec(),
-                    },
-                    true,
-                ),
-            }
-        });
-        let finished = Finished {
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        };
-        eprintln!(
-            "$ {shown} ({:.2?})\n{}{}",
-            started.elapsed(),
-            finished.stdout,
-            finished.stderr
-        );
-        assert!(
-            !timed_out,
-            "`{shown}` did not finish within {DEADLINE:?}; killed it.\n--- stderr ---\n{}",
-            finished.stderr
-        );
-        assert!(
-            output.status.success(),
-            "`{shown}` failed with {}.\n--- stderr ---\n{}\n--- stdout ---\n{}",
-            output.status,
-            finished.stderr,
-            finished.stdout
-        );
-        finished
-    }
-}
-
-fn write(path: &Path, contents: &str) {
-    std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-    std::fs::write(path, contents).expect("write");
-}
 
 /// Reads the registry as a client would, with a read token of `key`.
 struct Client<'a> {

@@ -1461,6 +1461,8 @@ fn the_binary_announces_its_index_and_serves() {
             "30",
             "--login-url",
             "https://login.example/",
+            "--read-cache",
+            "16",
             "--bug",
             "no-www-authenticate",
         ])

@@ -3,6 +3,7 @@
 
 pub mod b64;
 pub mod backend;
+pub mod cache;
 pub mod json;
 pub mod keys;
 pub mod paseto;

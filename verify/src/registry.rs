@@ -8,6 +8,7 @@ use std::time::Duration;
 use sha2::Digest;
 use time::OffsetDateTime;
 
+use crate::cache::ReadCache;
 use crate::paseto::pae;
 use crate::rejection::{Rejection, RejectionKind};
 use crate::token::{Operation, OperationKind};
@@ -106,6 +107,33 @@ pub fn admit(
     version_exists: impl FnOnce(&str, &str) -> bool,
 ) -> Result<Verified, Rejection> {
     let verified = verifier.verify(token, request, now)?;
+    apply_rules(verified, verifier, guard, request, version_exists)
+}
+
+/// [`admit`] with read tokens verified through `cache` ([`ReadCache::verify`]: the same
+/// verdict, the signature checked once per token). Every other operation is verified in full
+/// and passes the replay guard exactly as in [`admit`]: mutation tokens stay single-use.
+pub fn admit_cached(
+    cache: &ReadCache,
+    verifier: &Verifier,
+    guard: &mut ReplayGuard,
+    token: &str,
+    request: &Request,
+    now: OffsetDateTime,
+    version_exists: impl FnOnce(&str, &str) -> bool,
+) -> Result<Verified, Rejection> {
+    let verified = cache.verify(verifier, token, request, now)?;
+    apply_rules(verified, verifier, guard, request, version_exists)
+}
+
+/// The registry rules on a verified token: single use, then no republishing.
+fn apply_rules(
+    verified: Verified,
+    verifier: &Verifier,
+    guard: &mut ReplayGuard,
+    request: &Request,
+    version_exists: impl FnOnce(&str, &str) -> bool,
+) -> Result<Verified, Rejection> {
     let key = ContentKey::of(&verified.signed);
     guard.check(key, &request.operation)?;
     if let Operation::Publish { name, vers, .. } = &request.operation

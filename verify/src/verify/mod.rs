@@ -180,6 +180,17 @@ impl Verifier {
         })
     }
 
+    /// Step 7 alone: whether `claims` (of a token that passed every other check under this
+    /// verifier) are still fresh at `now`. The one check of [`Verifier::verify`] that depends
+    /// on the time, so a verdict cache re-runs exactly this on every hit ([`crate::cache`]).
+    pub(crate) fn check_freshness(
+        &self,
+        claims: &Claims,
+        now: OffsetDateTime,
+    ) -> Result<OffsetDateTime, Rejection> {
+        claims::check_freshness(claims, now, &self.policy)
+    }
+
     fn parse_footer(&self, bytes: Option<&[u8]>) -> Result<Footer, Rejection> {
         let bytes = bytes.ok_or_else(|| {
             Rejection::new(

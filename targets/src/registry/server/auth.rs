@@ -1,4 +1,4 @@
-//! From an `Authorization` header to an acting key: [`admit`] (verify, single use, no
+//! From an `Authorization` header to an acting key: [`admit_cached`] (verify, single use, no
 //! republish), the persisted replay guard, and the seeded bugs' deviations.
 //!
 //! Locking: reads and owners tokens are not single-use, so they are admitted against a
@@ -7,17 +7,27 @@
 //! check-then-record must be atomic), never under the database lock, which `version_exists`
 //! and the persisting of the record take only briefly.
 //!
+//! Read tokens are verified once ([`ReadCache`], `credlab_verify::cache`): Cargo sends one read
+//! token on every request of a command. The cache gives the full verify's verdict for every
+//! (token, request, verifier, time), so each `admit` below, the seeded bugs' re-runs under
+//! another request or a lenient policy included, decides exactly as without it; the policy is
+//! part of the cache key, so `SkipExpiry`'s century window never answers for the reference's.
+//! Only reads are cached: publish, yank and unyank tokens still meet the replay guard every
+//! time, and owners tokens are verified in full.
+//!
 //! The seeded bugs that look at the raw token (`CargoBytesOnly`, `V1Rejected` and the
 //! `…ServerError` crashes) run in [`Auth::authorize`] before `admit`, so they never record
 //! anything in the replay guard.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use credlab_suite::cache::ReadCache;
 use credlab_suite::judge::token::SERDE_JSON_DEPTH;
 use credlab_suite::paseto::{self, Decoded, SignatureS};
-use credlab_suite::registry::{ContentKey, ReplayGuard, admit, remember_until};
+use credlab_suite::registry::{ContentKey, ReplayGuard, admit_cached, remember_until};
 use credlab_suite::token::{Claims, Footer, Operation};
 use credlab_suite::verify::{HighS, KeyStore, Policy, Request, SignedContent, Verified, Verifier};
 use credlab_suite::{Rejection, RejectionKind};
@@ -83,6 +93,24 @@ pub struct Auth {
     lenient: Option<Verifier>,
     bug: Option<Bug>,
     state: Mutex<GuardState>,
+    /// Verified read tokens, shared by `verifier` and `lenient` (the policy is in the key).
+    cache: ReadCache,
+    /// Tokens presented to [`Auth::authorize`].
+    requests: AtomicU64,
+}
+
+/// What the authentication path has done since the registry started (for tests and benches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AuthCounts {
+    /// Requests that carried a token to check.
+    pub token_requests: u64,
+    /// Full verifies (`Verifier::verify`: signature and every claim check) run for them
+    /// (a seeded bug's second `admit` under a neutralised check can add one).
+    pub full_verifies: u64,
+    /// Read-token checks answered from the cache (freshness re-checked).
+    pub cache_hits: u64,
+    /// Distinct read tokens the cache holds now.
+    pub cached_tokens: usize,
 }
 
 fn nanos(at: OffsetDateTime) -> i64 {
@@ -123,11 +151,13 @@ impl Unverified {
 }
 
 impl Auth {
+    /// `read_cache`: how many verified read tokens to keep (0: verify every request).
     pub fn new(
         index_url: String,
         keys: KeyStore,
         policy: Policy,
         bug: Option<Bug>,
+        read_cache: usize,
         store: &Store,
         now: OffsetDateTime,
     ) -> Result<Self, super::store::StoreError> {
@@ -192,7 +222,19 @@ impl Auth {
                 reusable: HashMap::new(),
                 since_prune: 0,
             }),
+            cache: ReadCache::new(read_cache),
+            requests: AtomicU64::new(0),
         })
+    }
+
+    pub fn counts(&self) -> AuthCounts {
+        let stats = self.cache.stats();
+        AuthCounts {
+            token_requests: self.requests.load(Ordering::Relaxed),
+            full_verifies: stats.full_verifies,
+            cache_hits: stats.hits,
+            cached_tokens: self.cache.len(),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, GuardState> {
@@ -230,6 +272,7 @@ impl Auth {
         operation: &Operation,
         now: OffsetDateTime,
     ) -> Result<Actor, Denied> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
         self.inspect_raw(token)?;
         let exists = |name: &str, vers: &str| {
             !matches!(self.bug, Some(Bug::AllowRepublish | Bug::PublishOverwrites))
@@ -314,7 +357,7 @@ impl Auth {
         Ok(accepted.actor)
     }
 
-    /// [`admit`], then the seeded bug's deviation if the refusal is the check it skips.
+    /// [`admit_cached`], then the seeded bug's deviation if the refusal is the check it skips.
     fn admit(
         &self,
         guard: &mut ReplayGuard,
@@ -330,9 +373,15 @@ impl Auth {
             operation.vers().unwrap_or(""),
         );
         let run = |verifier: &Verifier, guard: &mut ReplayGuard, request: Request| {
-            admit(verifier, guard, token, &request, now, |_, _| {
-                exists(name, vers)
-            })
+            admit_cached(
+                &self.cache,
+                verifier,
+                guard,
+                token,
+                &request,
+                now,
+                |_, _| exists(name, vers),
+            )
             .map(|v| Accepted {
                 actor: self.actor(&v.footer.kip),
                 verified: Some(v),

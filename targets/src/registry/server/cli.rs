@@ -6,6 +6,7 @@
 //!                  [--max-future-skew SECS] [--bug NAME] [--login-url URL]
 //!                  [--header-timeout SECS] [--body-timeout SECS] [--max-connections N]
 //!                  [--max-publish-body BYTES] [--max-body BYTES]
+//!                  [--read-cache N]
 //! ```
 //! Once listening it prints exactly one line on stdout, `index: sparse+http://…/index/`
 //! (the readiness signal), logs one line per request on stderr, and serves until killed.
@@ -33,6 +34,8 @@ options:
   --max-future-skew SECS      allowed clock skew for iat in the future (default 60)
   --bug NAME                  seed a bug (negative control); --bug list shows them
   --login-url URL             login_url of the www-authenticate challenge
+  --read-cache N              verified read tokens kept, each checked once per token and
+                              re-checked for freshness per request (default 4096; 0: off)
   -h, --help                  this text
 
 limits (a slow or greedy client cannot hold the registry):
@@ -78,6 +81,8 @@ pub enum ArgsError {
     PublicKey(#[source] credlab_suite::keys::KeyError),
     #[error("--bug {0:?}: unknown; `--bug list` shows the seeded bugs")]
     UnknownBug(String),
+    #[error("--read-cache: expected a number of tokens, found {0:?}")]
+    ReadCache(String),
     #[error("unexpected argument {0:?}")]
     Unexpected(String),
 }
@@ -177,6 +182,10 @@ where
                 }
             }
             "--login-url" => config.login_url = Some(value("--login-url")?),
+            "--read-cache" => {
+                let text = value("--read-cache")?;
+                config.read_cache = text.parse().map_err(|_| ArgsError::ReadCache(text))?;
+            }
             other => return Err(ArgsError::Unexpected(other.to_string())),
         }
     }

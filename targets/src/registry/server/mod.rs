@@ -54,11 +54,13 @@ use axum::handler::Handler;
 use axum::http::StatusCode;
 use axum::routing::any;
 use credlab_suite::keys::PublicKey;
+use credlab_suite::token::Operation;
 use credlab_suite::verify::{KeyStore, Policy};
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 use tower_http::timeout::TimeoutLayer;
 
+pub use auth::AuthCounts;
 pub use bug::Bug;
 pub use cli::serve_main;
 pub use credlab_suite::index::index_path;
@@ -88,6 +90,9 @@ pub struct Config {
     pub log: bool,
     /// Timeouts, the connection limit and body limits.
     pub limits: Limits,
+    /// How many verified read tokens to keep, so a token Cargo reuses for a whole command is
+    /// verified once (`credlab_verify::cache`; 0: verify every request).
+    pub read_cache: usize,
 }
 
 impl Default for Config {
@@ -102,6 +107,7 @@ impl Default for Config {
             login_url: None,
             log: false,
             limits: Limits::default(),
+            read_cache: credlab_suite::cache::DEFAULT_CAPACITY,
         }
     }
 }
@@ -144,6 +150,31 @@ impl Running {
     /// How many single-use (publish/yank/unyank) records the replay guard holds in memory.
     pub fn replay_records(&self) -> usize {
         self.app.auth.guard_len()
+    }
+
+    /// Tokens checked, full verifies run and read-cache hits since the start.
+    pub fn auth_counts(&self) -> AuthCounts {
+        self.app.auth.counts()
+    }
+
+    /// The authentication step of a request, without HTTP: admits `token` for `operation` at
+    /// `now` and returns the acting login, or the refusal (a 500-crash of a seeded bug as its
+    /// message). For tests and benches of the verify path the way requests take it.
+    pub fn authenticate(
+        &self,
+        token: &str,
+        operation: &Operation,
+        now: OffsetDateTime,
+    ) -> Result<String, String> {
+        match self
+            .app
+            .auth
+            .authorize(&self.app.store, token, operation, now)
+        {
+            Ok(actor) => Ok(actor.login),
+            Err(auth::Denied::Refused(rejection)) => Err(rejection.to_string()),
+            Err(auth::Denied::Crashed(message)) => Err(message),
+        }
     }
 
     /// How many single-use records the database holds (pruned as new ones arrive).
@@ -217,6 +248,7 @@ pub fn start(config: Config) -> io::Result<Running> {
         keys,
         config.policy.clone(),
         config.bug,
+        config.read_cache,
         &store,
         now,
     )
