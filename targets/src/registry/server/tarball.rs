@@ -138,7 +138,7 @@ fn read_archive(stream: &mut impl Read, root: &str) -> Result<Option<String>, Fa
         let path = entry.path()?.into_owned();
         let Some(inside) = inside_root(&path, root) else {
             return Err(invalid(format!(
-                "the .crate's entry `{}` is not under its top folder `{root}/`",
+                "the .crate's entry `{}` is not a UTF-8 path inside its top folder `{root}/`",
                 shown(&raw)
             ))
             .into());

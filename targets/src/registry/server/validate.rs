@@ -16,7 +16,8 @@
 //!   the token used up: it was a valid single-use token, spent on this request. Cargo signs a
 //!   fresh token for every request, so a corrected publish is unaffected.
 //! - Name uniqueness needs the store: it is decided in the publish transaction, after
-//!   admission, as before.
+//!   admission, as before (before it, an anonymous request would learn which crates exist on
+//!   an auth-required registry).
 //!
 //! Sources: crates.io is rust-lang/crates.io at `57fa0006` (2026-08-21); Cargo is
 //! rust-lang/cargo at `af373f76` (2026-08-22), its book under `doc/book/src/reference/`.
