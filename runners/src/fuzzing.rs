@@ -4,7 +4,7 @@
 //! | target | input | asserts |
 //! |--------|-------|---------|
 //! | [`provider_request`] | request lines, as a provider's stdin | `reference::request::parse` accepts everything `cargo-credential` accepts, identically, and refuses nothing it would take; `reference::protocol::serve` over the token store and the PASETO provider (stores on a private tmpfs path, reset per input) answers with `{"v":[1]}` then exactly one Cargo-parsable line per request up to the first bad one, never a caught panic, and exactly what a model of each provider predicts (stored tokens come back byte for byte; PASETO tokens verify for their request) |
-//! | [`publish_body`] | a publish body (`u32` length, JSON, `u32` length, `.crate`), and the input as JSON framed correctly | `registry::server::publish::parse` never panics; what it accepts has a valid name and version, the `.crate`'s SHA-256, and the exact length; re-encoding it parses to the same thing |
+//! | [`publish_body`] | a publish body (`u32` length, JSON, `u32` length, `.crate`), and the input as JSON framed correctly, with junk and with the real `.crate` of the name and version it names | `registry::server::publish::parse` and `Publish::check_crate` never panic; what `parse` accepts has a crates.io crate name, a SemVer version, requirements that parse, dependency kinds of the index, an index line within its bound, the `.crate`'s SHA-256 and the exact length; re-encoding it parses to the same thing; and the `.crate` `cargo package` would make for an accepted name and version passes `check_crate` |
 //!
 //! The token and vector targets are in `credlab_suite::fuzzing`; [`TARGETS`] lists them all.
 
@@ -24,7 +24,9 @@ use time::OffsetDateTime;
 
 use credlab_targets::reference::request::{self, Action, CredentialRequest, Operation};
 use credlab_targets::reference::{PasetoProvider, TokenStore, protocol};
-use credlab_targets::registry::server::publish;
+use credlab_targets::registry::server::{publish, validate};
+
+use crate::registry_run::crates::crate_file;
 
 /// A harness: panics only when an invariant is violated.
 pub type Harness = fn(&[u8]);
@@ -375,18 +377,20 @@ fn check_publish(body: &[u8]) {
     let Ok(p) = publish::parse(body) else {
         return;
     };
-    // Restated here rather than calling `valid_name`/`valid_vers`, so a loosened check is
-    // caught: names and versions end up in index paths and URLs.
+    // Restated here rather than calling `validate`, so a loosened check is caught: names and
+    // versions end up in index paths and URLs, and Cargo must read back every index line.
+    let lower = p.name.to_ascii_lowercase();
+    let device = matches!(lower.as_str(), "con" | "prn" | "aux" | "nul")
+        || (lower.len() == 4
+            && (lower.starts_with("com") || lower.starts_with("lpt"))
+            && lower.as_bytes()[3].is_ascii_digit());
     let name_ok = p.name.len() <= 64
         && p.name.starts_with(|c: char| c.is_ascii_alphabetic())
         && p.name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    let vers_ok = p.vers.len() <= 128
-        && p.vers.starts_with(|c: char| c.is_ascii_digit())
-        && p.vers
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !device;
+    let vers_ok = p.vers.len() <= 150 && semver::Version::parse(&p.vers).is_ok();
     assert!(name_ok, "an invalid crate name was accepted: {:?}", p.name);
     assert!(vers_ok, "an invalid version was accepted: {:?}", p.vers);
     assert_eq!(p.cksum, publish::sha256_hex(&p.crate_bytes));
@@ -425,15 +429,46 @@ fn check_publish(body: &[u8]) {
     };
     let text = serde_json::to_string(&line).expect("index lines serialize");
     assert!(!text.contains('\n'), "an index line spans lines");
+    assert_eq!(
+        text,
+        p.index_line(false),
+        "the store's line is the one bounded"
+    );
+    assert!(
+        text.len() <= validate::MAX_INDEX_LINE,
+        "{} bytes",
+        text.len()
+    );
     for dep in &p.deps {
-        assert!(dep["name"].is_string() && dep["req"].is_string(), "{dep}");
+        let req = dep["req"].as_str().unwrap_or_default();
+        assert!(dep["name"].is_string(), "{dep}");
+        assert!(
+            req.len() <= validate::MAX_REQ_LEN && semver::VersionReq::parse(req).is_ok(),
+            "{dep}"
+        );
+        assert!(
+            matches!(dep["kind"].as_str(), Some("normal" | "dev" | "build")),
+            "{dep}"
+        );
     }
+    // Whatever the bytes, the `.crate` check answers (its verdict is the body's business).
+    let _ = p.check_crate();
 }
 
-/// Target `publish_body`: the input as a whole publish body, and as the JSON of one.
+/// Target `publish_body`: the input as a whole publish body, and as the JSON of one framed
+/// with junk and with the real `.crate` of what it names.
 pub fn publish_body(data: &[u8]) {
     check_publish(data);
     check_publish(&frame(data, b"fuzz .crate"));
+    let Ok(p) = publish::parse(&frame(data, b"")) else {
+        return;
+    };
+    let real = frame(data, &crate_file(&p.name, &p.vers));
+    check_publish(&real);
+    let p = publish::parse(&real).expect("the same metadata with another .crate parses");
+    if let Err(e) = p.check_crate() {
+        panic!("the .crate of {} {} was refused: {e}", p.name, p.vers);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -619,6 +654,12 @@ pub fn seeds() -> Vec<Seed> {
         "publish_body",
         "empty-crate".into(),
         publish::encode(&metadata[0], b""),
+    ));
+    // Past the metadata: a body with the `.crate` `cargo package` makes.
+    out.push((
+        "publish_body",
+        "real-crate".into(),
+        publish::encode(&metadata[1], &crate_file("foo", "0.1.0")),
     ));
     out.push(("publish_body", "truncated".into(), vec![1, 0, 0]));
 

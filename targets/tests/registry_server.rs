@@ -3,6 +3,8 @@
 //! restart), no trace of refused requests, garbage never answered 5xx, and each seeded bug
 //! changing exactly the behaviour it names.
 
+mod support;
+
 use std::time::Duration as StdDuration;
 
 use credlab_suite::b64;
@@ -11,6 +13,7 @@ use credlab_suite::paseto::{self, SignatureForm};
 use credlab_suite::token::{self, Claims, Footer, Operation};
 use credlab_targets::registry::server::{self, Bug, Config, Running, publish};
 use serde_json::{Value, json};
+use support::dot_crate::dot_crate;
 use time::{Duration, OffsetDateTime};
 
 /// A key and the subject its tokens claim.
@@ -149,19 +152,34 @@ fn start(keys: &Keys, tweak: impl FnOnce(&mut Config)) -> Reg {
     }
 }
 
-fn publish_body(name: &str, vers: &str, crate_bytes: &[u8]) -> Vec<u8> {
+// Publishes carry a real `.crate` (the registry checks it): `tag` is what its `src/lib.rs`
+// says, so two tags for one version are two `.crate`s with two checksums.
+
+fn publish_body(name: &str, vers: &str, tag: &[u8]) -> Vec<u8> {
     let metadata = json!({
         "name": name, "vers": vers, "deps": [], "features": {}, "authors": [],
         "description": format!("the {name} crate"), "license": "MIT", "links": null,
     });
-    publish::encode(&metadata, crate_bytes)
+    publish::encode(&metadata, &dot_crate(name, vers, tag))
 }
 
-fn publish_op(name: &str, vers: &str, crate_bytes: &[u8]) -> Operation {
+fn publish_op(name: &str, vers: &str, tag: &[u8]) -> Operation {
     Operation::Publish {
         name: name.into(),
         vers: vers.into(),
-        cksum: publish::sha256_hex(crate_bytes),
+        cksum: publish::sha256_hex(&dot_crate(name, vers, tag)),
+    }
+}
+
+/// `op` (a publish) claiming `name` `vers` instead, with the same checksum.
+fn renamed(op: &Operation, name: &str, vers: &str) -> Operation {
+    let Operation::Publish { cksum, .. } = op else {
+        panic!("not a publish: {op:?}");
+    };
+    Operation::Publish {
+        name: name.into(),
+        vers: vers.into(),
+        cksum: cksum.clone(),
     }
 }
 
@@ -260,18 +278,18 @@ impl Reg {
         self.get(path, Some(&self.now(signer, &Operation::Read)))
     }
 
-    fn publish_with(&self, token: &str, name: &str, vers: &str, bytes: &[u8]) -> Answer {
+    fn publish_with(&self, token: &str, name: &str, vers: &str, tag: &[u8]) -> Answer {
         self.call(
             "PUT",
             "/api/v1/crates/new",
             Some(token),
-            Some(publish_body(name, vers, bytes)),
+            Some(publish_body(name, vers, tag)),
         )
     }
 
-    fn publish(&self, signer: &Signer, name: &str, vers: &str, bytes: &[u8]) -> Answer {
-        let token = self.now(signer, &publish_op(name, vers, bytes));
-        self.publish_with(&token, name, vers, bytes)
+    fn publish(&self, signer: &Signer, name: &str, vers: &str, tag: &[u8]) -> Answer {
+        let token = self.now(signer, &publish_op(name, vers, tag));
+        self.publish_with(&token, name, vers, tag)
     }
 
     fn yank_with(&self, token: &str, name: &str, vers: &str, yank: bool) -> Answer {
@@ -444,13 +462,14 @@ fn publish_shows_in_the_index_downloads_and_search() {
     assert_eq!(
         lines,
         vec![json!({
-            "name": "foo", "vers": "0.1.0", "deps": [], "cksum": publish::sha256_hex(&bytes),
+            "name": "foo", "vers": "0.1.0", "deps": [],
+            "cksum": publish::sha256_hex(&dot_crate("foo", "0.1.0", &bytes)),
             "features": {}, "yanked": false, "links": null, "v": 2, "features2": {}
         })]
     );
     assert_eq!(
         reg.download(&keys.carol, "foo", "0.1.0").expect(200).body,
-        bytes
+        dot_crate("foo", "0.1.0", &bytes)
     );
     reg.get("/dl/foo/0.1.0/download", None).expect(401);
     reg.get("/index/3/f/foo", None).expect(401);
@@ -486,7 +505,10 @@ fn publish_shows_in_the_index_downloads_and_search() {
         "PUT",
         "/api/v1/crates/new",
         Some(&token),
-        Some(publish::encode(&metadata, b"two")),
+        Some(publish::encode(
+            &metadata,
+            &dot_crate("foo", "0.2.0", b"two"),
+        )),
     )
     .expect(200);
     let lines = reg.index_lines(&keys.alice, "foo");
@@ -634,11 +656,11 @@ fn refused_requests_leave_no_trace() {
         ),
         (
             "wrong name",
-            Some(reg.now(&keys.alice, &publish_op("bar", "0.1.0", &bytes))),
+            Some(reg.now(&keys.alice, &renamed(&op, "bar", "0.1.0"))),
         ),
         (
             "wrong vers",
-            Some(reg.now(&keys.alice, &publish_op("foo", "0.1.1", &bytes))),
+            Some(reg.now(&keys.alice, &renamed(&op, "foo", "0.1.1"))),
         ),
         (
             "bad signature",
@@ -716,10 +738,11 @@ fn a_version_is_published_once() {
         .expect(400);
     let lines = reg.index_lines(&keys.alice, "foo");
     assert_eq!(lines.len(), 1);
-    assert_eq!(lines[0]["cksum"], publish::sha256_hex(b"first"));
+    let first = dot_crate("foo", "0.1.0", b"first");
+    assert_eq!(lines[0]["cksum"], publish::sha256_hex(&first));
     assert_eq!(
         reg.download(&keys.alice, "foo", "0.1.0").expect(200).body,
-        b"first"
+        first
     );
 }
 
@@ -929,7 +952,7 @@ fn state_and_single_use_records_survive_a_restart() {
     assert_eq!(reg.yanked(&keys.alice, "foo", "0.1.0"), Some(true));
     assert_eq!(
         reg.download(&keys.bob, "foo", "0.1.0").expect(200).body,
-        bytes
+        dot_crate("foo", "0.1.0", &bytes)
     );
     assert_eq!(reg.owner_logins(&keys.alice, "foo"), ["alice", "bob"]);
     // Replays are still refused as replays (not "version exists", not accepted).
@@ -1014,7 +1037,7 @@ fn every_seeded_bug_changes_what_it_names() {
         reg.owners(&keys.alice, "GET", "foo", &[]).expect(200);
         assert_eq!(
             reg.download(&keys.alice, "foo", "0.1.0").expect(200).body,
-            b"x"
+            dot_crate("foo", "0.1.0", b"x")
         );
         check_bug(bug, &keys, &reference, &reg);
         eprintln!("{bug}: ok");
@@ -1073,7 +1096,8 @@ fn check_bug(bug: Bug, keys: &Keys, reference: &Reg, reg: &Reg) {
         }
         Bug::SkipNameCheck => {
             let (r, b) = both(reference, reg, |reg| {
-                let token = reg.now(alice, &publish_op("other", "0.2.0", b"n"));
+                let op = renamed(&publish_op("foo", "0.2.0", b"n"), "other", "0.2.0");
+                let token = reg.now(alice, &op);
                 reg.publish_with(&token, "foo", "0.2.0", b"n")
             });
             assert_eq!((r.status, b.status), (401, 200));
@@ -1129,7 +1153,7 @@ fn check_bug(bug: Bug, keys: &Keys, reference: &Reg, reg: &Reg) {
             assert_eq!((r.status, b.status), (409, 200));
             assert_eq!(
                 reg.download(alice, "foo", "0.1.0").expect(200).body,
-                b"again"
+                dot_crate("foo", "0.1.0", b"again")
             );
         }
         Bug::ServerErrorOnGarbage => {
@@ -1301,7 +1325,7 @@ fn check_bug(bug: Bug, keys: &Keys, reference: &Reg, reg: &Reg) {
             assert_eq!((r.status, b.status), (409, 200));
             assert_eq!(
                 reg.download(alice, "foo", "0.5.0").expect(200).body,
-                b"again"
+                dot_crate("foo", "0.5.0", b"again")
             );
             // Yank tokens stay single-use.
             let token = reg.now(alice, &yank_op("foo", "0.5.0"));

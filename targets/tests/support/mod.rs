@@ -1,8 +1,11 @@
 //! Real Cargo in a sandbox: a temp HOME/CARGO_HOME/CARGO_TARGET_DIR with a cleared
 //! environment (no inherited `CARGO_*`) and a deadline (killed, and the test fails with its
-//! stderr). Shared by the tests that drive real Cargo against `credlab serve`.
+//! stderr). Shared by the tests that drive real Cargo against `credlab serve`; and real
+//! `.crate` files to publish ([`dot_crate`]).
 
 #![allow(dead_code, reason = "each test binary uses its own part")]
+
+pub mod dot_crate;
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -3,8 +3,9 @@
 //!
 //! Status codes: 401 (+ `www-authenticate: Cargo login_url="…"`) for a missing or refused
 //! token, 403 for a valid token whose key may not act (not an owner), 409 for a version that
-//! exists, 400 for a malformed body, 404 for unknown crates, versions and endpoints. Errors
-//! are `{"errors":[{"detail":"…"}]}`; a refused token's detail is `"<rejection kind>: <message>"`.
+//! exists, 400 for a malformed or unpublishable body (`validate`), 404 for unknown crates,
+//! versions and endpoints. Errors are `{"errors":[{"detail":"…"}]}`; a refused token's detail
+//! is `"<rejection kind>: <message>"`.
 //! 500 only for a failing database, or a seeded `…ServerError` bug.
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,6 +25,7 @@ use super::bug::{Bug, is_garbage};
 use super::index_path;
 use super::publish;
 use super::store::{Store, StoreError};
+use super::validate;
 
 /// Everything a request handler needs.
 pub struct App {
@@ -327,7 +329,7 @@ impl App {
     fn index_file(&self, file: &str) -> Result<Response, Refusal> {
         let name = file.rsplit('/').next().unwrap_or_default();
         let not_found = || error(StatusCode::NOT_FOUND, format!("no index file {file}"));
-        if !publish::valid_name(name) || index_path(name) != file {
+        if validate::crate_name(name).is_err() || index_path(name) != file {
             return Ok(not_found());
         }
         Ok(match self.store().index_file(name)? {
@@ -397,6 +399,14 @@ impl App {
                 return Err(refusal);
             }
         };
+        // The `.crate` is inflated only for an admitted token: a request whose token does not
+        // bind it is refused as such (401), and no unauthenticated request costs an inflate.
+        if let Err(e) = publish.check_crate() {
+            return Ok(error(
+                StatusCode::BAD_REQUEST,
+                format!("bad publish body: {e}"),
+            ));
+        }
         let replace = matches!(self.bug, Some(Bug::AllowRepublish | Bug::PublishOverwrites));
         self.store()
             .publish(&publish, Some(&actor.login), replace)?;

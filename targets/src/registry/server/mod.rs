@@ -17,7 +17,9 @@
 //! Every token goes through [`credlab_suite::registry::admit`] with an
 //! [`Operation`](credlab_suite::token::Operation) built from the HTTP request alone. Refused:
 //! 401 + `www-authenticate: Cargo login_url="…"` (missing or invalid token, replay), 403 (a
-//! valid token whose key does not own the crate), 409 (version exists), 400 (malformed body).
+//! valid token whose key does not own the crate), 409 (version exists), 400 (a malformed body,
+//! or one the registry will not publish: the rules, their sources and when each runs are in
+//! [`validate`]).
 //! Ownership: the key that first publishes a crate owns it, under its subject if it has one,
 //! else its `kip`; only owners may publish new versions, yank, unyank and change owners.
 //!
@@ -40,6 +42,8 @@ mod limits;
 mod listen;
 pub mod publish;
 mod store;
+mod tarball;
+pub mod validate;
 
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};

@@ -1,10 +1,16 @@
 //! The publish body (registry-web-api.md "Publish"): a u32 LE JSON length, the JSON
 //! metadata, a u32 LE `.crate` length, the `.crate` bytes. Parsing never panics; every
-//! malformed body is a [`BodyError`] (answered 400).
+//! malformed body, and every well-formed one whose metadata breaks a rule of
+//! [`super::validate`], is a [`BodyError`] (answered 400). [`Publish::check_crate`] checks the
+//! `.crate` itself, which the server does only once the token is admitted (see
+//! [`super::validate`] for why).
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
+
+use super::tarball;
+use super::validate::{self, Invalid};
 
 /// Why a publish body was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,6 +19,12 @@ pub struct BodyError(pub String);
 
 fn bad(message: impl Into<String>) -> BodyError {
     BodyError(message.into())
+}
+
+impl From<Invalid> for BodyError {
+    fn from(Invalid(message): Invalid) -> Self {
+        BodyError(message)
+    }
 }
 
 /// A parsed publish: what the index will say about the version, and the `.crate`.
@@ -55,31 +67,12 @@ fn take_len(rest: &mut &[u8], what: &str) -> Result<usize, BodyError> {
     Ok(u32::from_le_bytes(bytes.try_into().expect("4 bytes")) as usize)
 }
 
-/// A crate name as crates.io accepts it: ASCII letter first, then alphanumerics, `-`, `_`.
-pub fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_alphabetic())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-/// A version as it can appear in a URL path segment: semver characters only.
-pub fn valid_vers(vers: &str) -> bool {
-    !vers.is_empty()
-        && vers.len() <= 128
-        && vers.starts_with(|c: char| c.is_ascii_digit())
-        && vers
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
-}
-
 /// Splits and checks a publish body.
 pub fn parse(body: &[u8]) -> Result<Publish, BodyError> {
     let mut rest = body;
     let json_len = take_len(&mut rest, "the JSON length")?;
     let json_bytes = take(&mut rest, json_len, "the JSON metadata")?;
+    validate::metadata_len(json_len)?;
     let metadata: Value = serde_json::from_slice(json_bytes)
         .map_err(|e| bad(format!("publish metadata is not JSON: {e}")))?;
     let crate_len = take_len(&mut rest, "the .crate length")?;
@@ -102,12 +95,8 @@ pub fn parse(body: &[u8]) -> Result<Publish, BodyError> {
     };
     let name = string(&metadata, "name")?.ok_or_else(|| bad("publish metadata has no `name`"))?;
     let vers = string(&metadata, "vers")?.ok_or_else(|| bad("publish metadata has no `vers`"))?;
-    if !valid_name(&name) {
-        return Err(bad(format!("invalid crate name {name:?}")));
-    }
-    if !valid_vers(&vers) {
-        return Err(bad(format!("invalid version {vers:?}")));
-    }
+    validate::crate_name(&name)?;
+    validate::version(&vers)?;
     let deps = match metadata.remove("deps") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(deps)) => deps.into_iter().map(index_dep).collect::<Result<_, _>>()?,
@@ -118,10 +107,14 @@ pub fn parse(body: &[u8]) -> Result<Publish, BodyError> {
         Some(Value::Object(features)) => split_features(features)?,
         Some(_) => return Err(bad("publish metadata `features` must be an object")),
     };
-    Ok(Publish {
+    let rust_version = string(&metadata, "rust_version")?;
+    if let Some(rust_version) = &rust_version {
+        validate::rust_version(rust_version)?;
+    }
+    let publish = Publish {
         cksum: sha256_hex(&crate_bytes),
         links: string(&metadata, "links")?,
-        rust_version: string(&metadata, "rust_version")?,
+        rust_version,
         description: string(&metadata, "description")?,
         name,
         vers,
@@ -129,52 +122,109 @@ pub fn parse(body: &[u8]) -> Result<Publish, BodyError> {
         deps,
         features,
         features2,
-    })
+    };
+    validate::index_line_len(publish.index_line(false).len())?;
+    Ok(publish)
 }
 
-/// Publish-metadata dependency → index dependency (registry-index.md "Index files").
+impl Publish {
+    /// Checks that the `.crate` is a gzipped tar of `NAME-VERS/` whose `Cargo.toml` names
+    /// this crate and version, unpacking to at most [`validate::MAX_UNPACK_SIZE`].
+    pub fn check_crate(&self) -> Result<(), BodyError> {
+        Ok(tarball::check(&self.crate_bytes, &self.name, &self.vers)?)
+    }
+
+    /// The version's line in its index file, as the store serves it.
+    pub fn index_line(&self, yanked: bool) -> String {
+        let deps = Value::Array(self.deps.clone());
+        let features = Value::Object(self.features.clone());
+        let features2 = Value::Object(self.features2.clone());
+        let line = IndexLine {
+            name: &self.name,
+            vers: &self.vers,
+            deps: &deps,
+            cksum: &self.cksum,
+            features: &features,
+            yanked,
+            links: self.links.as_deref(),
+            v: 2,
+            features2: &features2,
+            rust_version: self.rust_version.as_deref(),
+        };
+        serde_json::to_string(&line).expect("an index line serializes")
+    }
+}
+
+/// Publish-metadata dependency → index dependency (registry-index.md "Index files"), each
+/// field of the type Cargo reads from the index and checked by [`validate`].
 fn index_dep(dep: Value) -> Result<Value, BodyError> {
     let Value::Object(dep) = dep else {
         return Err(bad("a dependency in `deps` is not an object"));
     };
-    let get = |key: &str| dep.get(key).cloned().unwrap_or(Value::Null);
     let name = match dep.get("name") {
         Some(Value::String(name)) => name.clone(),
         _ => return Err(bad("a dependency has no string `name`")),
     };
+    validate::dependency_package(&name)?;
+    let shown = validate::shown(&name);
     let req = match dep.get("version_req") {
         Some(Value::String(req)) => req.clone(),
         _ => {
             return Err(bad(format!(
-                "dependency {name:?} has no string `version_req`"
+                "dependency `{shown}` has no string `version_req`"
             )));
         }
     };
-    let renamed = match dep.get("explicit_name_in_toml") {
-        Some(Value::String(explicit)) => Some(explicit.clone()),
-        None | Some(Value::Null) => None,
-        Some(_) => return Err(bad("`explicit_name_in_toml` must be a string")),
+    validate::version_req(&name, &req)?;
+    // Absent or null: the index's default. Anything else must have the index's type.
+    let typed = |key: &str, is: fn(&Value) -> bool, what: &str| -> Result<Value, BodyError> {
+        let value = dep.get(key).cloned().unwrap_or(Value::Null);
+        if value.is_null() || is(&value) {
+            Ok(value)
+        } else {
+            Err(bad(format!(
+                "dependency `{shown}`: `{key}` must be a {what} or null"
+            )))
+        }
     };
-    let features = match get("features") {
-        Value::Null => json!([]),
-        list @ Value::Array(_) => list,
+    let renamed = typed("explicit_name_in_toml", Value::is_string, "string")?;
+    if let Value::String(explicit) = &renamed {
+        validate::dependency_name(explicit)?;
+    }
+    let kind = typed("kind", Value::is_string, "string")?;
+    validate::dependency_kind(&name, kind.as_str())?;
+    let features = match dep.get("features") {
+        None | Some(Value::Null) => json!([]),
+        Some(Value::Array(list)) => {
+            for feature in list {
+                let Value::String(feature) = feature else {
+                    return Err(bad(format!(
+                        "dependency `{shown}`: `features` must list strings"
+                    )));
+                };
+                validate::feature_value(feature)?;
+            }
+            Value::Array(list.clone())
+        }
         _ => {
             return Err(bad(format!(
-                "dependency {name:?}: `features` must be an array"
+                "dependency `{shown}`: `features` must be an array"
             )));
         }
     };
+    let optional = typed("optional", Value::is_boolean, "boolean")?;
+    let default_features = typed("default_features", Value::is_boolean, "boolean")?;
     let mut out = json!({
-        "name": renamed.clone().unwrap_or_else(|| name.clone()),
+        "name": renamed.as_str().unwrap_or(&name),
         "req": req,
         "features": features,
-        "optional": get("optional").as_bool().unwrap_or(false),
-        "default_features": get("default_features").as_bool().unwrap_or(true),
-        "target": get("target"),
-        "kind": match get("kind") { Value::Null => json!("normal"), kind => kind },
-        "registry": get("registry"),
+        "optional": optional.as_bool().unwrap_or(false),
+        "default_features": default_features.as_bool().unwrap_or(true),
+        "target": typed("target", Value::is_string, "string")?,
+        "kind": if kind.is_null() { json!("normal") } else { kind },
+        "registry": typed("registry", Value::is_string, "string")?,
     });
-    if renamed.is_some() {
+    if renamed.is_string() {
         out["package"] = json!(name);
     }
     Ok(out)
@@ -188,11 +238,17 @@ fn split_features(features: Features) -> Result<(Features, Features), BodyError>
     let mut plain = Map::new();
     let mut v2 = Map::new();
     for (feature, values) in features {
+        validate::feature_name(&feature)?;
+        let shown = validate::shown(&feature);
         let Value::Array(list) = &values else {
-            return Err(bad(format!("feature {feature:?} must list strings")));
+            return Err(bad(format!("feature `{shown}` must list strings")));
         };
-        if !list.iter().all(Value::is_string) {
-            return Err(bad(format!("feature {feature:?} must list strings")));
+        for value in list {
+            let Value::String(value) = value else {
+                return Err(bad(format!("feature `{shown}` must list strings")));
+            };
+            validate::feature_value(value)
+                .map_err(|Invalid(why)| bad(format!("feature `{shown}`: {why}")))?;
         }
         let new_syntax = list
             .iter()

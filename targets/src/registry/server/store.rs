@@ -11,6 +11,13 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde_json::Value;
 
 use super::publish::{IndexLine, Publish};
+use super::validate::without_build_metadata;
+
+/// `versions.vers` without its build metadata (SQL for [`without_build_metadata`]): one
+/// version to Cargo, so the index holds it once (registry-index.md "Version uniqueness").
+const BARE_VERS: &str = "CASE WHEN instr(versions.vers, '+') > 0 \
+     THEN substr(versions.vers, 1, instr(versions.vers, '+') - 1) \
+     ELSE versions.vers END";
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS crates (
@@ -156,15 +163,19 @@ impl Store {
         Ok(Self { conn })
     }
 
-    /// Whether `name` (any spelling crates.io treats as the same) has version `vers`.
+    /// Whether `name` (any spelling crates.io treats as the same) has version `vers`, build
+    /// metadata ignored.
     pub fn version_exists(&self, name: &str, vers: &str) -> Result<bool> {
         Ok(self
             .conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT 1 FROM versions JOIN crates ON crates.id = versions.crate_id
-                 WHERE crates.canon = ?1 AND versions.vers = ?2",
-            )?
-            .query_row(params![canonical(name), vers], |_| Ok(()))
+                 WHERE crates.canon = ?1 AND {BARE_VERS} = ?2"
+            ))?
+            .query_row(
+                params![canonical(name), without_build_metadata(vers)],
+                |_| Ok(()),
+            )
             .optional()?
             .is_some())
     }
@@ -216,17 +227,25 @@ impl Store {
                 id
             }
         };
-        let exists = tx
+        let exists: Option<String> = tx
             .query_row(
-                "SELECT id FROM versions WHERE crate_id = ?1 AND vers = ?2",
-                params![id, publish.vers],
-                |row| row.get::<_, i64>(0),
+                &format!("SELECT vers FROM versions WHERE crate_id = ?1 AND {BARE_VERS} = ?2"),
+                params![id, without_build_metadata(&publish.vers)],
+                |row| row.get(0),
             )
             .optional()?;
-        if exists.is_some() && !replace {
+        if let Some(existing) = exists
+            && !replace
+        {
             return Err(StoreError::Conflict(format!(
-                "{}@{} is already published",
-                publish.name, publish.vers
+                "{}@{} is already published{}",
+                publish.name,
+                publish.vers,
+                if existing == publish.vers {
+                    String::new()
+                } else {
+                    format!(" (as {existing}: versions differing only in build metadata are one)")
+                }
             )));
         }
         tx.execute(
