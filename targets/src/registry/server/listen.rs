@@ -12,6 +12,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, oneshot};
 
@@ -25,6 +26,14 @@ content-type: application/json\r\nretry-after: 1\r\nconnection: close\r\ncontent
 /// How long busy connections may finish after shutdown is asked for.
 const DRAIN: Duration = Duration::from_secs(5);
 
+/// How long a refused connection is read from (and what it sends dropped) after its 503, so
+/// the close is a FIN after the answer and not a reset that could destroy it unread.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// Refused connections lingering at once; past that a refusal closes at once, so a flood
+/// of connections cannot hold descriptors through the refusals.
+const LINGERING_MAX: usize = 64;
+
 /// After `accept` fails (out of descriptors, or the peer reset before it was accepted), the
 /// loop waits this long before accepting again rather than spinning on the error.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
@@ -37,6 +46,7 @@ pub async fn serve(
     mut stop: oneshot::Receiver<()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let lingering = Arc::new(Semaphore::new(LINGERING_MAX));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -53,7 +63,7 @@ pub async fn serve(
             _ = &mut stop => break,
         };
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            refuse(stream);
+            refuse(stream, &lingering);
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -69,7 +79,21 @@ pub async fn serve(
 }
 
 /// Answers 503 without reading the request and closes: one non-blocking write into a fresh
-/// socket's empty send buffer, so a refusal never waits on the client.
-fn refuse(stream: TcpStream) {
+/// socket's empty send buffer, so a refusal never waits on the client. The connection then
+/// lingers (up to [`LINGER`], if fewer than [`LINGERING_MAX`] do) reading and dropping what
+/// the client sends: closing with its request unread would reset the connection, and a
+/// client that is still writing would see the reset instead of the 503.
+fn refuse(stream: TcpStream, lingering: &Arc<Semaphore>) {
     let _ = stream.try_write(REFUSED);
+    let Ok(permit) = Arc::clone(lingering).try_acquire_owned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut stream = stream;
+        let _ = stream.shutdown().await;
+        let mut sink = [0u8; 4096];
+        let drain = async { while let Ok(1..) = stream.read(&mut sink).await {} };
+        let _ = tokio::time::timeout(LINGER, drain).await;
+        drop(permit);
+    });
 }
