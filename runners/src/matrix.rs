@@ -178,7 +178,10 @@ fn install(install: &Install, cache: &Path, places: &Places) -> Result<PathBuf, 
     let marker = cache.join("installed");
     let (wanted, bin) = match (&install.cargo, &install.pip) {
         (Some(cargo), _) => (
-            format!("cargo {}@{}", cargo.krate, cargo.version),
+            match &cargo.path {
+                Some(path) => format!("cargo {}@{} via {path}", cargo.krate, cargo.version),
+                None => format!("cargo {}@{}", cargo.krate, cargo.version),
+            },
             cache.join("bin"),
         ),
         (None, Some(pip)) => (
@@ -208,10 +211,7 @@ fn install(install: &Install, cache: &Path, places: &Places) -> Result<PathBuf, 
     };
     if let Some(cargo) = &install.cargo {
         let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        command
-            .args(["install", "--locked", "--root"])
-            .arg(cache)
-            .arg(format!("{}@{}", cargo.krate, cargo.version));
+        command.args(cargo_install_args(cargo, cache, &places.matrix));
         step(command, &wanted)?;
     } else if let Some(pip) = &install.pip {
         let mut venv = Command::new("python3");
@@ -225,6 +225,27 @@ fn install(install: &Install, cache: &Path, places: &Places) -> Result<PathBuf, 
     }
     std::fs::write(&marker, &wanted)?;
     Ok(bin)
+}
+
+/// `cargo install`'s arguments: the pinned crate from the registry, or, for a library crate,
+/// the fixture's wrapper crate (its Cargo.lock pins the library) built in the cache.
+fn cargo_install_args(
+    cargo: &credlab_suite::matrix::CargoPackage,
+    cache: &Path,
+    matrix: &Path,
+) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> =
+        vec!["install".into(), "--locked".into(), "--root".into(), cache.into()];
+    match &cargo.path {
+        Some(path) => args.extend([
+            "--path".into(),
+            matrix.join("fixtures").join(path).into(),
+            "--target-dir".into(),
+            cache.join("target").into(),
+        ]),
+        None => args.push(format!("{}@{}", cargo.krate, cargo.version).into()),
+    }
+    args
 }
 
 /// A Debian package, installed if missing.
@@ -364,6 +385,37 @@ mod tests {
         assert_eq!(
             substitute("{index}=@{work}/t", &values),
             "sparse+http://127.0.0.1:1/index/=@{work}/t"
+        );
+    }
+
+    #[test]
+    fn a_library_crate_is_installed_through_its_fixture_wrapper() {
+        let mut cargo = credlab_suite::matrix::CargoPackage {
+            krate: "cargo-credential-netrc".into(),
+            version: "0.1.0".into(),
+            path: None,
+        };
+        let (cache, matrix) = (Path::new("/c/netrc"), Path::new("/m"));
+        let words = |args: Vec<std::ffi::OsString>| -> Vec<String> {
+            args.into_iter().map(|a| a.to_string_lossy().into_owned()).collect()
+        };
+        assert_eq!(
+            words(cargo_install_args(&cargo, cache, matrix)),
+            ["install", "--locked", "--root", "/c/netrc", "cargo-credential-netrc@0.1.0"]
+        );
+        cargo.path = Some("keyring/libsecret-provider".into());
+        assert_eq!(
+            words(cargo_install_args(&cargo, cache, matrix)),
+            [
+                "install",
+                "--locked",
+                "--root",
+                "/c/netrc",
+                "--path",
+                "/m/fixtures/keyring/libsecret-provider",
+                "--target-dir",
+                "/c/netrc/target"
+            ]
         );
     }
 

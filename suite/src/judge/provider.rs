@@ -397,6 +397,19 @@ fn with_subject(keys: &KeyStore, subject: Option<&str>) -> KeyStore {
     out
 }
 
+/// Whether a get answer is a token made for this one mutation rather than a stored one: the
+/// request is a publish, yank, unyank or owners, and the answer scopes the token to it
+/// (`cache` never, `operation_independent` false), so Cargo uses it once and asks again. Such a
+/// token is judged like a PASETO one, not against `--stored-token`: what a provider holds
+/// (a CI job's identity) is not what it answers (e.g. cargo-credential-privatecrates 0.2.10
+/// answers a publish in GitHub Actions with an OIDC token bound to the crate, version and
+/// checksum, src/actions.rs:23-31). A read is always held to the stored token.
+fn minted_for_the_request(record: &StepRecord, response: &Response) -> bool {
+    matches!(response.cache, Some(CacheControl::Never))
+        && response.operation_independent == Some(false)
+        && request_of(&record.sent).is_some_and(|r| r.operation.mutation().is_some())
+}
+
 /// Judges one step; returns its response (if any) for cross-step checks.
 fn judge_step(
     expect: &ProviderExpect,
@@ -459,6 +472,7 @@ fn judge_step(
     {
         if let (Some(stored), Some(token)) = (&ctx.stored_token, &r.token)
             && !token.starts_with("v3.public.")
+            && !minted_for_the_request(record, r)
             && token != stored
         {
             return Err(Outcome::fail(
@@ -641,5 +655,99 @@ mod applicability_tests {
         assert_eq!(inapplicable(&case, |_| true), None);
         let reason = inapplicable(&case, |f| f != Feature::UnsupportedUrl).unwrap();
         assert!(reason.contains("--unsupported-url"), "{reason}");
+    }
+}
+
+#[cfg(test)]
+mod stored_token_tests {
+    use super::*;
+    use crate::provider::{Capture, ExitObservation};
+
+    const STORED: &str = "pcr_the-read-token-the-ci-job-exchanges-for";
+
+    fn record(request: &str, response: &str) -> StepRecord {
+        StepRecord {
+            sent: format!("{request}\n").into_bytes(),
+            transcript: Transcript {
+                argv: vec!["--cargo-plugin".into()],
+                hello: LineRead::Line {
+                    bytes: br#"{"v":[1]}"#.to_vec(),
+                },
+                written: 0,
+                write_error: None,
+                response: LineRead::Line {
+                    bytes: response.as_bytes().to_vec(),
+                },
+                trailing_stdout: Capture::default(),
+                stderr: Capture::default(),
+                exit: ExitObservation::Exited { code: 0 },
+                leftover: 0,
+                leftover_processes: Vec::new(),
+                hello_after: Duration::ZERO,
+                response_after: Duration::ZERO,
+                elapsed: Duration::ZERO,
+            },
+            at: OffsetDateTime::now_utc(),
+        }
+    }
+
+    fn get(operation: &str) -> String {
+        let fields = match operation {
+            "publish" => r#","name":"foo","vers":"0.1.0","cksum":"4c8102db20765174ff8e97a51c6995d1a9fb38b64352331fe5c3b6988f98ef56""#,
+            "read" => "",
+            _ => r#","name":"foo","vers":"0.1.0""#,
+        };
+        format!(
+            r#"{{"v":1,"registry":{{"index-url":"sparse+https://r.test/index/"}},"kind":"get","operation":"{operation}"{fields}}}"#
+        )
+    }
+
+    fn ok(token: &str, cache: &str, independent: bool) -> String {
+        format!(
+            r#"{{"Ok":{{"kind":"get","token":"{token}","cache":"{cache}","operation_independent":{independent}}}}}"#
+        )
+    }
+
+    fn verdict(operation: &str, answer: &str) -> Outcome {
+        let expect = ProviderExpect {
+            answers: vec![Answer::OkGet],
+            step_answers: Vec::new(),
+            unimplemented: Vec::new(),
+            checks: Vec::new(),
+            exit: ExitRule::default(),
+        };
+        let ctx = Context {
+            stored_token: Some(STORED.into()),
+            ..Context::default()
+        };
+        judge(&expect, &[true], &[record(&get(operation), answer)], &ctx)
+    }
+
+    #[test]
+    fn a_stored_token_is_what_every_get_must_answer() {
+        for op in ["read", "publish", "yank", "owners"] {
+            assert!(verdict(op, &ok(STORED, "session", true)).is_pass(), "{op}");
+            let other = verdict(op, &ok("another-token", "session", true));
+            assert!(matches!(other, Outcome::Fail { .. }), "{op}: {other:?}");
+        }
+    }
+
+    #[test]
+    fn a_token_made_for_one_mutation_is_not_held_to_the_stored_token() {
+        // A CI provider answers a publish with a token bound to it (an OIDC token), scoped
+        // to that one operation: not the stored token, and not a wrong one.
+        let minted = ok("eyJhbGciOi.minted-for-this-publish.sig", "never", false);
+        assert!(verdict("publish", &minted).is_pass());
+        assert!(verdict("yank", &minted).is_pass());
+        // Only when it says so: a token Cargo would reuse must be the stored one…
+        for (cache, independent) in [("never", true), ("session", false)] {
+            let reused = ok("eyJhbGciOi.minted-for-this-publish.sig", cache, independent);
+            assert!(
+                matches!(verdict("publish", &reused), Outcome::Fail { .. }),
+                "{cache} {independent}"
+            );
+        }
+        // …and a read is always held to it, however it is cached.
+        assert!(matches!(verdict("read", &minted), Outcome::Fail { .. }));
     }
 }

@@ -85,6 +85,12 @@ pub struct CargoPackage {
     #[serde(rename = "crate")]
     pub krate: String,
     pub version: String,
+    /// For a crate that is only a library (cargo-credential-libsecret is linked into Cargo as
+    /// `cargo:libsecret`; `cargo install` has no binary to install): a wrapper crate under
+    /// `matrix/fixtures/`, with its own Cargo.lock pinning `crate = version`, that runs it as a
+    /// provider; installed with `cargo install --locked --path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,6 +115,8 @@ pub enum ManifestError {
     Install(String),
     #[error("target {0:?}: timeout_secs must be more than 0")]
     Timeout(String),
+    #[error("target {0:?}: an install path is a folder under matrix/fixtures/, relative, without '..'")]
+    Path(String),
     #[error("target {name:?}: {what} {value:?} is not a pinned version (digits and dots)")]
     Unpinned {
         name: String,
@@ -166,6 +174,15 @@ impl Manifest {
             };
             if let Some(cargo) = &install.cargo {
                 pinned("crate version", &cargo.version)?;
+                if let Some(path) = &cargo.path {
+                    let inside = !path.is_empty()
+                        && std::path::Path::new(path)
+                            .components()
+                            .all(|c| matches!(c, std::path::Component::Normal(_)));
+                    if !inside {
+                        return Err(ManifestError::Path(name.clone()));
+                    }
+                }
             }
             if let Some(pip) = &install.pip {
                 pinned("package version", &pip.version)?;
@@ -241,6 +258,13 @@ timeout_secs = 600
     fn a_manifest_parses_and_is_checked() {
         let manifest = Manifest::parse(ONE).expect("parses");
         assert_eq!(manifest.targets[0].name, "netrc");
+        let wrapped = Manifest::parse(&ONE.replace(
+            "version = \"0.1.0\" }",
+            "version = \"0.1.0\", path = \"keyring/libsecret-provider\" }",
+        ))
+        .expect("a wrapper path parses");
+        let cargo = wrapped.targets[0].install.cargo.as_ref().expect("cargo");
+        assert_eq!(cargo.path.as_deref(), Some("keyring/libsecret-provider"));
         let twice = format!("{ONE}{}", &ONE[ONE.find("[[target]]").unwrap()..]);
         assert!(matches!(
             Manifest::parse(&twice),
@@ -257,6 +281,8 @@ timeout_secs = 600
                 "Install",
             ),
             ("about = ", "abot = ", "Toml"),
+            ("version = \"0.1.0\" }", "version = \"0.1.0\", path = \"../elsewhere\" }", "Path"),
+            ("version = \"0.1.0\" }", "version = \"0.1.0\", path = \"/abs\" }", "Path"),
         ] {
             let error_text = format!("{:?}", Manifest::parse(&ONE.replace(from, to)));
             assert!(error_text.contains(error), "{from} → {to}: {error_text}");
