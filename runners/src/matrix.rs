@@ -234,8 +234,12 @@ fn cargo_install_args(
     cache: &Path,
     matrix: &Path,
 ) -> Vec<std::ffi::OsString> {
-    let mut args: Vec<std::ffi::OsString> =
-        vec!["install".into(), "--locked".into(), "--root".into(), cache.into()];
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "install".into(),
+        "--locked".into(),
+        "--root".into(),
+        cache.into(),
+    ];
     match &cargo.path {
         Some(path) => args.extend([
             "--path".into(),
@@ -397,11 +401,19 @@ mod tests {
         };
         let (cache, matrix) = (Path::new("/c/netrc"), Path::new("/m"));
         let words = |args: Vec<std::ffi::OsString>| -> Vec<String> {
-            args.into_iter().map(|a| a.to_string_lossy().into_owned()).collect()
+            args.into_iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect()
         };
         assert_eq!(
             words(cargo_install_args(&cargo, cache, matrix)),
-            ["install", "--locked", "--root", "/c/netrc", "cargo-credential-netrc@0.1.0"]
+            [
+                "install",
+                "--locked",
+                "--root",
+                "/c/netrc",
+                "cargo-credential-netrc@0.1.0"
+            ]
         );
         cargo.path = Some("keyring/libsecret-provider".into());
         assert_eq!(

@@ -693,7 +693,9 @@ mod stored_token_tests {
 
     fn get(operation: &str) -> String {
         let fields = match operation {
-            "publish" => r#","name":"foo","vers":"0.1.0","cksum":"4c8102db20765174ff8e97a51c6995d1a9fb38b64352331fe5c3b6988f98ef56""#,
+            "publish" => {
+                r#","name":"foo","vers":"0.1.0","cksum":"4c8102db20765174ff8e97a51c6995d1a9fb38b64352331fe5c3b6988f98ef56""#
+            }
             "read" => "",
             _ => r#","name":"foo","vers":"0.1.0""#,
         };

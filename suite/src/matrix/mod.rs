@@ -115,7 +115,9 @@ pub enum ManifestError {
     Install(String),
     #[error("target {0:?}: timeout_secs must be more than 0")]
     Timeout(String),
-    #[error("target {0:?}: an install path is a folder under matrix/fixtures/, relative, without '..'")]
+    #[error(
+        "target {0:?}: an install path is a folder under matrix/fixtures/, relative, without '..'"
+    )]
     Path(String),
     #[error("target {name:?}: {what} {value:?} is not a pinned version (digits and dots)")]
     Unpinned {
@@ -281,8 +283,16 @@ timeout_secs = 600
                 "Install",
             ),
             ("about = ", "abot = ", "Toml"),
-            ("version = \"0.1.0\" }", "version = \"0.1.0\", path = \"../elsewhere\" }", "Path"),
-            ("version = \"0.1.0\" }", "version = \"0.1.0\", path = \"/abs\" }", "Path"),
+            (
+                "version = \"0.1.0\" }",
+                "version = \"0.1.0\", path = \"../elsewhere\" }",
+                "Path",
+            ),
+            (
+                "version = \"0.1.0\" }",
+                "version = \"0.1.0\", path = \"/abs\" }",
+                "Path",
+            ),
         ] {
             let error_text = format!("{:?}", Manifest::parse(&ONE.replace(from, to)));
             assert!(error_text.contains(error), "{from} → {to}: {error_text}");
