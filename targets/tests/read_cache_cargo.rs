@@ -68,19 +68,7 @@ fn generate_lockfile(read_cache: usize) -> AuthCounts {
     })
     .expect("start the registry");
     publish_all(&registry, &key);
-    let sandbox = Sandbox::new(&[
-        ("RUSTC_BOOTSTRAP", "1".into()),
-        ("CARGO_REGISTRIES_CREDLAB_INDEX", registry.index_url()),
-        (
-            "CARGO_REGISTRIES_CREDLAB_CREDENTIAL_PROVIDER",
-            "cargo:paseto".into(),
-        ),
-        ("CARGO_REGISTRIES_CREDLAB_SECRET_KEY", key.expose_paserk()),
-        (
-            "CARGO_REGISTRIES_CREDLAB_SECRET_KEY_SUBJECT",
-            SUBJECT.into(),
-        ),
-    ]);
+    let sandbox = Sandbox::cargo_paseto(registry.index_url(), &key, SUBJECT);
     let consumer = sandbox.path("consumer");
     let deps: String = (0..CRATES)
         .map(|i| {

@@ -225,19 +225,7 @@ fn start_registry(key: &SecretKey) -> Running {
 fn nightly_cargo_paseto_publishes_yanks_owns_and_fetches() {
     let key = SecretKey::generate();
     let registry = start_registry(&key);
-    let sandbox = Sandbox::new(&[
-        ("RUSTC_BOOTSTRAP", "1".into()),
-        ("CARGO_REGISTRIES_CREDLAB_INDEX", registry.index_url()),
-        (
-            "CARGO_REGISTRIES_CREDLAB_CREDENTIAL_PROVIDER",
-            "cargo:paseto".into(),
-        ),
-        ("CARGO_REGISTRIES_CREDLAB_SECRET_KEY", key.expose_paserk()),
-        (
-            "CARGO_REGISTRIES_CREDLAB_SECRET_KEY_SUBJECT",
-            SUBJECT.into(),
-        ),
-    ]);
+    let sandbox = Sandbox::cargo_paseto(registry.index_url(), &key, SUBJECT);
     publish_yank_owners_fetch(&sandbox, &registry, &key, &["-Z", "asymmetric-token"]);
 }
 

@@ -79,38 +79,68 @@ pub fn cells(result: &TargetResult) -> BTreeMap<String, Cell> {
     cells
 }
 
-/// The row's verdict, in words.
-pub fn verdict(result: &TargetResult) -> String {
-    if let Some(error) = &result.error {
-        return format!("could not run: {error}");
+/// What a row says about its target, as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowVerdict {
+    /// No verdict: the install, the fixture or credlab failed, or the run was killed.
+    CouldNotRun(String),
+    /// credlab ran but wrote no report.
+    NoReport,
+    /// This many scored failures.
+    NotConformant(usize),
+    /// Every scored case was skipped: the run tested nothing.
+    NothingScoredRan,
+    Conformant,
+}
+
+impl RowVerdict {
+    pub fn of(result: &TargetResult) -> Self {
+        if let Some(error) = &result.error {
+            return Self::CouldNotRun(error.clone());
+        }
+        if result.reports.is_empty() {
+            return Self::NoReport;
+        }
+        let failures: usize = result
+            .reports
+            .iter()
+            .map(|r| r.summary.scored_failures)
+            .sum();
+        let ran: usize = result.reports.iter().map(|r| r.summary.scored_ran).sum();
+        if failures > 0 {
+            Self::NotConformant(failures)
+        } else if ran == 0 {
+            Self::NothingScoredRan
+        } else {
+            Self::Conformant
+        }
     }
-    if result.reports.is_empty() {
-        return "no report".into();
-    }
-    let failures: usize = result
-        .reports
-        .iter()
-        .map(|r| r.summary.scored_failures)
-        .sum();
-    let ran: usize = result.reports.iter().map(|r| r.summary.scored_ran).sum();
-    if failures > 0 {
-        format!("not conformant ({failures} scored failures)")
-    } else if ran == 0 {
-        "nothing scored ran".into()
-    } else {
-        "conformant".into()
+
+    /// The colour class of the verdict cell.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::Conformant => "pass",
+            Self::NotConformant(_) => "fail",
+            Self::CouldNotRun(_) | Self::NoReport | Self::NothingScoredRan => "skip",
+        }
     }
 }
 
-fn verdict_class(result: &TargetResult) -> &'static str {
-    let text = verdict(result);
-    if text == "conformant" {
-        "pass"
-    } else if text.starts_with("not conformant") {
-        "fail"
-    } else {
-        "skip"
+impl std::fmt::Display for RowVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::CouldNotRun(error) => write!(f, "could not run: {error}"),
+            Self::NoReport => f.write_str("no report"),
+            Self::NotConformant(n) => write!(f, "not conformant ({n} scored failures)"),
+            Self::NothingScoredRan => f.write_str("nothing scored ran"),
+            Self::Conformant => f.write_str("conformant"),
+        }
     }
+}
+
+/// The row's verdict, in words.
+pub fn verdict(result: &TargetResult) -> String {
+    RowVerdict::of(result).to_string()
 }
 
 fn counts(cell: &Cell) -> String {
@@ -191,15 +221,8 @@ pub fn markdown(results: &[TargetResult]) -> String {
                 out.push_str("```text\n");
                 for evidence in &case.evidence {
                     let _ = writeln!(out, "# {}", for_terminal(&evidence.step));
-                    for (label, text) in [
-                        ("sent", &evidence.sent),
-                        ("received", &evidence.received),
-                        ("stderr", &evidence.stderr),
-                        ("exit", &evidence.exit),
-                    ] {
-                        if let Some(text) = text {
-                            let _ = writeln!(out, "{label}: {}", for_terminal(text));
-                        }
+                    for (label, text) in evidence.labelled() {
+                        let _ = writeln!(out, "{label}: {}", for_terminal(text));
                     }
                 }
                 out.push_str("```\n");
@@ -229,7 +252,7 @@ pub fn html(results: &[TargetResult]) -> String {
             esc(&result.name),
             esc(&result.name),
             esc(&result.title),
-            verdict_class(result),
+            RowVerdict::of(result).class(),
             esc(&verdict(result)),
         );
         for g in &groups {
@@ -279,7 +302,7 @@ pub fn html(results: &[TargetResult]) -> String {
         let _ = writeln!(
             body,
             "<p class=\"{}\">{}</p>",
-            verdict_class(result),
+            RowVerdict::of(result).class(),
             esc(&verdict(result))
         );
         for case in cases(result).filter(|c| class(c.verdict.kind()) == "fail") {

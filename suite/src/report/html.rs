@@ -87,15 +87,8 @@ pub fn case_details(out: &mut String, target: &str, case: &CaseReport) {
     );
     for evidence in &case.evidence {
         let _ = writeln!(out, "<p class=\"meta\">{}</p>", esc(&evidence.step));
-        for (label, text) in [
-            ("sent", &evidence.sent),
-            ("received", &evidence.received),
-            ("stderr", &evidence.stderr),
-            ("exit", &evidence.exit),
-        ] {
-            if let Some(text) = text {
-                let _ = writeln!(out, "<pre>{label}: {}</pre>", esc(text));
-            }
+        for (label, text) in evidence.labelled() {
+            let _ = writeln!(out, "<pre>{label}: {}</pre>", esc(text));
         }
     }
     out.push_str("</details>\n");

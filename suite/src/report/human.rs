@@ -71,15 +71,8 @@ fn detail(out: &mut String, case: &CaseReport) {
     }
     for e in &case.evidence {
         let _ = writeln!(out, "    {}:", safe(&e.step));
-        for (label, value) in [
-            ("sent", &e.sent),
-            ("received", &e.received),
-            ("stderr", &e.stderr),
-            ("exit", &e.exit),
-        ] {
-            if let Some(value) = value {
-                let _ = writeln!(out, "      {label:<9}{}", safe(value));
-            }
+        for (label, value) in e.labelled() {
+            let _ = writeln!(out, "      {label:<9}{}", safe(value));
         }
     }
 }

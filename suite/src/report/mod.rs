@@ -156,6 +156,21 @@ pub struct Evidence {
     pub exit: Option<String>,
 }
 
+impl Evidence {
+    /// Each part of the step that was recorded, with its label, in the order reports show
+    /// them.
+    pub fn labelled(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("sent", &self.sent),
+            ("received", &self.received),
+            ("stderr", &self.stderr),
+            ("exit", &self.exit),
+        ]
+        .into_iter()
+        .filter_map(|(label, text)| Some((label, text.as_deref()?)))
+    }
+}
+
 /// One case in the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseReport {

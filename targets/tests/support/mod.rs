@@ -30,6 +30,28 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// Nightly-feature Cargo (`RUSTC_BOOTSTRAP=1`) whose registry `credlab` at `index` signs
+    /// with `cargo:paseto`, the secret key `key` and the subject `subject`.
+    pub fn cargo_paseto(
+        index: String,
+        key: &credlab_suite::keys::SecretKey,
+        subject: &str,
+    ) -> Self {
+        Self::new(&[
+            ("RUSTC_BOOTSTRAP", "1".into()),
+            ("CARGO_REGISTRIES_CREDLAB_INDEX", index),
+            (
+                "CARGO_REGISTRIES_CREDLAB_CREDENTIAL_PROVIDER",
+                "cargo:paseto".into(),
+            ),
+            ("CARGO_REGISTRIES_CREDLAB_SECRET_KEY", key.expose_paserk()),
+            (
+                "CARGO_REGISTRIES_CREDLAB_SECRET_KEY_SUBJECT",
+                subject.into(),
+            ),
+        ])
+    }
+
     pub fn new(vars: &[(&str, String)]) -> Self {
         let root = tempfile::Builder::new()
             .prefix("credlab-registry-cargo-")
