@@ -19,6 +19,7 @@
 //! [`Transcript`]: credlab_suite::provider::Transcript
 
 pub mod blackbox;
+pub mod bounded;
 pub mod engine;
 pub mod fuzzing;
 pub mod matrix;

@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use credlab_suite::matrix::{Install, TargetEntry, TargetResult};
+
+use crate::bounded::{kill_group, run_bounded};
 use credlab_suite::report::Report;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -63,6 +65,10 @@ pub fn run_target(entry: &TargetEntry, places: &Places) -> TargetResult {
             .unwrap_or_else(|_| started.to_string()),
     );
     let clock = Instant::now();
+    if let Some(reason) = &entry.not_judged {
+        result.error = Some(format!("not judged: {reason}"));
+        return result;
+    }
     match judge(entry, places) {
         Ok((exit_code, reports)) => {
             result.exit_code = exit_code;
@@ -124,10 +130,7 @@ fn judge(entry: &TargetEntry, places: &Places) -> Result<(Option<i32>, Vec<Repor
         .stdout(log.try_clone()?)
         .stderr(log);
     let status = run_bounded(command, Duration::from_secs(entry.timeout_secs))
-        .map_err(|e| match e {
-            MatrixError::Io(e) => MatrixError::Run(e.to_string()),
-            other => other,
-        })?
+        .map_err(|e| MatrixError::Run(e.to_string()))?
         .ok_or(MatrixError::Timeout(entry.timeout_secs))?;
     let text = std::fs::read_to_string(&report).map_err(|e| {
         MatrixError::Report(format!(
@@ -340,38 +343,6 @@ fn run_setup(
     Ok(out)
 }
 
-/// Runs `command` in its own process group; `None` if it was killed (with its whole group)
-/// at `timeout`.
-fn run_bounded(mut command: Command, timeout: Duration) -> Result<Option<ExitStatus>, MatrixError> {
-    let mut child = command.process_group(0).spawn()?;
-    let pid = child.id();
-    let (sent, got) = mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let status = child.wait();
-        let _ = sent.send(());
-        status
-    });
-    let finished = got.recv_timeout(timeout).is_ok();
-    if !finished {
-        kill_group(pid);
-    }
-    let status = waiter
-        .join()
-        .map_err(|_| MatrixError::Run("the waiting thread panicked".into()))??;
-    // Whatever the run left behind in its group (a fake server a wrap script started) goes.
-    kill_group(pid);
-    Ok(finished.then_some(status))
-}
-
-fn kill_group(pid: u32) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
-        // SAFETY: kill has no memory effects; a group that is gone gives ESRCH.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,16 +400,5 @@ mod tests {
                 "/c/netrc/target"
             ]
         );
-    }
-
-    #[test]
-    fn a_run_past_its_timeout_is_killed_with_its_group() {
-        let mut command = Command::new("sh");
-        // The shell starts a grandchild that would outlive it; both go.
-        command.args(["-c", "sleep 600 & wait"]);
-        let started = Instant::now();
-        let status = run_bounded(command, Duration::from_millis(300)).expect("runs");
-        assert!(status.is_none());
-        assert!(started.elapsed() < Duration::from_secs(30));
     }
 }

@@ -30,7 +30,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH", conflicts_with = "registry")]
     provider: Option<String>,
     /// The registry to judge, by its index URL as Cargo users configure it
-    /// (`sparse+http://127.0.0.1:PORT/index/`). Needs --secret-key.
+    /// (`sparse+http://127.0.0.1:PORT/index/`; without `sparse+`, a git index, read with the
+    /// `git` CLI as Cargo reads it). Needs --secret-key.
     #[arg(long, value_name = "URL")]
     registry: Option<String>,
     /// Allow a --registry that is not on loopback (credlab publishes and yanks probe crates).

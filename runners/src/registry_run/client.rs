@@ -19,6 +19,7 @@ use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use super::crates::{LiveCrates, publish_body};
+use super::git_index::GitIndex;
 use super::safety::{self, Url};
 
 /// Redirects a GET follows, as many as Cargo's curl handle would care to (and few enough that a
@@ -64,12 +65,20 @@ pub struct Client {
     timeout: Duration,
     /// `--allow-remote`: whether non-loopback hosts may be contacted.
     allow_remote: bool,
-    /// `http(s)://…/index/` (the sparse URL without `sparse+`).
-    index: String,
+    /// Where the index is and how Cargo reads it.
+    index: Index,
     /// `config.json`'s `api`, without a trailing slash.
     pub api: Option<String>,
     /// `config.json`'s `dl` template.
     pub dl: Option<String>,
+}
+
+/// How the index is read: a sparse index over HTTP like the rest, or a git index with git.
+#[derive(Debug, Clone)]
+enum Index {
+    /// `http(s)://…/index/` (the sparse URL without `sparse+`).
+    Sparse(String),
+    Git(GitIndex),
 }
 
 /// Why the resolver refused: the name resolved only to addresses credlab may not contact.
@@ -141,16 +150,18 @@ impl Client {
     /// A client for the registry at `index_url`; without `allow_remote` it contacts loopback
     /// hosts only.
     pub fn new(index_url: &str, timeout: Duration, allow_remote: bool) -> Self {
-        let index = index_url.strip_prefix("sparse+").unwrap_or(index_url);
+        // As in Cargo (`SourceId::from_url`): `sparse+` names a sparse index, anything else
+        // a git one.
+        let index = match index_url.strip_prefix("sparse+") {
+            Some(index) if index.ends_with('/') => Index::Sparse(index.to_string()),
+            Some(index) => Index::Sparse(format!("{index}/")),
+            None => Index::Git(GitIndex::new(index_url, timeout, allow_remote)),
+        };
         Self {
             agent: agent(timeout, allow_remote),
             timeout,
             allow_remote,
-            index: if index.ends_with('/') {
-                index.to_string()
-            } else {
-                format!("{index}/")
-            },
+            index,
             api: None,
             dl: None,
         }
@@ -286,9 +297,18 @@ impl Client {
         }
     }
 
-    /// `GET {index}config.json`.
+    /// Whether the index is a git one (read with git, which carries no Cargo token).
+    pub fn git_index(&self) -> bool {
+        matches!(self.index, Index::Git(_))
+    }
+
+    /// `GET {index}config.json`; from a git index, the file in its tree (`token` unsent: git
+    /// carries none).
     pub fn config(&self, token: Option<&str>) -> Result<Answer, SendError> {
-        self.send("GET", &format!("{}config.json", self.index), token, None)
+        match &self.index {
+            Index::Sparse(index) => self.send("GET", &format!("{index}config.json"), token, None),
+            Index::Git(git) => git.read("config.json"),
+        }
     }
 
     /// Reads `api` and `dl` from a config.json body.
@@ -305,14 +325,14 @@ impl Client {
             .unwrap_or(false))
     }
 
-    /// `GET` a crate's index file.
+    /// `GET` a crate's index file; from a git index, the file in its tree (`token` unsent).
     pub fn index_file(&self, name: &str, token: Option<&str>) -> Result<Answer, SendError> {
-        self.send(
-            "GET",
-            &format!("{}{}", self.index, index_path(name)),
-            token,
-            None,
-        )
+        match &self.index {
+            Index::Sparse(index) => {
+                self.send("GET", &format!("{index}{}", index_path(name)), token, None)
+            }
+            Index::Git(git) => git.read(&index_path(name)),
+        }
     }
 
     /// The download URL of a crate version from `dl` (see [`dl_url`]); `cksum` fills

@@ -6,6 +6,7 @@
 mod auth;
 mod client;
 pub mod crates;
+mod git_index;
 pub mod safety;
 mod token_case;
 
@@ -413,6 +414,7 @@ impl Session {
         Offers {
             auth_required: self.auth_required,
             api: self.client.api.is_some(),
+            git_index: self.client.git_index(),
         }
     }
 }

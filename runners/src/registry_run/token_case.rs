@@ -44,6 +44,7 @@ pub fn run_token_case(session: &Session, case: &TokenCase) -> CaseRun {
         keys: &keys,
         auth_required: session.auth_required,
         api: session.client.api.is_some(),
+        git_index: session.client.git_index(),
     };
     if let Some(reason) = inapplicable(case, &live) {
         return finish(Outcome::Skip { reason }, Vec::new());

@@ -59,6 +59,11 @@ pub struct TargetEntry {
     pub wrap: Vec<String>,
     /// How long the whole credlab run may take.
     pub timeout_secs: u64,
+    /// Why credlab cannot judge this target (yet), for a target that is not something credlab
+    /// can start or reach: the row shows this reason instead of a verdict, and nothing is
+    /// installed or run for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_judged: Option<String>,
 }
 
 /// How a target is installed; pinned, and cached between runs.
@@ -71,7 +76,7 @@ pub struct Install {
     /// `pip install PACKAGE==VERSION` into a venv at `CACHE/NAME/venv`.
     #[serde(default)]
     pub pip: Option<PipPackage>,
-    /// Part of credlab: nothing to install.
+    /// Part of credlab (or of Cargo itself): nothing to install.
     #[serde(default)]
     pub builtin: bool,
     /// System (Debian) packages it needs to build or run.

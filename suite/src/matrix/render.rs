@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-use super::TargetResult;
+use super::{TargetKind, TargetResult};
 use crate::report::CaseReport;
 use crate::report::html::{anchor, case_details, class, detail, page};
 use crate::text::{for_html as esc, for_markdown, for_terminal};
@@ -140,7 +140,24 @@ impl std::fmt::Display for RowVerdict {
 
 /// The row's verdict, in words.
 pub fn verdict(result: &TargetResult) -> String {
-    RowVerdict::of(result).to_string()
+    let row = RowVerdict::of(result).to_string();
+    if open_registry(result) {
+        format!("{row}; it does not require authentication (config.json has no auth-required)")
+    } else {
+        row
+    }
+}
+
+/// A registry whose config.json did not ask for tokens on reads (credlab's `auth-required`
+/// fact): worth saying beside the verdict, since its read cases were all skipped for it.
+fn open_registry(result: &TargetResult) -> bool {
+    result.kind == TargetKind::Registry
+        && result.reports.iter().any(|r| {
+            r.target
+                .facts
+                .get("auth-required")
+                .is_some_and(|v| v == "false")
+        })
 }
 
 fn counts(cell: &Cell) -> String {

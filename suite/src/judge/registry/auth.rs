@@ -2,7 +2,7 @@
 //! verdict from what the runner recorded of its exchange.
 
 use super::{HttpAnswer, has_error_json, show};
-use crate::cases::auth::{AuthCase, AuthExpect, Requirement};
+use crate::cases::auth::{AuthCase, AuthExpect, Exchange, Requirement};
 use crate::judge::Outcome;
 
 /// What the registry said about itself when credlab connected.
@@ -12,12 +12,29 @@ pub struct Offers {
     pub auth_required: bool,
     /// `config.json` named an `api`.
     pub api: bool,
+    /// The index is a git one: Cargo reads it (config.json, index files) with git, which
+    /// carries no Cargo token, so no case about reading it with or without one applies.
+    pub git_index: bool,
 }
+
+/// What Cargo reads from the index itself (not from `dl` or `api`).
+const INDEX_READS: [Exchange; 3] = [
+    Exchange::ConfigWithReadToken,
+    Exchange::ConfigWithoutToken,
+    Exchange::IndexFileWithoutToken,
+];
+
+/// Why index-read cases do not apply to a git index.
+pub const GIT_INDEX_READ: &str =
+    "a git index: Cargo reads it with git, which carries no Cargo token";
 
 /// Why `case` does not apply to a registry offering `offers`, if it does not. The `api` comes
 /// first: without it credlab never saw the registry's answer to its read token.
 pub fn inapplicable(case: &AuthCase, offers: Offers) -> Option<String> {
     let requires = |r| case.input.requires.contains(&r);
+    if offers.git_index && INDEX_READS.contains(&case.input.exchange) {
+        return Some(GIT_INDEX_READ.into());
+    }
     if requires(Requirement::Api) && !offers.api {
         return Some(
             "config.json gave no `api` (the registry refused credlab's read token)".into(),
@@ -92,6 +109,9 @@ pub fn judge_auth(expect: &AuthExpect, seen: &Exchanged) -> Outcome {
         if !probe.listed {
             return Outcome::fail("the index lists the probe crate", probe.listing.clone());
         }
+    }
+    if let Some(skip) = super::not_implemented(&seen.answer) {
+        return skip;
     }
     let status_ok = expect.status.is_empty() || expect.status.contains(&seen.answer.status);
     if !status_ok || (expect.error_json && !has_error_json(&seen.answer.body)) {
@@ -200,6 +220,11 @@ mod tests {
             judge_auth(&refusal(), &seen(401, ERR)),
             Outcome::Error { .. }
         ));
+        // A registry without the endpoint (no yank, no owners) is skipped with the reason.
+        assert!(matches!(
+            judge_auth(&refusal(), &seen(405, "HTTP method not allowed")),
+            Outcome::Skip { .. }
+        ));
     }
 
     #[test]
@@ -269,6 +294,7 @@ mod tests {
         let all = Offers {
             auth_required: true,
             api: true,
+            git_index: false,
         };
         for c in &file.cases {
             assert_eq!(inapplicable(c, all), None, "{}", c.id);
@@ -277,11 +303,13 @@ mod tests {
         let none = Offers {
             auth_required: false,
             api: false,
+            git_index: false,
         };
         assert!(inapplicable(download, none).unwrap().contains("api"));
         let open = Offers {
             auth_required: false,
             api: true,
+            git_index: false,
         };
         assert!(
             inapplicable(download, open)
@@ -292,5 +320,20 @@ mod tests {
             inapplicable(case("registry::auth::read-token-accepted"), none),
             None
         );
+        // A git index: the cases on reading the index skip (even on an auth-required
+        // registry); the download, the API and the probe crate are judged as over sparse.
+        let git = Offers {
+            git_index: true,
+            ..all
+        };
+        for c in &file.cases {
+            let reads_index = INDEX_READS.contains(&c.input.exchange);
+            assert_eq!(
+                inapplicable(c, git).as_deref(),
+                reads_index.then_some(GIT_INDEX_READ),
+                "{}",
+                c.id
+            );
+        }
     }
 }

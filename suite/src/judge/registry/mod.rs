@@ -61,6 +61,20 @@ pub fn has_error_json(body: &[u8]) -> bool {
     })
 }
 
+/// A skip when `answer` says the endpoint itself is missing: 405 Method Not Allowed or 501
+/// Not Implemented (RFC 9110 §15.5.6, §15.6.2). The registry does not offer the operation
+/// (cargo-http-registry has no yank or owners), so a case about the token for it has nothing
+/// to judge; the user sees the reason instead of a failure per token. 404 is not among them:
+/// registries answer it to hide a crate from a token that may not see it.
+pub fn not_implemented(answer: &HttpAnswer) -> Option<Outcome> {
+    matches!(answer.status, 405 | 501).then(|| Outcome::Skip {
+        reason: format!(
+            "the registry does not implement the endpoint (HTTP {})",
+            answer.status
+        ),
+    })
+}
+
 pub(crate) fn show(answer: &HttpAnswer) -> String {
     let body = String::from_utf8_lossy(&answer.body[..answer.body.len().min(200)]).into_owned();
     format!("HTTP {} {body:?}", answer.status)

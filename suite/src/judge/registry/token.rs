@@ -20,6 +20,8 @@ pub struct LiveRegistry<'a> {
     pub auth_required: bool,
     /// `config.json` named an `api` (mutations can be sent).
     pub api: bool,
+    /// The index is a git one: Cargo sends no read token to it (git carries none).
+    pub git_index: bool,
 }
 
 /// Why `case` cannot run against `live`, if it cannot. Offline-only cases (other keys, other
@@ -44,6 +46,9 @@ pub fn inapplicable(case: &TokenCase, live: &LiveRegistry) -> Option<String> {
     }
     if case.has_flag(Flag::Boundary) {
         return Some("a timing boundary finer than an HTTP round trip (offline only)".into());
+    }
+    if input.request == Operation::Read && live.git_index {
+        return Some(super::auth::GIT_INDEX_READ.into());
     }
     if input.request == Operation::Read && !live.auth_required {
         return Some(
@@ -78,6 +83,15 @@ pub fn judge_token(case: &TokenCase, exchange: &TokenExchange) -> Outcome {
     // Over HTTP a Cargo-shaped token is must-accept whatever its offline knob (interop with
     // real Cargo decides); other cases keep their own expectation.
     let (_, expect) = case.over_http();
+    let answered = match exchange {
+        TokenExchange::EarlierRefused { answer, .. } | TokenExchange::Sent { answer, .. } => {
+            Some(answer)
+        }
+        TokenExchange::SetupRefused { .. } => None,
+    };
+    if let Some(skip) = answered.and_then(super::not_implemented) {
+        return skip;
+    }
     match exchange {
         TokenExchange::SetupRefused { status } => Outcome::Skip {
             reason: format!("setup publish answered {status}"),
@@ -159,6 +173,27 @@ mod tests {
     }
 
     #[test]
+    fn an_endpoint_the_registry_lacks_skips_instead_of_failing_every_token() {
+        let sent = |status| TokenExchange::Sent {
+            answer: HttpAnswer::new(status, "HTTP method not allowed"),
+            trace: Trace::None,
+        };
+        for id in ["token::valid::yank", "token::expired::one-hour-old"] {
+            for status in [405, 501] {
+                assert!(
+                    matches!(judge_token(&case(id), &sent(status)), Outcome::Skip { .. }),
+                    "{id} {status}"
+                );
+            }
+            // A 404 may hide a crate from a token: judged, not skipped.
+            assert!(matches!(
+                judge_token(&case(id), &sent(404)),
+                Outcome::Fail { .. }
+            ));
+        }
+    }
+
+    #[test]
     fn a_replayed_publish_may_be_refused_as_a_republish() {
         let replay = case("token::replayed::publish-token-replayed");
         let sent = |status| TokenExchange::Sent {
@@ -184,8 +219,15 @@ mod tests {
             keys: &keys,
             auth_required: true,
             api: true,
+            git_index: false,
         };
         assert_eq!(inapplicable(&case("token::valid::publish"), &live), None);
+        let git = LiveRegistry {
+            git_index: true,
+            ..live
+        };
+        assert_eq!(inapplicable(&case("token::valid::publish"), &git), None);
+        assert!(inapplicable(&case("token::valid::read"), &git).is_some());
         let no_api = LiveRegistry { api: false, ..live };
         assert!(inapplicable(&case("token::valid::publish"), &no_api).is_some());
         assert_eq!(inapplicable(&case("token::valid::read"), &no_api), None);
