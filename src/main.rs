@@ -20,12 +20,12 @@ fn main() -> ExitCode {
         let code = credlab_targets::builtin::run(&name.to_string_lossy());
         return exit::code(u8::try_from(code).unwrap_or(1));
     }
-    // Before anything else (and before any thread exists): take the secret key out of the
-    // environment and out of reach of the providers this run starts.
-    let secret_from_env = secrets::take_env_secret();
+    // Before anything else (and before any thread exists): take the secret key and a
+    // registry token out of the environment and out of reach of the providers this run starts.
+    let from_env = secrets::take_env_secrets();
     secrets::harden();
     let cli = cli::Cli::parse();
-    match cli::run(cli, secret_from_env) {
+    match cli::run(cli, from_env) {
         Ok(code) => exit::code(code),
         Err(failure) => {
             crate::out::errln!("error: {}", secrets::shown(&failure.message));

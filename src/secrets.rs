@@ -20,6 +20,27 @@ use credlab_suite::redact::Secrets;
 /// The environment variable that carries the secret key.
 pub const ENV: &str = "CREDLAB_SECRET_KEY";
 
+/// The environment variable that carries a plain-token registry's token (`--registry` in
+/// plain-token mode), taken and wiped like the key.
+pub const REGISTRY_TOKEN_ENV: &str = "CREDLAB_REGISTRY_TOKEN";
+
+/// The secrets `main` took out of the environment before anything else ran.
+#[derive(Debug, Default, Clone)]
+pub struct FromEnv {
+    /// `CREDLAB_SECRET_KEY`.
+    pub secret_key: Option<String>,
+    /// `CREDLAB_REGISTRY_TOKEN`.
+    pub registry_token: Option<String>,
+}
+
+/// Takes every secret credlab reads from the environment (see [`take_env`]).
+pub fn take_env_secrets() -> FromEnv {
+    FromEnv {
+        secret_key: take_env(ENV),
+        registry_token: take_env(REGISTRY_TOKEN_ENV),
+    }
+}
+
 static REGISTER: LazyLock<Secrets> = LazyLock::new(Secrets::new);
 
 /// The process's register: runners add to it, every printer scrubs with it.
@@ -32,15 +53,15 @@ pub fn shown(text: &str) -> String {
     credlab_suite::text::for_terminal(&register().scrub(text))
 }
 
-/// The value of `CREDLAB_SECRET_KEY`, wiped from this process's environment.
+/// The value of the environment variable `name`, wiped from this process's environment.
 ///
 /// Must run before any other thread exists (it is the first thing `main` does): the
 /// environment is process-global and not synchronised with other threads' C calls.
-pub fn take_env_secret() -> Option<String> {
-    let value = std::env::var_os(ENV)?;
-    wipe_in_place(ENV);
+fn take_env(name: &str) -> Option<String> {
+    let value = std::env::var_os(name)?;
+    wipe_in_place(name);
     // SAFETY: called at the start of `main`, before any thread is spawned.
-    unsafe { std::env::remove_var(ENV) };
+    unsafe { std::env::remove_var(name) };
     Some(value.to_string_lossy().into_owned())
 }
 

@@ -10,6 +10,7 @@ use serde_json::Value;
 fn credlab() -> Command {
     let mut cmd = Command::cargo_bin("credlab").expect("the credlab binary is built");
     cmd.env_remove("CREDLAB_SECRET_KEY");
+    cmd.env_remove("CREDLAB_REGISTRY_TOKEN");
     cmd
 }
 
@@ -656,4 +657,134 @@ fn a_run_that_tested_nothing_is_not_conformant() {
         .assert()
         .success()
         .stdout(predicate::str::contains("7 of 7 scored case(s) ran"));
+}
+
+#[test]
+fn plain_token_usage_errors_exit_2_without_echoing_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "cio-usage-secret-0123456789abcdef\n").unwrap();
+    let (secret, _, _) = keypair();
+    let key = dir.path().join("key");
+    std::fs::write(&key, &secret).unwrap();
+    let url = "sparse+http://127.0.0.1:9/index/";
+    let check = |args: &[&std::ffi::OsStr], says: &str| {
+        let out = credlab().args(args).assert().code(2).get_output().clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(!stderr.contains("usage-secret"), "{stderr}");
+    };
+    let os = |s: &str| std::ffi::OsString::from(s);
+    // A key and a token: the registry verifies one kind.
+    check(
+        &[
+            &os("--registry"),
+            &os(url),
+            &os("--token-file"),
+            token.as_os_str(),
+            &os("--secret-key-file"),
+            key.as_os_str(),
+        ],
+        "not both",
+    );
+    // A second user without the first.
+    check(
+        &[
+            &os("--registry"),
+            &os(url),
+            &os("--other-token-file"),
+            token.as_os_str(),
+        ],
+        "--other-token-file needs --token-file",
+    );
+    // The same token twice is no second user.
+    check(
+        &[
+            &os("--registry"),
+            &os(url),
+            &os("--token-file"),
+            token.as_os_str(),
+            &os("--other-token-file"),
+            token.as_os_str(),
+        ],
+        "second user's",
+    );
+    // An empty or two-line token file.
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    check(
+        &[
+            &os("--registry"),
+            &os(url),
+            &os("--token-file"),
+            empty.as_os_str(),
+        ],
+        "empty",
+    );
+    let two = dir.path().join("two");
+    std::fs::write(&two, "cio-usage-secret-0123456789abcdef\nsecond line\n").unwrap();
+    check(
+        &[
+            &os("--registry"),
+            &os(url),
+            &os("--token-file"),
+            two.as_os_str(),
+        ],
+        "one line",
+    );
+    // Neither: the message names both ways.
+    check(&[&os("--registry"), &os(url)], "--token-file");
+}
+
+#[test]
+fn a_plain_token_registry_is_judged_with_the_token_from_the_environment() {
+    use credlab_targets::registry::server::plain::PlainToken;
+    use credlab_targets::registry::server::{Config, start};
+    let token = "cio-env-secret-0123456789abcdef";
+    let other = "cio-env-other-fedcba9876543210";
+    let running = start(Config {
+        plain_tokens: vec![
+            PlainToken::new("alice", token).unwrap(),
+            PlainToken::new("bob", other).unwrap(),
+        ],
+        ..Config::default()
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let other_file = dir.path().join("other");
+    std::fs::write(&other_file, other).unwrap();
+    let out = credlab()
+        .env("CREDLAB_REGISTRY_TOKEN", token)
+        .args(["--registry", &running.index_url(), "--format", "json"])
+        .arg("--other-token-file")
+        .arg(&other_file)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    running.shutdown();
+    let report = json(&out.stdout);
+    let cases = report["cases"].as_array().unwrap();
+    let passed = |prefix: &str| {
+        cases
+            .iter()
+            .filter(|c| c["id"].as_str().unwrap().starts_with(prefix) && c["verdict"] == "pass")
+            .count()
+    };
+    assert_eq!(passed("registry::auth::"), 8, "{report:#}");
+    assert_eq!(passed("registry::plain::"), 18, "{report:#}");
+    assert!(
+        cases
+            .iter()
+            .all(|c| !c["id"].as_str().unwrap().starts_with("token::"))
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !all.contains("env-secret") && !all.contains("env-other"),
+        "{all}"
+    );
 }

@@ -14,23 +14,59 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use credlab_runners::engine::{Filter, Schedule, Silent, execute};
-use credlab_runners::registry_run::{self, Target};
+use credlab_runners::registry_run::{self, PlainCredential, Target};
 use credlab_suite::cases::Level;
 use credlab_suite::cases::token::{PolicyKnob, TokenExpect};
 use credlab_suite::judge::Outcome;
 use credlab_suite::keys::SecretKey;
 use credlab_suite::vectors;
+use credlab_targets::registry::server::plain::PlainToken;
 use credlab_targets::registry::server::{Bug, Config, start};
 use libtest_mimic::{Arguments, Failed, Trial};
 
-/// Every case's outcome against a reference registry with `bug`.
+/// How the registry authenticates: an enrolled key (cargo:paseto) or tokens it issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Keyed,
+    Plain,
+}
+
+/// The plain-token registry's users: credlab's (alice) and a second one (bob).
+const ALICE_TOKEN: &str = "cio-credlab-alice-0123456789abcdef";
+const BOB_TOKEN: &str = "cio-credlab-bob-fedcba9876543210";
+
+/// Every case's outcome against a reference registry with `bug`, with an enrolled key.
 fn run(
     bug: Option<Bug>,
     auth_required: bool,
 ) -> Result<BTreeMap<String, (Level, Outcome)>, Failed> {
+    run_mode(Mode::Keyed, bug, auth_required)
+}
+
+/// Every case's outcome against a reference registry with `bug`, in `mode`.
+fn run_mode(
+    mode: Mode,
+    bug: Option<Bug>,
+    auth_required: bool,
+) -> Result<BTreeMap<String, (Level, Outcome)>, Failed> {
     let key = SecretKey::generate();
+    let (keys, plain_tokens, plain) = match mode {
+        Mode::Keyed => (vec![(key.public_key().clone(), None)], Vec::new(), None),
+        Mode::Plain => (
+            Vec::new(),
+            vec![
+                PlainToken::new("alice", ALICE_TOKEN).map_err(|e| e.to_string())?,
+                PlainToken::new("bob", BOB_TOKEN).map_err(|e| e.to_string())?,
+            ],
+            Some(PlainCredential {
+                token: ALICE_TOKEN.into(),
+                other: Some(BOB_TOKEN.into()),
+            }),
+        ),
+    };
     let running = start(Config {
-        keys: vec![(key.public_key().clone(), None)],
+        keys,
+        plain_tokens,
         bug,
         auth_required,
         ..Config::default()
@@ -39,6 +75,7 @@ fn run(
     let session = registry_run::connect(Target {
         index_url: running.index_url(),
         key,
+        plain,
         subject: None,
         max_age: Duration::from_secs(900),
         max_skew: Duration::from_secs(60),
@@ -654,6 +691,111 @@ const TOLERATED: &[(&str, bool, &[&str])] = &[
     ),
 ];
 
+/// The same as [`CAUGHT_BY`], for a registry in plain-token mode (`credlab --registry URL
+/// --token-file F --other-token-file G` against `credlab serve --plain-token-file …`):
+/// each bug and the case ids that must catch it there.
+const PLAIN_CAUGHT_BY: &[(&str, bool, &[&str])] = &[
+    (
+        "plain-prefix-match",
+        true,
+        &[
+            "registry::plain::empty-token-on-index",
+            "registry::plain::empty-token-on-yank",
+            "registry::plain::truncated-token-on-index",
+            "registry::plain::truncated-token-on-yank",
+        ],
+    ),
+    (
+        "plain-case-insensitive",
+        true,
+        &[
+            "registry::plain::wrong-case-token-on-index",
+            "registry::plain::wrong-case-token-on-yank",
+        ],
+    ),
+    (
+        "plain-strips-bearer",
+        true,
+        &[
+            "registry::plain::bearer-prefixed-token-on-index",
+            "registry::plain::bearer-prefixed-token-on-yank",
+        ],
+    ),
+    (
+        "plain-any-token",
+        true,
+        &[
+            "registry::auth::refused-owner-change",
+            "registry::plain::garbage-token-on-index",
+            "registry::plain::garbage-token-on-yank",
+            "registry::plain::second-user-publish",
+            "registry::plain::second-user-yank",
+        ],
+    ),
+    (
+        "plain-oversized-server-error",
+        true,
+        &[
+            "registry::plain::oversized-token-on-index",
+            "registry::plain::oversized-token-on-yank",
+        ],
+    ),
+    (
+        "no-owner-check",
+        true,
+        &[
+            "registry::auth::refused-owner-change",
+            "registry::plain::second-user-publish",
+            "registry::plain::second-user-yank",
+        ],
+    ),
+    (
+        "publish-only-tokens",
+        true,
+        &[
+            "registry::plain::owners-with-own-token",
+            "registry::plain::unyank-with-own-token",
+            "registry::plain::yank-with-own-token",
+        ],
+    ),
+    (
+        "dl-other-origin",
+        true,
+        &["registry::plain::endpoints-same-origin"],
+    ),
+    ("api-only-tokens", true, &["registry::auth::probe-publish"]),
+    (
+        "plain-requires-bearer",
+        true,
+        &["registry::auth::read-token-accepted"],
+    ),
+    (
+        "reads-without-auth",
+        true,
+        &[
+            "registry::auth::config-401-without-token",
+            "registry::auth::download-needs-token",
+            "registry::auth::index-needs-token",
+            "registry::auth::www-authenticate",
+        ],
+    ),
+    (
+        "no-www-authenticate",
+        true,
+        &["registry::auth::www-authenticate"],
+    ),
+    (
+        "mutations-without-auth",
+        true,
+        &["registry::auth::mutation-needs-token"],
+    ),
+    (
+        "config-403-without-token",
+        true,
+        &["registry::auth::config-401-without-token"],
+    ),
+];
+
 type Outcomes = BTreeMap<String, (Level, Outcome)>;
 
 /// Must-level cases that failed or hung: none is allowed against a tolerated variant.
@@ -760,6 +902,7 @@ fn main() {
             .filter(|name| {
                 !CAUGHT_BY
                     .iter()
+                    .chain(PLAIN_CAUGHT_BY)
                     .any(|(b, _, ids)| b == name && !ids.is_empty())
                     && !TOLERATED.iter().any(|(b, _, _)| b == name)
             })
@@ -770,6 +913,77 @@ fn main() {
             Err(format!("bugs no case is named for: {missing:?}").into())
         }
     }));
+    trials.push(Trial::test("reference::registry-plain", || {
+        let mut outcomes = run_mode(Mode::Plain, None, true)?;
+        outcomes.extend(
+            run_mode(Mode::Plain, None, false)?
+                .into_iter()
+                .map(|(id, o)| (format!("{id} (no auth-required)"), o)),
+        );
+        let problems: Vec<String> = outcomes
+            .iter()
+            .filter(|(id, (_, o))| {
+                !matches!(o, Outcome::Pass | Outcome::Skip { .. }) || id.starts_with("token::")
+            })
+            .map(|(id, (_, o))| format!("{id}: {o:?}"))
+            .collect();
+        let plain_ran = outcomes
+            .iter()
+            .filter(|(id, (_, o))| id.starts_with("registry::plain::") && o.is_pass())
+            .count();
+        if plain_ran < 18 {
+            return Err(format!("only {plain_ran} plain cases passed").into());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{problems:#?}").into())
+        }
+    }));
+    trials.push(Trial::test("bugs::cover-every-scored-plain-case", || {
+        let named: BTreeSet<&str> = PLAIN_CAUGHT_BY
+            .iter()
+            .flat_map(|(_, _, ids)| ids.iter().copied())
+            .collect();
+        let uncovered: Vec<String> = run_mode(Mode::Plain, None, true)?
+            .into_iter()
+            .filter(|(id, (level, o))| {
+                *level != Level::Info
+                    && !matches!(o, Outcome::Skip { .. })
+                    && !named.contains(id.as_str())
+            })
+            .map(|(id, _)| id)
+            .collect();
+        if uncovered.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("scored plain-mode cases no bug is caught by: {uncovered:#?}").into())
+        }
+    }));
+    for &(name, auth_required, ids) in PLAIN_CAUGHT_BY {
+        trials.push(Trial::test(format!("plain-bug::{name}"), move || {
+            let bug = Bug::from_name(name).ok_or_else(|| format!("no bug {name:?}"))?;
+            let outcomes = run_mode(Mode::Plain, Some(bug), auth_required)?;
+            if std::env::var_os("CREDLAB_SURVEY").is_some() {
+                let failed_ids: Vec<&String> = outcomes
+                    .iter()
+                    .filter(|(_, (_, o))| failed(o))
+                    .map(|(id, _)| id)
+                    .collect();
+                eprintln!("SURVEY {name}: {failed_ids:#?}");
+            }
+            let missed: Vec<String> = ids
+                .iter()
+                .filter(|id| !outcomes.get(**id).is_some_and(|(_, o)| failed(o)))
+                .map(|id| format!("{id}: {:?}", outcomes.get(*id).map(|(_, o)| o)))
+                .collect();
+            if missed.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{name} ({}) was not caught by: {missed:#?}", bug.describe()).into())
+            }
+        }));
+    }
     for &(name, auth_required, ids) in CAUGHT_BY {
         let label = if auth_required {
             name.to_string()

@@ -466,3 +466,47 @@ fn an_echoing_registry_leaks_no_token_and_drives_no_terminal() {
         "the echoed tokens are shown redacted"
     );
 }
+
+#[test]
+fn an_echoing_registry_leaks_no_plain_token_nor_its_forgeries() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = "cio-Plain-Secret-7f3a9c1e5b2d4f6a8c0e2b4d6f8a1c3e";
+    let other = "cio-Other-Secret-0a2c4e6b8d1f3a5c7e9b0d2f4a6c8e1b";
+    let token_file = dir.path().join("token");
+    let other_file = dir.path().join("other");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    std::fs::write(&other_file, other).unwrap();
+    let registry = echo_registry();
+    let mut seen = String::new();
+    for format in ["human", "json", "markdown", "html"] {
+        let out = credlab()
+            .args(["--registry", &registry.url, "--timeout", "5"])
+            .arg("--token-file")
+            .arg(&token_file)
+            .arg("--other-token-file")
+            .arg(&other_file)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        seen.push_str(&all_output(&out));
+    }
+    let sent = registry.tokens.lock().unwrap().clone();
+    assert!(sent.iter().any(|t| t == token), "credlab sent its token");
+    let wrong_case: String = token
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    let planted = vec![token.to_string(), other.to_string(), wrong_case];
+    let found = leaks(&seen, &planted);
+    assert!(found.is_empty(), "tokens reached the output: {found:#?}");
+    assert!(
+        seen.contains("<redacted"),
+        "the echoed tokens are shown redacted"
+    );
+}

@@ -282,6 +282,7 @@ fn registry(bug: Option<Bug>) -> Result<(server::Running, registry_run::Session)
     let session = registry_run::connect(Target {
         index_url: running.index_url(),
         key,
+        plain: None,
         subject: None,
         max_age: Duration::from_secs(900),
         max_skew: Duration::from_secs(60),

@@ -100,6 +100,7 @@ fn target(index_url: String) -> Target {
     Target {
         index_url,
         key: SecretKey::generate(),
+        plain: None,
         subject: None,
         max_age: Duration::from_secs(900),
         max_skew: Duration::from_secs(60),

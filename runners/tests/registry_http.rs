@@ -14,6 +14,7 @@ fn target(server: &MockServer) -> Target {
     Target {
         index_url: format!("sparse+{}/index/", server.uri()),
         key: SecretKey::generate(),
+        plain: None,
         subject: None,
         max_age: Duration::from_secs(900),
         max_skew: Duration::from_secs(60),

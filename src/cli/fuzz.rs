@@ -173,6 +173,7 @@ pub fn run(mut args: FuzzArgs, from_env: Option<String>) -> Result<u8, Failure> 
             let session = registry_run::connect(Target {
                 index_url: url.clone(),
                 key,
+                plain: None,
                 subject: args.subject.clone(),
                 max_age: Duration::from_secs(900),
                 max_skew: Duration::from_secs(60),

@@ -3,10 +3,12 @@
 mod fuzz;
 mod key;
 mod matrix;
+mod registry_token;
 mod secret_key;
 mod token;
 mod vectors;
 
+pub use registry_token::RegistryTokenArgs;
 pub use secret_key::SecretKeyArgs;
 
 use clap::{Parser, Subcommand};
@@ -57,9 +59,11 @@ enum Command {
     Matrix(matrix::MatrixCommand),
 }
 
-/// Runs the parsed command line and returns the process exit code. `secret_from_env` is
-/// `CREDLAB_SECRET_KEY`, which `main` took out of the environment before parsing.
-pub fn run(cli: Cli, secret_from_env: Option<String>) -> Result<u8, Failure> {
+/// Runs the parsed command line and returns the process exit code. `from_env` holds
+/// `CREDLAB_SECRET_KEY` and `CREDLAB_REGISTRY_TOKEN`, which `main` took out of the
+/// environment before parsing.
+pub fn run(cli: Cli, from_env: crate::secrets::FromEnv) -> Result<u8, Failure> {
+    let secret_from_env = from_env.secret_key;
     match cli.command {
         Some(Command::Key(cmd)) => key::run(cmd),
         Some(Command::Token(cmd)) => token::run(*cmd, secret_from_env),
@@ -70,6 +74,7 @@ pub fn run(cli: Cli, secret_from_env: Option<String>) -> Result<u8, Failure> {
         None => {
             let mut run = *cli.run;
             run.secret_key.from_env = secret_from_env;
+            run.registry_token.from_env = from_env.registry_token;
             crate::run::run(run)
         }
     }

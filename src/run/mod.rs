@@ -82,6 +82,9 @@ pub struct RunArgs {
     /// with (--registry: the key the registry enrolled).
     #[command(flatten)]
     pub secret_key: crate::cli::SecretKeyArgs,
+    /// Plain-token mode for --registry: the registry's own tokens instead of a key.
+    #[command(flatten)]
+    pub registry_token: crate::cli::RegistryTokenArgs,
     /// A k3.public key PASETO tokens from the provider may be signed with (repeat).
     #[arg(long = "public-key", value_name = "KEY")]
     public_keys: Vec<String>,

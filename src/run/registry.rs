@@ -35,6 +35,7 @@ pub fn target(args: &RunArgs, url: &str, key: SecretKey) -> Target {
     Target {
         index_url: url.to_string(),
         key,
+        plain: None,
         subject: args.subject.clone(),
         max_age: Duration::from_secs(args.max_age),
         max_skew: Duration::from_secs(args.max_future_skew),
@@ -63,14 +64,39 @@ pub fn connect_failure(error: ConnectError) -> Failure {
 
 pub fn run(context: &Context, url: &str) -> Result<Report, Failure> {
     let (args, out) = (context.args, context.out);
-    let Some(key) = args.secret_key.load()? else {
-        return Err(Failure::usage(
-            "--registry needs --secret-key-file (or CREDLAB_SECRET_KEY): the k3.secret whose \
-             k3.public the registry has enrolled for credlab; `credlab key generate` makes a pair",
-        ));
+    let plain = args.registry_token.load()?;
+    let key = args.secret_key.load()?;
+    let target = match (key, plain) {
+        (Some(_), Some(_)) => {
+            return Err(Failure::usage(
+                "--registry takes a key (--secret-key-file: the registry verifies cargo:paseto \
+                 tokens) or a token (--token-file: it issued plain tokens), not both",
+            ));
+        }
+        (Some(key), None) => target(args, url, key),
+        (None, Some(plain)) => Target {
+            plain: Some(plain),
+            // Signs nothing that is sent: only the offline fixture holds a key.
+            ..target(args, url, SecretKey::generate())
+        },
+        (None, None) => {
+            return Err(Failure::usage(
+                "--registry needs --secret-key-file (or CREDLAB_SECRET_KEY): the k3.secret whose \
+                 k3.public the registry has enrolled for credlab (`credlab key generate` makes a \
+                 pair), or, for a registry with plain tokens, --token-file (or \
+                 CREDLAB_REGISTRY_TOKEN): the token it issued for credlab's user",
+            ));
+        }
     };
-    out.note(&format!("credlab: registry {url}"));
-    let session = connect(target(args, url, key))?;
+    out.note(&format!(
+        "credlab: registry {url}{}",
+        if target.plain.is_some() {
+            " (plain tokens)"
+        } else {
+            ""
+        }
+    ));
+    let session = connect(target)?;
     Ok(run_session(context, &session, url))
 }
 

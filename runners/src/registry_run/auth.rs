@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use credlab_suite::cases::auth::{AuthCase, Exchange};
+use credlab_suite::cases::auth::{AuthCase, Exchange, Forgery};
 use credlab_suite::judge::Outcome;
 use credlab_suite::judge::registry::auth::{
-    Exchanged, ProbeSeen, StateChange, inapplicable, judge_auth,
+    Exchanged, Origins, ProbeSeen, StateChange, inapplicable, judge_auth,
 };
+use credlab_suite::redact::SecretKind;
 use credlab_suite::report::Evidence;
 use credlab_suite::token::Operation;
 
@@ -61,11 +62,80 @@ fn answered(answer: &Answer) -> Exchanged {
         www_authenticate: answer.www_authenticate.clone(),
         state: None,
         probe: None,
+        origins: None,
+    }
+}
+
+/// `request` with the index file read before and after it.
+fn with_index_state(
+    session: &Session,
+    name: &str,
+    request: impl FnOnce() -> Result<Answer, SendError>,
+) -> Result<Exchanged, SendError> {
+    let before = index_state(session, name)?;
+    let answer = request()?;
+    let after = index_state(session, name)?;
+    Ok(Exchanged {
+        state: Some(StateChange {
+            what: "the index file".into(),
+            before: listing(&before),
+            after: listing(&after),
+        }),
+        ..answered(&answer)
+    })
+}
+
+/// The forged token, registered as a secret of the run first: most forgeries are the real
+/// token changed a little, and a registry may echo what it was sent.
+fn forge(session: &Session, forgery: Forgery) -> Result<String, SendError> {
+    let plain = session
+        .target
+        .plain
+        .as_ref()
+        .ok_or_else(|| SendError::Transport("a plain-token case needs --token-file".into()))?;
+    let forged = forgery.apply(&plain.token).ok_or_else(|| {
+        SendError::Transport(format!(
+            "the registry's token cannot be forged as {forgery:?} (no letter, or one character)"
+        ))
+    })?;
+    if forged.len() > 1 {
+        session
+            .secrets()
+            .add_token(SecretKind::StoredToken, &forged);
+    }
+    Ok(forged)
+}
+
+/// The origin (`scheme://host:port`) of `url`, as a browser would compare it.
+fn origin(url: &str) -> String {
+    let bare = url.strip_prefix("sparse+").unwrap_or(url);
+    match bare.parse::<ureq::http::Uri>() {
+        Ok(uri) => {
+            let scheme = uri.scheme_str().unwrap_or("?").to_ascii_lowercase();
+            let port = uri
+                .port_u16()
+                .unwrap_or(if scheme == "https" { 443 } else { 80 });
+            format!(
+                "{scheme}://{}:{port}",
+                uri.host().unwrap_or("").to_ascii_lowercase()
+            )
+        }
+        Err(_) => format!("(unparsable: {bare})"),
     }
 }
 
 fn listing(state: &BTreeMap<String, bool>) -> String {
     format!("{state:?} (version: yanked)")
+}
+
+/// The second user's token (`--other-token-file`).
+fn second_user(session: &Session) -> Result<String, SendError> {
+    session
+        .target
+        .plain
+        .as_ref()
+        .and_then(|p| p.other.clone())
+        .ok_or_else(|| SendError::Transport("no second user's token (--other-token-file)".into()))
 }
 
 /// Performs `exchange` on the probe crate.
@@ -75,6 +145,10 @@ fn exchange(session: &Session, exchange: Exchange) -> Result<Exchanged, SendErro
     let vers = fx.krate.vers.as_str();
     let owners = |crate_name: &str| Operation::Owners {
         name: crate_name.into(),
+    };
+    let yank = |name: &str, vers: &str| Operation::Yank {
+        name: name.into(),
+        vers: vers.into(),
     };
     Ok(match exchange {
         // Both config.json answers were recorded when credlab connected, as Cargo asks.
@@ -111,7 +185,11 @@ fn exchange(session: &Session, exchange: Exchange) -> Result<Exchanged, SendErro
                 Ok(String::from_utf8_lossy(&answer.body).into_owned())
             };
             let before = list()?;
-            let other = signed(&session.target, &owners(&fx.other_name()));
+            // Another crate's owners token; in plain-token mode, the second user's token.
+            let other = match &session.target.plain {
+                Some(plain) => plain.other.clone().unwrap_or_default(),
+                None => signed(&session.target, &owners(&fx.other_name())),
+            };
             let answer = session
                 .client
                 .change_owners(name, true, &[OWNER_PROBE], Some(&other))?;
@@ -123,6 +201,91 @@ fn exchange(session: &Session, exchange: Exchange) -> Result<Exchanged, SendErro
                     after,
                 }),
                 ..answered(&answer)
+            }
+        }
+        Exchange::YankWithForgedToken(forgery) => {
+            let token = forge(session, forgery)?;
+            with_index_state(session, name, || {
+                session
+                    .client
+                    .request(&yank(name, vers), Some(&token), &session.crates)
+            })?
+        }
+        Exchange::IndexFileWithForgedToken(forgery) => {
+            let token = forge(session, forgery)?;
+            answered(&session.client.index_file(name, Some(&token))?)
+        }
+        Exchange::YankWithOwnToken => {
+            // Unyanked first (whatever earlier cases did to it), so the yank has work to do.
+            let op = Operation::Unyank {
+                name: name.into(),
+                vers: vers.into(),
+            };
+            let _ = session.client.request(
+                &op,
+                Some(&signed(&session.target, &op)),
+                &session.crates,
+            )?;
+            let op = yank(name, vers);
+            let token = signed(&session.target, &op);
+            with_index_state(session, name, || {
+                session.client.request(&op, Some(&token), &session.crates)
+            })?
+        }
+        Exchange::UnyankWithOwnToken => {
+            // Yanked first (whatever the yank case left), so the unyank has work to do.
+            let op = yank(name, vers);
+            let _ = session.client.request(
+                &op,
+                Some(&signed(&session.target, &op)),
+                &session.crates,
+            )?;
+            let op = Operation::Unyank {
+                name: name.into(),
+                vers: vers.into(),
+            };
+            let token = signed(&session.target, &op);
+            with_index_state(session, name, || {
+                session.client.request(&op, Some(&token), &session.crates)
+            })?
+        }
+        Exchange::OwnersWithOwnToken => {
+            let token = signed(&session.target, &owners(name));
+            answered(
+                &session
+                    .client
+                    .request(&owners(name), Some(&token), &session.crates)?,
+            )
+        }
+        Exchange::YankWithSecondUsersToken => {
+            let other = second_user(session)?;
+            with_index_state(session, name, || {
+                session
+                    .client
+                    .request(&yank(name, vers), Some(&other), &session.crates)
+            })?
+        }
+        Exchange::PublishWithSecondUsersToken => {
+            let other = second_user(session)?;
+            let op = fx.publish_version("0.2.0-second-user");
+            with_index_state(session, name, || {
+                session.client.request(&op, Some(&other), &session.crates)
+            })?
+        }
+        Exchange::EndpointOrigins => {
+            let mut endpoints = Vec::new();
+            if let Some(api) = &session.client.api {
+                endpoints.push(("api".to_string(), origin(api)));
+            }
+            if let Ok(dl) = session.client.download_url(name, vers, &fx.krate.cksum) {
+                endpoints.push(("dl".to_string(), origin(&dl)));
+            }
+            Exchanged {
+                origins: Some(Origins {
+                    index: origin(&session.target.index_url),
+                    endpoints,
+                }),
+                ..answered(&session.authenticated_config)
             }
         }
         Exchange::ProbeCrate => {

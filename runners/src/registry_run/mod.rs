@@ -40,8 +40,12 @@ use crates::LiveCrates;
 pub struct Target {
     /// The index URL exactly as Cargo users configure it (`sparse+http://…/index/`).
     pub index_url: String,
-    /// The key the operator enrolled for credlab.
+    /// The key the operator enrolled for credlab (asymmetric mode). In plain-token mode it
+    /// signs nothing that is sent: only the offline token vectors' fixture holds it.
     pub key: SecretKey,
+    /// Plain-token mode: the registry's own opaque tokens, sent verbatim instead of tokens
+    /// signed with `key`; the token vectors (all `cargo:paseto`) do not run.
+    pub plain: Option<PlainCredential>,
     /// The subject on file for that key, if any.
     pub subject: Option<String>,
     /// The registry's freshness window and future skew.
@@ -53,6 +57,25 @@ pub struct Target {
     /// The run's secret register: the key and every token credlab signs with it are added
     /// before they are sent, so no report can show them (even echoed by the registry).
     pub secrets: Secrets,
+}
+
+/// The tokens a plain-token registry issued for credlab.
+#[derive(Clone)]
+pub struct PlainCredential {
+    /// credlab's user's token: it may publish credlab's probe crate.
+    pub token: String,
+    /// A second user's token, without rights on the probe crate (`--other-token-file`).
+    pub other: Option<String>,
+}
+
+impl std::fmt::Debug for PlainCredential {
+    // Never the tokens themselves.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlainCredential")
+            .field("token", &"<redacted>")
+            .field("other", &self.other.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Why the run could not start. Whose fault it is decides the exit code: the user's URL is a
@@ -88,9 +111,13 @@ pub struct Session {
     authenticated_config: Answer,
 }
 
-/// A fresh token for credlab's own requests (connecting, setup, state checks): Cargo's claims,
-/// low-S, so that only the cases decide which signature form a registry sees.
+/// The token for credlab's own requests (connecting, setup, state checks). Asymmetric: a
+/// fresh one with Cargo's claims, low-S, so that only the cases decide which signature form a
+/// registry sees. Plain: the issued token, as `cargo:token` sends it.
 fn signed(target: &Target, operation: &Operation) -> String {
+    if let Some(plain) = &target.plain {
+        return plain.token.clone();
+    }
     let claims = token::Claims::for_operation(
         operation,
         OffsetDateTime::now_utc(),
@@ -129,6 +156,11 @@ pub fn connect(target: Target) -> Result<Session, ConnectError> {
     target
         .secrets
         .add_key(SecretKind::LoginKey, "secret-key", &target.key);
+    if let Some(plain) = &target.plain {
+        for token in std::iter::once(&plain.token).chain(&plain.other) {
+            target.secrets.add_token(SecretKind::StoredToken, token);
+        }
+    }
     safety::check(&target.index_url, target.allow_remote)
         .map_err(|e| ConnectError::UserUrl(e.to_string()))?;
     let mut client = Client::new(&target.index_url, target.timeout, target.allow_remote);
@@ -216,8 +248,24 @@ pub fn connect(target: Target) -> Result<Session, ConnectError> {
     }
     facts.insert("clock-skew-seconds".into(), skew.to_string());
     facts.insert("probe-crate".into(), probe);
-    facts.insert("key".into(), target.key.public_key().to_string());
-    facts.insert("kip".into(), target.key.public_key().id().to_string());
+    match &target.plain {
+        Some(plain) => {
+            facts.insert("credential".into(), "plain token (redacted)".into());
+            facts.insert(
+                "second user".into(),
+                if plain.other.is_some() {
+                    "a token without rights on the probe crate (redacted)"
+                } else {
+                    "(none: --other-token-file not given)"
+                }
+                .into(),
+            );
+        }
+        None => {
+            facts.insert("key".into(), target.key.public_key().to_string());
+            facts.insert("kip".into(), target.key.public_key().id().to_string());
+        }
+    }
     Ok(Session {
         client,
         fixture,
@@ -290,9 +338,20 @@ pub struct RegistryCases {
 
 /// The registry cases `filter` keeps, for `session`'s live fixture.
 pub fn cases(session: &Session, filter: &Filter) -> RegistryCases {
+    // The plain-token cases run only with plain tokens: with a key they would all skip.
+    let plain = session.target.plain.is_some();
+    let auth_files: Vec<_> = embedded::auth_files()
+        .into_iter()
+        .filter(|f| plain || f.group != "registry::plain")
+        .collect();
     RegistryCases {
-        auth: filter.select(embedded::auth_files()),
-        tokens: filter.select(vectors::token_files(&session.fixture)),
+        auth: filter.select(auth_files),
+        // The token vectors are `cargo:paseto` tokens: a plain-token registry never sees one.
+        tokens: if session.target.plain.is_some() {
+            Vec::new()
+        } else {
+            filter.select(vectors::token_files(&session.fixture))
+        },
     }
 }
 
@@ -415,6 +474,12 @@ impl Session {
             auth_required: self.auth_required,
             api: self.client.api.is_some(),
             git_index: self.client.git_index(),
+            second_user: self
+                .target
+                .plain
+                .as_ref()
+                .is_none_or(|plain| plain.other.is_some()),
+            plain_token: self.target.plain.is_some(),
         }
     }
 }

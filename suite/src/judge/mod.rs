@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 pub enum Outcome {
     /// The target did what the case requires.
     Pass,
-    /// The target took the other conforming answer of an `acceptable` case.
+    /// The target met the case's requirement in a form the case allows but does not prefer:
+    /// the other conforming answer of an `acceptable` case, or a registry's refusal whose body
+    /// is not Cargo's error JSON (a should of the web API, inside a must-level case).
     PassNonStrict { note: String },
     /// The target did something the case forbids.
     Fail { expected: String, found: String },

@@ -15,7 +15,7 @@ macro_rules! files {
 const PROVIDER: [(&str, &str); 11] = files!("provider": "handshake", "get", "errors", "login", "cache", "framing", "malformed", "robustness", "token", "isolation", "secrets");
 const TOKENS: [(&str, &str); 5] =
     files!("tokens": "valid", "expired", "replayed", "mis-bound", "malformed");
-const REGISTRY: [(&str, &str); 1] = files!("registry": "auth");
+const REGISTRY: [(&str, &str); 2] = files!("registry": "auth", "plain");
 
 fn parse<T: serde::de::DeserializeOwned>(files: &[(&str, &str)]) -> Vec<T> {
     files
@@ -48,6 +48,6 @@ mod tests {
     fn embedded_files_parse() {
         assert_eq!(super::provider_files().len(), 11);
         assert_eq!(super::token_files().len(), 5);
-        assert_eq!(super::auth_files().len(), 1);
+        assert_eq!(super::auth_files().len(), 2);
     }
 }

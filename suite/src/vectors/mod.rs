@@ -66,11 +66,12 @@ pub fn render(fixture: &Fixture) -> Vec<(std::path::PathBuf, String)> {
             to_committed_json(f),
         )
     }));
-    let auth = registry::auth_file();
-    files.push((
-        std::path::Path::new("registry").join(token_file_name(&auth.group)),
-        to_committed_json(&auth),
-    ));
+    files.extend(registry::auth_files().iter().map(|f| {
+        (
+            std::path::Path::new("registry").join(token_file_name(&f.group)),
+            to_committed_json(f),
+        )
+    }));
     files.push((
         std::path::Path::new("schema").join("vectors.schema.json"),
         to_committed_json(&check::schema()),

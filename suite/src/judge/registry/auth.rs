@@ -15,6 +15,12 @@ pub struct Offers {
     /// The index is a git one: Cargo reads it (config.json, index files) with git, which
     /// carries no Cargo token, so no case about reading it with or without one applies.
     pub git_index: bool,
+    /// credlab holds a token of someone without rights on its probe crate: always (another
+    /// crate's token) with an enrolled key; with plain tokens, a second user's
+    /// (`--other-token-file`).
+    pub second_user: bool,
+    /// The registry issued plain tokens (`--token-file`), not an enrolled key.
+    pub plain_token: bool,
 }
 
 /// What Cargo reads from the index itself (not from `dl` or `api`).
@@ -34,6 +40,27 @@ pub fn inapplicable(case: &AuthCase, offers: Offers) -> Option<String> {
     let requires = |r| case.input.requires.contains(&r);
     if offers.git_index && INDEX_READS.contains(&case.input.exchange) {
         return Some(GIT_INDEX_READ.into());
+    }
+    if case.input.exchange == Exchange::AddOwnerWithOtherCratesToken && !offers.second_user {
+        return Some(
+            "needs a second user's token, without rights on the probe crate \
+             (--other-token-file)"
+                .into(),
+        );
+    }
+    if requires(Requirement::PlainToken) && !offers.plain_token {
+        return Some(
+            "a plain-token case: the registry verifies an enrolled key (run with --token-file \
+             for a registry that issues plain tokens)"
+                .into(),
+        );
+    }
+    if requires(Requirement::SecondUser) && !offers.second_user {
+        return Some(
+            "needs a second user's token, without rights on the probe crate \
+             (--other-token-file)"
+                .into(),
+        );
     }
     if requires(Requirement::Api) && !offers.api {
         return Some(
@@ -77,6 +104,17 @@ pub struct Exchanged {
     pub state: Option<StateChange>,
     /// For the probe crate: what a reader saw.
     pub probe: Option<ProbeSeen>,
+    /// For the endpoint origins: each endpoint config.json names and its origin.
+    pub origins: Option<Origins>,
+}
+
+/// Where config.json sends Cargo's requests, as origins (`scheme://host:port`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origins {
+    /// The index's.
+    pub index: String,
+    /// `(field, origin)` for `api` and `dl`.
+    pub endpoints: Vec<(String, String)>,
 }
 
 /// The status and body the case allows, as a reader would say it.
@@ -100,6 +138,25 @@ fn is_cargo_challenge(value: &str) -> bool {
 
 /// The verdict on an authentication case: every property `expect` states must hold.
 pub fn judge_auth(expect: &AuthExpect, seen: &Exchanged) -> Outcome {
+    if expect.same_origin {
+        let Some(origins) = &seen.origins else {
+            return Outcome::Error {
+                message: "the runner recorded no endpoint origins".into(),
+            };
+        };
+        let elsewhere: Vec<String> = origins
+            .endpoints
+            .iter()
+            .filter(|(_, origin)| *origin != origins.index)
+            .map(|(field, origin)| format!("`{field}` on {origin}"))
+            .collect();
+        if !elsewhere.is_empty() {
+            return Outcome::fail(
+                format!("`api` and `dl` on the index's origin, {}", origins.index),
+                elsewhere.join(", "),
+            );
+        }
+    }
     if expect.serves_probe {
         let Some(probe) = &seen.probe else {
             return Outcome::Error {
@@ -114,9 +171,12 @@ pub fn judge_auth(expect: &AuthExpect, seen: &Exchanged) -> Outcome {
         return skip;
     }
     let status_ok = expect.status.is_empty() || expect.status.contains(&seen.answer.status);
-    if !status_ok || (expect.error_json && !has_error_json(&seen.answer.body)) {
+    if !status_ok {
         return Outcome::fail(expected_answer(expect), show(&seen.answer));
     }
+    // The status refuses; the error format is a should (see `NOT_ERROR_JSON`), judged last.
+    let format_note = (expect.error_json && !has_error_json(&seen.answer.body))
+        .then(|| super::NOT_ERROR_JSON.to_string());
     if expect.serves_probe && !seen.probe.as_ref().is_some_and(|p| p.served_published) {
         return Outcome::fail(
             "the download serves the published .crate",
@@ -134,6 +194,25 @@ pub fn judge_auth(expect: &AuthExpect, seen: &Exchanged) -> Outcome {
             format!("{:?}", seen.www_authenticate),
         );
     }
+    if expect.changed {
+        let Some(state) = &seen.state else {
+            return Outcome::Error {
+                message: "the runner recorded no state to compare".into(),
+            };
+        };
+        if state.before == state.after {
+            return Outcome::fail(
+                format!("{} to show the change", state.what),
+                format!("{} unchanged: {}", state.what, state.after),
+            );
+        }
+    }
+    if expect.owners_json && !is_owner_list(&seen.answer.body) {
+        return Outcome::fail(
+            "Cargo's owner list, {\"users\":[{\"login\":…}]}",
+            show(&seen.answer),
+        );
+    }
     if expect.unchanged {
         let Some(state) = &seen.state else {
             return Outcome::Error {
@@ -147,7 +226,23 @@ pub fn judge_auth(expect: &AuthExpect, seen: &Exchanged) -> Outcome {
             );
         }
     }
-    Outcome::Pass
+    match format_note {
+        Some(note) => Outcome::PassNonStrict { note },
+        None => Outcome::Pass,
+    }
+}
+
+/// Whether `body` is the owner list `cargo owner --list` reads: `users`, each with a `login`
+/// (registry-web-api.md, Owners: List).
+fn is_owner_list(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("users").and_then(|u| u.as_array()).cloned())
+        .is_some_and(|users| {
+            users
+                .iter()
+                .all(|u| u.get("login").is_some_and(serde_json::Value::is_string))
+        })
 }
 
 #[cfg(test)]
@@ -162,6 +257,7 @@ mod tests {
             www_authenticate: None,
             state: None,
             probe: None,
+            origins: None,
         }
     }
 
@@ -172,6 +268,9 @@ mod tests {
             cargo_challenge: false,
             unchanged: true,
             serves_probe: false,
+            changed: false,
+            owners_json: false,
+            same_origin: false,
         }
     }
 
@@ -207,10 +306,9 @@ mod tests {
         };
         assert_eq!(
             judge_auth(&refusal(), &bare),
-            Outcome::fail(
-                "401 or 403 with {\"errors\":[{\"detail\":…}]}",
-                "HTTP 401 \"no\""
-            )
+            Outcome::PassNonStrict {
+                note: super::super::NOT_ERROR_JSON.into()
+            }
         );
         assert!(matches!(
             judge_auth(&refusal(), &seen(200, ERR)),
@@ -233,8 +331,7 @@ mod tests {
             status: Vec::new(),
             error_json: false,
             cargo_challenge: true,
-            unchanged: false,
-            serves_probe: false,
+            ..AuthExpect::default()
         };
         let with = |h: Option<&str>| Exchanged {
             www_authenticate: h.map(str::to_string),
@@ -259,9 +356,8 @@ mod tests {
         let expect = AuthExpect {
             status: vec![200],
             error_json: false,
-            cargo_challenge: false,
-            unchanged: false,
             serves_probe: true,
+            ..AuthExpect::default()
         };
         let probe = |listed, served| Exchanged {
             probe: Some(ProbeSeen {
@@ -283,6 +379,109 @@ mod tests {
     }
 
     #[test]
+    fn a_change_must_show_and_an_owner_list_must_be_cargos() {
+        let changed = AuthExpect {
+            status: vec![200],
+            changed: true,
+            ..AuthExpect::default()
+        };
+        let with = |before: &str, after: &str| Exchanged {
+            state: state(before, after),
+            ..seen(200, "{}")
+        };
+        assert_eq!(
+            judge_auth(&changed, &with("{0.1.0: false}", "{0.1.0: true}")),
+            Outcome::Pass
+        );
+        assert!(matches!(
+            judge_auth(&changed, &with("{0.1.0: false}", "{0.1.0: false}")),
+            Outcome::Fail { .. }
+        ));
+        let owners = AuthExpect {
+            status: vec![200],
+            owners_json: true,
+            ..AuthExpect::default()
+        };
+        assert_eq!(
+            judge_auth(
+                &owners,
+                &seen(200, r#"{"users":[{"id":1,"login":"alice"}]}"#)
+            ),
+            Outcome::Pass
+        );
+        assert!(matches!(
+            judge_auth(&owners, &seen(200, r#"{"owners":["alice"]}"#)),
+            Outcome::Fail { .. }
+        ));
+    }
+
+    #[test]
+    fn endpoints_must_share_the_index_origin() {
+        let expect = AuthExpect {
+            same_origin: true,
+            ..AuthExpect::default()
+        };
+        let with = |dl: &str| Exchanged {
+            origins: Some(Origins {
+                index: "http://127.0.0.1:8080".into(),
+                endpoints: vec![
+                    ("api".into(), "http://127.0.0.1:8080".into()),
+                    ("dl".into(), dl.into()),
+                ],
+            }),
+            ..seen(200, "")
+        };
+        assert_eq!(
+            judge_auth(&expect, &with("http://127.0.0.1:8080")),
+            Outcome::Pass
+        );
+        assert_eq!(
+            judge_auth(&expect, &with("http://localhost:8080")),
+            Outcome::fail(
+                "`api` and `dl` on the index's origin, http://127.0.0.1:8080",
+                "`dl` on http://localhost:8080"
+            )
+        );
+        assert!(matches!(
+            judge_auth(&expect, &seen(200, "")),
+            Outcome::Error { .. }
+        ));
+    }
+
+    #[test]
+    fn plain_cases_skip_without_plain_tokens_and_second_user_cases_without_a_second_user() {
+        let file = crate::vectors::registry::plain_file();
+        let keyed = Offers {
+            auth_required: true,
+            api: true,
+            git_index: false,
+            second_user: true,
+            plain_token: false,
+        };
+        for c in &file.cases {
+            assert!(
+                inapplicable(c, keyed).unwrap().contains("--token-file"),
+                "{}",
+                c.id
+            );
+        }
+        let alone = Offers {
+            plain_token: true,
+            second_user: false,
+            ..keyed
+        };
+        for c in &file.cases {
+            let needs_second = c.input.requires.contains(&Requirement::SecondUser);
+            assert_eq!(
+                inapplicable(c, alone).is_some_and(|r| r.contains("--other-token-file")),
+                needs_second,
+                "{}",
+                c.id
+            );
+        }
+    }
+
+    #[test]
     fn requirements_skip_with_the_missing_offer() {
         let file = crate::vectors::registry::auth_file();
         let case = |id: &str| {
@@ -295,6 +494,8 @@ mod tests {
             auth_required: true,
             api: true,
             git_index: false,
+            second_user: true,
+            plain_token: true,
         };
         for c in &file.cases {
             assert_eq!(inapplicable(c, all), None, "{}", c.id);
@@ -304,12 +505,16 @@ mod tests {
             auth_required: false,
             api: false,
             git_index: false,
+            second_user: true,
+            plain_token: true,
         };
         assert!(inapplicable(download, none).unwrap().contains("api"));
         let open = Offers {
             auth_required: false,
             api: true,
             git_index: false,
+            second_user: true,
+            plain_token: true,
         };
         assert!(
             inapplicable(download, open)

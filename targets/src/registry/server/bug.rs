@@ -132,11 +132,41 @@ pub enum Bug {
     /// answers a challenge never issued), as Cargo's test registry does. RFC 3231's challenge
     /// rules bind only registries that issue challenges; refusing the claim is a should.
     IgnoreChallengeClaim,
+    /// Plain tokens: admits a presented token that an issued token starts with (a
+    /// `starts_with` where `==` was meant): a truncated token, even an empty one, acts as that
+    /// token's user.
+    PlainPrefixMatch,
+    /// Plain tokens: compares them ignoring ASCII case.
+    PlainCaseInsensitive,
+    /// Plain tokens: strips a `Bearer ` scheme before comparing (accepts a string it never
+    /// issued; Cargo sends the token verbatim).
+    PlainStripsBearer,
+    /// Plain tokens: admits any presented token as the first issued user (a check that only
+    /// looks for the header).
+    PlainAnyToken,
+    /// Plain tokens: answers 500 to a token longer than 4 KiB (a fixed buffer that
+    /// overflows into an error) instead of refusing it.
+    PlainOversizedServerError,
+    /// Any authenticated user acts as the crate's owner: yanks, publishes new versions and
+    /// changes owners of crates that are not theirs.
+    NoOwnerCheck,
+    /// Tokens are honoured for publish only: yank, unyank and owners answer 403 even to the
+    /// crate's owner (as a registry whose tokens lack those scopes by default).
+    PublishOnlyTokens,
+    /// config.json names a `dl` on another origin than the index (`localhost` for
+    /// `127.0.0.1`): Cargo sends the token there with every download.
+    DlOtherOrigin,
+    /// Tokens are honoured on the web API and `config.json` only: index files and downloads
+    /// refuse any token with 401 (a registry whose index sits behind another authenticator).
+    ApiOnlyTokens,
+    /// Plain tokens: wants `Authorization: Bearer <token>` and refuses the token as Cargo
+    /// sends it (nora-registry's scheme): Cargo users must store `Bearer …` as their token.
+    PlainRequiresBearer,
 }
 
 impl Bug {
     /// Every seeded bug.
-    pub const ALL: [Bug; 32] = [
+    pub const ALL: [Bug; 42] = [
         Bug::SkipUrlCheck,
         Bug::SkipExpiry,
         Bug::SkipFutureCheck,
@@ -169,6 +199,16 @@ impl Bug {
         Bug::JsonDepth128,
         Bug::NestingServerError,
         Bug::IgnoreChallengeClaim,
+        Bug::PlainPrefixMatch,
+        Bug::PlainCaseInsensitive,
+        Bug::PlainStripsBearer,
+        Bug::PlainAnyToken,
+        Bug::PlainOversizedServerError,
+        Bug::NoOwnerCheck,
+        Bug::PublishOnlyTokens,
+        Bug::DlOtherOrigin,
+        Bug::ApiOnlyTokens,
+        Bug::PlainRequiresBearer,
     ];
 
     /// The stable kebab-case name (`--bug NAME`).
@@ -206,6 +246,16 @@ impl Bug {
             Bug::JsonDepth128 => "json-depth-128",
             Bug::NestingServerError => "nesting-server-error",
             Bug::IgnoreChallengeClaim => "ignore-challenge-claim",
+            Bug::PlainPrefixMatch => "plain-prefix-match",
+            Bug::PlainCaseInsensitive => "plain-case-insensitive",
+            Bug::PlainStripsBearer => "plain-strips-bearer",
+            Bug::PlainAnyToken => "plain-any-token",
+            Bug::PlainOversizedServerError => "plain-oversized-server-error",
+            Bug::NoOwnerCheck => "no-owner-check",
+            Bug::PublishOnlyTokens => "publish-only-tokens",
+            Bug::DlOtherOrigin => "dl-other-origin",
+            Bug::ApiOnlyTokens => "api-only-tokens",
+            Bug::PlainRequiresBearer => "plain-requires-bearer",
         }
     }
 
@@ -215,6 +265,20 @@ impl Bug {
         matches!(
             self,
             Bug::JsonDepth8 | Bug::JsonDepth128 | Bug::IgnoreChallengeClaim
+        )
+    }
+
+    /// Whether the bug lives in plain-token mode only (`--plain-token-file`): with enrolled
+    /// keys it changes nothing.
+    pub fn is_plain_only(self) -> bool {
+        matches!(
+            self,
+            Bug::PlainPrefixMatch
+                | Bug::PlainCaseInsensitive
+                | Bug::PlainStripsBearer
+                | Bug::PlainAnyToken
+                | Bug::PlainOversizedServerError
+                | Bug::PlainRequiresBearer
         )
     }
 
@@ -308,6 +372,26 @@ impl Bug {
             Bug::NestingServerError => "answers 500 to JSON nested past its depth limit",
             Bug::IgnoreChallengeClaim => {
                 "tolerated: ignores a challenge claim when it issued no challenge"
+            }
+            Bug::PlainPrefixMatch => {
+                "plain tokens: admits a prefix of an issued token (truncated, even empty)"
+            }
+            Bug::PlainCaseInsensitive => "plain tokens: compares them ignoring case",
+            Bug::PlainStripsBearer => "plain tokens: strips a `Bearer ` scheme before comparing",
+            Bug::PlainAnyToken => "plain tokens: admits any token as the first user",
+            Bug::PlainOversizedServerError => {
+                "plain tokens: answers 500 to a token longer than 4 KiB"
+            }
+            Bug::NoOwnerCheck => "lets any authenticated user yank, publish and own any crate",
+            Bug::PublishOnlyTokens => {
+                "honours tokens for publish only: yank, unyank and owners answer 403 to owners"
+            }
+            Bug::DlOtherOrigin => {
+                "names a `dl` on another origin (localhost for 127.0.0.1), where Cargo sends tokens"
+            }
+            Bug::ApiOnlyTokens => "refuses every token on index files and downloads",
+            Bug::PlainRequiresBearer => {
+                "plain tokens: wants `Bearer <token>`, refuses the token as Cargo sends it"
             }
         }
     }

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! credlab-registry [--addr ADDR] [--data DIR] [--no-auth-required]
-//!                  [--public-key k3.public.…[=SUBJECT]]… [--max-age SECS]
+//!                  [--public-key k3.public.…[=SUBJECT]]… [--plain-token-file LOGIN=FILE]…
+//!                  [--max-age SECS]
 //!                  [--max-future-skew SECS] [--bug NAME] [--login-url URL]
 //!                  [--header-timeout SECS] [--body-timeout SECS] [--max-connections N]
 //!                  [--max-publish-body BYTES] [--max-body BYTES]
@@ -23,13 +24,18 @@ use super::{Bug, Config, start};
 pub const USAGE: &str = "\
 usage: credlab serve [OPTIONS]
 
-A sparse registry that verifies Cargo asymmetric tokens (cargo:paseto), state in SQLite.
+A sparse registry that verifies Cargo asymmetric tokens (cargo:paseto), or plain tokens it
+issued (--plain-token-file), state in SQLite.
 
 options:
   --addr ADDR                 listen address (default 127.0.0.1:0, a free port)
   --data DIR                  keep state in DIR/registry.sqlite3 (default: a temp dir)
   --no-auth-required          reads (index, downloads, search) need no token
   --public-key KEY[=SUBJECT]  enrol a k3.public key, optionally with its subject (repeat)
+  --plain-token-file LOGIN=FILE
+                              plain-token mode: admit the token in FILE (one line) as LOGIN,
+                              as the opaque tokens of most registries; no asymmetric tokens
+                              (repeat: a second user; the token is never printed)
   --max-age SECS              token freshness window (default 900)
   --max-future-skew SECS      allowed clock skew for iat in the future (default 60)
   --bug NAME                  seed a bug (negative control); --bug list shows them
@@ -81,6 +87,17 @@ pub enum ArgsError {
     PublicKey(#[source] credlab_suite::keys::KeyError),
     #[error("--bug {0:?}: unknown; `--bug list` shows the seeded bugs")]
     UnknownBug(String),
+    #[error("--plain-token-file: expected LOGIN=FILE, found {0:?}")]
+    PlainTokenSpec(String),
+    #[error("--plain-token-file {path}: {source}")]
+    PlainTokenFile {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("--plain-token-file: {0}")]
+    PlainToken(#[from] super::plain::PlainTokenError),
+    #[error("--plain-token-file and --public-key: a registry's tokens are plain or asymmetric")]
+    PlainAndKeys,
     #[error("--read-cache: expected a number of tokens, found {0:?}")]
     ReadCache(String),
     #[error("unexpected argument {0:?}")]
@@ -166,6 +183,23 @@ where
                 let key = PublicKey::from_paserk(key).map_err(ArgsError::PublicKey)?;
                 config.keys.push((key, subject));
             }
+            "--plain-token-file" => {
+                let spec = value("--plain-token-file")?;
+                let (login, path) = spec
+                    .split_once('=')
+                    .ok_or_else(|| ArgsError::PlainTokenSpec(spec.clone()))?;
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ArgsError::PlainTokenFile {
+                        path: path.to_string(),
+                        source,
+                    })?;
+                // One line: the newline an editor or `echo` adds is not part of the token.
+                let token = text.strip_suffix('\n').unwrap_or(&text);
+                let token = token.strip_suffix('\r').unwrap_or(token);
+                config
+                    .plain_tokens
+                    .push(super::plain::PlainToken::new(login, token)?);
+            }
             "--max-age" => config.policy.max_age = seconds("--max-age", value("--max-age")?)?,
             "--max-future-skew" => {
                 config.policy.max_future_skew =
@@ -188,6 +222,9 @@ where
             }
             other => return Err(ArgsError::Unexpected(other.to_string())),
         }
+    }
+    if !config.plain_tokens.is_empty() && !config.keys.is_empty() {
+        return Err(ArgsError::PlainAndKeys);
     }
     Ok(Command::Serve(Box::new(config)))
 }
@@ -226,7 +263,7 @@ where
             return 2;
         }
     };
-    if config.keys.is_empty() {
+    if config.keys.is_empty() && config.plain_tokens.is_empty() {
         eprintln!("warning: no --public-key enrolled; every token will be refused");
     }
     if let Some(bug) = config.bug {

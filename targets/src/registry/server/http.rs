@@ -23,6 +23,7 @@ use time::OffsetDateTime;
 use super::auth::{Actor, Auth, Denied};
 use super::bug::{Bug, is_garbage};
 use super::index_path;
+use super::plain::{PlainDenied, PlainTokens};
 use super::publish;
 use super::store::{Store, StoreError};
 use super::validate;
@@ -36,6 +37,8 @@ pub struct App {
     pub bug: Option<Bug>,
     pub log: bool,
     pub auth: Auth,
+    /// Plain-token mode: the issued tokens, checked instead of `auth`.
+    pub plain: Option<PlainTokens>,
     pub store: Mutex<Store>,
 }
 
@@ -216,12 +219,27 @@ impl App {
             }
             return Err(Refusal::Missing);
         };
+        let index_or_download = !incoming.uri.path().ends_with("/config.json")
+            && !incoming.uri.path().starts_with("/api/");
+        if is_read && index_or_download && self.bug == Some(Bug::ApiOnlyTokens) {
+            return Err(Refusal::Token(Rejection::new(
+                credlab_suite::RejectionKind::UnknownKey,
+                "tokens are for the web API",
+            )));
+        }
         let Ok(token) = value.to_str() else {
             return Err(Refusal::Token(Rejection::new(
                 credlab_suite::RejectionKind::Malformed,
                 "the Authorization header is not visible ASCII",
             )));
         };
+        if let Some(plain) = &self.plain {
+            return match plain.admit(token, self.bug) {
+                Ok(actor) => Ok(Some(actor)),
+                Err(PlainDenied::Refused(rejection)) => Err(Refusal::Token(rejection)),
+                Err(PlainDenied::Crashed(message)) => Err(Refusal::Crash(message)),
+            };
+        }
         let now = OffsetDateTime::now_utc();
         match self.auth.authorize(&self.store, token, operation, now) {
             Ok(actor) => Ok(Some(actor)),
@@ -245,8 +263,31 @@ impl App {
     }
 
     fn actor(&self, incoming: &Incoming, operation: &Operation) -> Result<Actor, Refusal> {
-        self.authenticate(incoming, operation)?
-            .ok_or(Refusal::Missing)
+        let actor = self
+            .authenticate(incoming, operation)?
+            .ok_or(Refusal::Missing)?;
+        let krate = match operation {
+            Operation::Publish { name, .. }
+            | Operation::Yank { name, .. }
+            | Operation::Unyank { name, .. }
+            | Operation::Owners { name } => Some(name.as_str()),
+            Operation::Read => None,
+        };
+        match (self.bug, krate) {
+            (Some(Bug::PublishOnlyTokens), Some(_))
+                if !matches!(operation, Operation::Publish { .. }) =>
+            {
+                Err(Refusal::Store(StoreError::NotOwner(
+                    "this token may only publish".into(),
+                )))
+            }
+            // Whoever is authenticated acts as the crate's first owner (a new crate has none).
+            (Some(Bug::NoOwnerCheck), Some(name)) => match self.first_owner(name) {
+                Ok(owner) => Ok(owner),
+                Err(_) => Ok(actor),
+            },
+            _ => Ok(actor),
+        }
     }
 
     fn route(&self, incoming: &Incoming) -> Result<Response, Refusal> {
@@ -315,11 +356,21 @@ impl App {
         }
     }
 
+    /// Where downloads are: the registry itself, or (`DlOtherOrigin`) the same server under
+    /// another origin.
+    fn dl_base(&self) -> String {
+        if self.bug == Some(Bug::DlOtherOrigin) {
+            self.base.replacen("127.0.0.1", "localhost", 1)
+        } else {
+            self.base.clone()
+        }
+    }
+
     fn config_json(&self) -> Response {
         json_response(
             StatusCode::OK,
             &json!({
-                "dl": format!("{}/dl/{{crate}}/{{version}}/download", self.base),
+                "dl": format!("{}/dl/{{crate}}/{{version}}/download", self.dl_base()),
                 "api": self.base,
                 "auth-required": self.auth_required,
             }),

@@ -40,6 +40,7 @@ pub mod cli;
 mod http;
 mod limits;
 mod listen;
+pub mod plain;
 pub mod publish;
 mod store;
 mod tarball;
@@ -85,6 +86,9 @@ pub struct Config {
     pub auth_required: bool,
     /// The enrolled public keys, each with its subject (the `sub` its tokens must carry).
     pub keys: Vec<(PublicKey, Option<String>)>,
+    /// Plain-token mode: the opaque tokens the registry issued, each acting for its login.
+    /// When any is given the registry admits only these (no asymmetric tokens).
+    pub plain_tokens: Vec<plain::PlainToken>,
     pub policy: Policy,
     /// A seeded bug (`None`: the conformant reference registry).
     pub bug: Option<Bug>,
@@ -106,6 +110,7 @@ impl Default for Config {
             data: None,
             auth_required: true,
             keys: Vec::new(),
+            plain_tokens: Vec::new(),
             policy: Policy::default(),
             bug: None,
             login_url: None,
@@ -267,6 +272,8 @@ pub fn start(config: Config) -> io::Result<Running> {
         bug: config.bug,
         log: config.log,
         auth,
+        plain: (!config.plain_tokens.is_empty())
+            .then(|| plain::PlainTokens::new(config.plain_tokens.clone())),
         store: Mutex::new(store),
     });
 
