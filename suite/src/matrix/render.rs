@@ -255,10 +255,12 @@ pub fn html(results: &[TargetResult]) -> String {
     let mut body = String::from(
         "<h1>The credlab conformance matrix</h1>\n<p class=\"meta\">Each cell: passed ✓, \
          failed ✗ (fail, hang, error), skipped –. Click a failed cell for what was sent and \
-         received.</p>\n<table id=\"matrix\">\n<tr><th>target</th><th>verdict</th>",
+         received.</p>\n<div class=\"grid\">\n<table id=\"matrix\">\n<tr><th>target</th><th>verdict</th>",
     );
     for g in &groups {
-        let _ = write!(body, "<th><code>{}</code></th>", esc(g));
+        // A group's name may break after each `::`, so a column is as wide as its counts.
+        let name: Vec<String> = g.split("::").map(esc).collect();
+        let _ = write!(body, "<th><code>{}</code></th>", name.join("::<wbr/>"));
     }
     body.push_str("</tr>\n");
     for result in results {
@@ -295,7 +297,7 @@ pub fn html(results: &[TargetResult]) -> String {
         }
         body.push_str("</tr>\n");
     }
-    body.push_str("</table>\n");
+    body.push_str("</table>\n</div>\n");
     for result in results {
         let _ = writeln!(
             body,

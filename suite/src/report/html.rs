@@ -9,7 +9,9 @@ use std::fmt::Write;
 use super::{CaseReport, Report, Verdict, VerdictKind};
 use crate::text::for_html as esc;
 
-/// The page's style: verdict colours, the grid, the drill-downs.
+/// The page's style: verdict colours, the grid, the drill-downs. The matrix grid is wider
+/// than a screen: it scrolls in its own box (`.grid`), not the page, with the target names
+/// kept in view (each of its cells draws its own borders, so the pinned column keeps its).
 const STYLE: &str = "\
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d1d1f;background:#fff}\
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}\
@@ -18,7 +20,11 @@ th{background:#f4f4f6}td.n{text-align:center;white-space:nowrap}\
 .pass{background:#d9f2dd}.fail{background:#f8d4d4}.skip{background:#eeeeef;color:#555}.mixed{background:#fdf0c7}.none{background:#fff;color:#aaa}\
 details{margin:.4rem 0;border:1px solid #d0d0d5;border-radius:4px;padding:.3rem .6rem}\
 summary{cursor:pointer}pre{white-space:pre-wrap;word-break:break-all;background:#f7f7f9;padding:.4rem;margin:.2rem 0}\
-.meta{color:#555}code{font-size:13px}";
+.meta{color:#555}code{font-size:.93em}\
+.grid{overflow-x:auto;max-width:100%;margin:1rem 0}.grid table{margin:0}\
+#matrix{border-collapse:separate;border-spacing:0}#matrix th,#matrix td{border-width:0 1px 1px 0}\
+#matrix tr:first-child>*{border-top-width:1px}#matrix tr>:first-child{border-left-width:1px}\
+#matrix tr>:first-child{position:sticky;left:0;z-index:1;min-width:13rem}#matrix td:nth-child(2){min-width:9rem}";
 
 /// A whole page around `body` (already escaped markup).
 pub fn page(title: &str, body: &str) -> String {
