@@ -105,6 +105,15 @@ fn failed(outcome: &Outcome) -> bool {
 /// `credlab --registry` against `credlab serve --bug NAME`, each run twice for stability.
 const CAUGHT_BY: &[(&str, bool, &[&str])] = &[
     (
+        "publish-only-tokens",
+        true,
+        &[
+            "registry::auth::owners-listed",
+            "registry::auth::unyank-applied",
+            "registry::auth::yank-applied",
+        ],
+    ),
+    (
         "skip-url-check",
         true,
         &[
@@ -118,6 +127,8 @@ const CAUGHT_BY: &[(&str, bool, &[&str])] = &[
             "token::mis-bound::url-userinfo",
             "token::mis-bound::url-without-sparse-prefix",
             "token::mis-bound::url-without-trailing-slash",
+            "token::replayed::crates-io-git-url",
+            "token::replayed::crates-io-sparse-url",
             "token::replayed::cross-registry",
             "token::replayed::cross-registry-read",
         ],
@@ -753,9 +764,9 @@ const PLAIN_CAUGHT_BY: &[(&str, bool, &[&str])] = &[
         "publish-only-tokens",
         true,
         &[
-            "registry::plain::owners-with-own-token",
-            "registry::plain::unyank-with-own-token",
-            "registry::plain::yank-with-own-token",
+            "registry::auth::owners-listed",
+            "registry::auth::unyank-applied",
+            "registry::auth::yank-applied",
         ],
     ),
     (

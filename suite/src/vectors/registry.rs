@@ -20,7 +20,7 @@ const WEB_API_OWNERS: &str = "cargo doc/book/src/reference/registry-web-api.md, 
 const WEB_API_TOKEN: &str = "cargo doc/book/src/reference/registry-web-api.md, Web API (\"The header value is the API token. The server should respond with a 403 response code if the token is not valid.\")";
 const WEB_API_YANK: &str = "cargo doc/book/src/reference/registry-web-api.md, Yank and Unyank (`DELETE /api/v1/crates/{crate_name}/{version}/yank`, `PUT …/unyank`, authorization required; the index entry's `yanked` changes)";
 const WEB_API_OWNERS_LIST: &str = "cargo doc/book/src/reference/registry-web-api.md, Owners: List (`GET /api/v1/crates/{crate_name}/owners` answers {\"users\":[{\"id\",\"login\",\"name\"}]})";
-const CARGO_TOKEN_VERBATIM: &str = "cargo src/cargo/util/auth/mod.rs at 0.96.0 (Rust 1.95), `auth_token`: the header is `Authorization: {token}`, the token as configured, no scheme added";
+const CARGO_TOKEN_VERBATIM: &str = "cargo at 0.96.0 (Rust 1.95): src/cargo/sources/registry/http_remote.rs:670 and src/cargo/core/package.rs:747 send `Authorization: {token}` with the token `auth_token` (src/cargo/util/auth/mod.rs:612) returned, as configured, no scheme added";
 const CARGO_6545: &str = "rust-lang/cargo#6545: Cargo sends the registry's token to whatever host config.json's `dl` and `api` name (and, with auth-required, to every download)";
 const RFC_3231_NAME: &str = "RFC 3231, How the Registry Server will validate: \"That the package, and version match the request.\"";
 
@@ -129,6 +129,42 @@ fn specs() -> Vec<Spec> {
             },
         },
         Spec {
+            id: "registry::auth::yank-applied".into(),
+            level: Level::Must,
+            description: "the owner's token yanks the probe crate: 200, and the index shows it yanked".into(),
+            spec: &[WEB_API_YANK, WEB_API_TOKEN],
+            requires: &[Api],
+            exchange: Exchange::YankWithOwnToken,
+            expect: AuthExpect {
+                changed: true,
+                ..answer(&[200])
+            },
+        },
+        Spec {
+            id: "registry::auth::unyank-applied".into(),
+            level: Level::Must,
+            description: "the owner's token unyanks the (yanked) probe crate: 200, and the index shows it unyanked".into(),
+            spec: &[WEB_API_YANK, WEB_API_TOKEN],
+            requires: &[Api],
+            exchange: Exchange::UnyankWithOwnToken,
+            expect: AuthExpect {
+                changed: true,
+                ..answer(&[200])
+            },
+        },
+        Spec {
+            id: "registry::auth::owners-listed".into(),
+            level: Level::Must,
+            description: "the owner's token lists the probe crate's owners: 200 with Cargo's owner list".into(),
+            spec: &[WEB_API_OWNERS_LIST, WEB_API_TOKEN],
+            requires: &[Api],
+            exchange: Exchange::OwnersWithOwnToken,
+            expect: AuthExpect {
+                owners_json: true,
+                ..answer(&[200])
+            },
+        },
+        Spec {
             id: "registry::auth::refused-owner-change".into(),
             level: Level::Must,
             description: "an owners token for another crate, sent to add an owner, is refused with 401/403 and the owner list does not change".into(),
@@ -157,7 +193,7 @@ fn forged(forgery: Forgery, name: &'static str, what: &'static str, level: Level
             id: yank,
             level,
             description: yank_description,
-            spec: &[WEB_API_TOKEN, WEB_API_ERRORS],
+            spec: &[WEB_API_TOKEN, WEB_API_ERRORS, CARGO_TOKEN_VERBATIM],
             requires: &[Requirement::PlainToken, Requirement::Api],
             exchange: Exchange::YankWithForgedToken(forgery),
             expect: if oversized {
@@ -232,42 +268,6 @@ fn plain_specs() -> Vec<Spec> {
         specs.extend(forged(forgery, name, what, level));
     }
     specs.extend([
-        Spec {
-            id: "registry::plain::yank-with-own-token".into(),
-            level: Level::Must,
-            description: "the owner's token yanks the probe crate: 200, and the index shows it yanked".into(),
-            spec: &[WEB_API_YANK, WEB_API_TOKEN, CARGO_TOKEN_VERBATIM],
-            requires: &[PlainToken, Api],
-            exchange: Exchange::YankWithOwnToken,
-            expect: AuthExpect {
-                changed: true,
-                ..answer(&[200])
-            },
-        },
-        Spec {
-            id: "registry::plain::unyank-with-own-token".into(),
-            level: Level::Must,
-            description: "the owner's token unyanks the (yanked) probe crate: 200, and the index shows it unyanked".into(),
-            spec: &[WEB_API_YANK, WEB_API_TOKEN, CARGO_TOKEN_VERBATIM],
-            requires: &[PlainToken, Api],
-            exchange: Exchange::UnyankWithOwnToken,
-            expect: AuthExpect {
-                changed: true,
-                ..answer(&[200])
-            },
-        },
-        Spec {
-            id: "registry::plain::owners-with-own-token".into(),
-            level: Level::Must,
-            description: "the owner's token lists the probe crate's owners: 200 with Cargo's owner list".into(),
-            spec: &[WEB_API_OWNERS_LIST, WEB_API_TOKEN, CARGO_TOKEN_VERBATIM],
-            requires: &[PlainToken, Api],
-            exchange: Exchange::OwnersWithOwnToken,
-            expect: AuthExpect {
-                owners_json: true,
-                ..answer(&[200])
-            },
-        },
         Spec {
             id: "registry::plain::second-user-yank".into(),
             level: Level::Must,

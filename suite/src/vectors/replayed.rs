@@ -51,6 +51,43 @@ pub fn build(fx: &Fixture) -> Group {
         Draft::new(fx, Operation::Read).with(|d| d.footer.url = fx.other_index_url.clone()),
         invalid(UrlMismatch),
     );
+    // Cargo's own test registries also take crates.io's git index URL (they stand in for
+    // crates.io by source replacement); a real registry must not: a token a user made for
+    // crates.io is not a token for it.
+    g.case(
+        "crates-io-git-url",
+        Must,
+        "a yank token bound to crates.io's git index URL, sent to this registry",
+    )
+    .from(
+        "token::valid::yank",
+        "footer url := https://github.com/rust-lang/crates.io-index",
+    )
+    .spec(&[RFC_URL])
+    .flags(&[Flag::Replay, Flag::CrossRegistry])
+    .token(
+        Draft::new(fx, yank(fx)).with(|d| {
+            d.footer.url = "https://github.com/rust-lang/crates.io-index".into();
+        }),
+        invalid(UrlMismatch),
+    );
+    g.case(
+        "crates-io-sparse-url",
+        Must,
+        "a read token bound to crates.io's sparse index URL, sent to this registry",
+    )
+    .from(
+        "token::valid::read",
+        "footer url := sparse+https://index.crates.io/",
+    )
+    .spec(&[RFC_URL])
+    .flags(&[Flag::Replay, Flag::CrossRegistry])
+    .token(
+        Draft::new(fx, Operation::Read).with(|d| {
+            d.footer.url = "sparse+https://index.crates.io/".into();
+        }),
+        invalid(UrlMismatch),
+    );
     let next_version = fx.publish_version("0.1.1");
     g.case(
         "publish-for-other-version",
