@@ -71,7 +71,7 @@ fn specs() -> Vec<Spec> {
         Spec {
             id: "registry::auth::config-401-without-token".into(),
             level: Level::Must,
-            description: "auth-required: an unauthenticated config.json gets 401, the only answer that makes Cargo retry with a token (after a 403 Cargo gives up; credlab reports it here and goes on with its read token)".into(),
+            description: "auth-required: an unauthenticated config.json gets 401, the only answer that makes Cargo retry with a token (after a 403 real cargo 1.95 fails without ever sending one, tests/cargo_oracle.rs; credlab reports it here and goes on with its read token)".into(),
             spec: &[INDEX_SPARSE_AUTH],
             requires: &[AuthRequired],
             exchange: Exchange::ConfigWithoutToken,
@@ -80,7 +80,7 @@ fn specs() -> Vec<Spec> {
         Spec {
             id: "registry::auth::www-authenticate".into(),
             level: Level::Should,
-            description: "that 401 carries `www-authenticate: Cargo login_url=…` so `cargo login` can point users to it".into(),
+            description: "that 401 carries `www-authenticate: Cargo login_url=…` so `cargo login` can point users to it and providers get it; real cargo 1.95 retries with the token after any 401, a `Basic` or `Bearer` challenge included (tests/cargo_oracle.rs), so another scheme loses only that".into(),
             spec: &[INDEX_CHALLENGE, HTTP_REMOTE_CHALLENGE],
             requires: &[AuthRequired],
             exchange: Exchange::ConfigWithoutToken,
