@@ -292,6 +292,7 @@ pub fn run(args: RunArgs) -> Result<u8, Failure> {
                 reports.push(provider::run(&context, builtin, &found_providers)?);
             }
             reports.push(registry::run_builtin(&context)?);
+            reports.push(registry::run_builtin_plain(&context)?);
             reports.push(verifier::run(&context, &found_tokens));
             reports
         }

@@ -121,3 +121,54 @@ pub fn run_builtin(context: &Context) -> Result<Report, Failure> {
     running.shutdown();
     Ok(report)
 }
+
+/// The registry cases against an in-process reference registry in plain-token mode
+/// (`credlab serve --plain-token-file`), with two users' fresh random tokens: credlab's and a
+/// second one without rights on the probe crate.
+pub fn run_builtin_plain(context: &Context) -> Result<Report, Failure> {
+    use credlab_runners::registry_run::PlainCredential;
+    use credlab_targets::registry::server::plain::PlainToken;
+    use credlab_targets::registry::server::{Config, start};
+    let (args, out) = (context.args, context.out);
+    // A random token per user: the fingerprint of a fresh key is as unguessable as anything.
+    let fresh = |user: &str| {
+        let token = format!(
+            "cio-{user}-{}",
+            credlab_suite::vectors::fixture::sha256_hex(
+                SecretKey::generate().public_key().id().as_str().as_bytes()
+            )
+        );
+        crate::secrets::register().add(
+            credlab_suite::redact::SecretKind::StoredToken,
+            "registry-token",
+            &token,
+        );
+        token
+    };
+    let (token, other) = (fresh("credlab"), fresh("second"));
+    let issued = |login: &str, token: &str| {
+        PlainToken::new(login, token)
+            .map_err(|e| Failure::target(format!("issuing a reference token: {e}")))
+    };
+    let config = Config {
+        plain_tokens: vec![issued("credlab", &token)?, issued("second", &other)?],
+        ..Config::default()
+    };
+    let running = start(config)
+        .map_err(|e| Failure::target(format!("starting the reference registry: {e}")))?;
+    let url = running.index_url();
+    out.note(&format!(
+        "credlab: registry builtin:reference-registry-plain at {url} (plain tokens)"
+    ));
+    let target = Target {
+        plain: Some(PlainCredential {
+            token,
+            other: Some(other),
+        }),
+        ..target(args, &url, SecretKey::generate())
+    };
+    let session = connect(target)?;
+    let report = run_session(context, &session, "builtin:reference-registry-plain");
+    running.shutdown();
+    Ok(report)
+}
