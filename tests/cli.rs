@@ -203,6 +203,36 @@ fn vectors_check_passes_and_fails_with_65() {
         .stderr(predicate::str::contains("not JSON"));
 }
 
+/// A found vector that sends what a committed case already sends is refused, naming that case.
+#[test]
+fn vectors_check_refuses_a_found_vector_a_committed_case_covers() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    for sub in ["schema", "tokens", "provider", "found"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for entry in std::fs::read_dir(src.join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name())).unwrap();
+        }
+    }
+    credlab()
+        .args(["vectors", "check", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    // What `credlab fuzz` writes for a provider that hangs on a blank line.
+    let blank = r#"{"format":"credlab-vectors/1","group":"found::provider","description":"found","cases":[{"id":"found::provider::hang-01ba4719","description":"found","spec":["fuzz"],"level":"must","flags":["Fuzzed"],"input":{"steps":[{"send":{"kind":"bytes","base64":"Cg"}}]},"expect":{"answers":["err-other","no-answer"]}}]}"#;
+    std::fs::write(dir.path().join("found/provider-hang-01ba4719.json"), blank).unwrap();
+    credlab()
+        .args(["vectors", "check", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .code(65)
+        .stderr(predicate::str::contains(
+            "provider-hang-01ba4719.json: found::provider::hang-01ba4719: sends the same input as the committed case provider::malformed::blank-line",
+        ));
+}
+
 #[test]
 fn list_and_explain() {
     credlab()
@@ -241,6 +271,22 @@ fn list_and_explain() {
         .assert()
         .success()
         .stdout(predicate::str::contains("\"kind\": \"get\"").or(predicate::str::contains("get")));
+    // Cargo's own provider fails the same-name isolation cases: should-level, and said so.
+    for id in [
+        "provider::isolation::get-same-name-other-url",
+        "provider::isolation::logout-same-name-other-url",
+    ] {
+        credlab()
+            .args(["--explain", id])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!("{id}  (should)")))
+            .stdout(predicate::str::contains(
+                "Cargo's own `cargo:token` keys tokens by registry name",
+            ))
+            .stdout(predicate::str::contains(".cargo/config.toml"))
+            .stdout(predicate::str::contains("docs/observed.md §3"));
+    }
     credlab()
         .args(["--explain", "no::such::case"])
         .assert()

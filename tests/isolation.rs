@@ -137,6 +137,57 @@ fn a_one_slot_store_fails_isolation_only_in_any_order() {
     }
 }
 
+/// A provider keyed by registry name, as Cargo's own `cargo:token` is (docs/observed.md §3):
+/// it fails the same-name cases, which are should-level, and is conformant; the other
+/// isolation cases still pass.
+#[test]
+fn a_provider_keyed_by_name_like_cargo_token_fails_only_should_cases() {
+    let out = Command::cargo_bin("credlab")
+        .unwrap()
+        .env_remove("CREDLAB_SECRET_KEY")
+        .args([
+            "--provider",
+            "builtin:mutant:keyed-by-name",
+            "--format",
+            "json",
+            "--only",
+            "provider::isolation::*",
+        ])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let case = |id: &str| {
+        report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| (c["level"].as_str().unwrap(), c["verdict"].as_str().unwrap()))
+    };
+    for slug in ["get-same-name-other-url", "logout-same-name-other-url"] {
+        let id = format!("provider::isolation::{slug}");
+        assert_eq!(case(&id), Some(("should", "fail")), "{id}: {report}");
+    }
+    for slug in ["get-other-registry", "logout-other-registry"] {
+        let id = format!("provider::isolation::{slug}");
+        assert_eq!(case(&id), Some(("must", "pass")), "{id}: {report}");
+    }
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    // --strict counts should-level failures.
+    Command::cargo_bin("credlab")
+        .unwrap()
+        .env_remove("CREDLAB_SECRET_KEY")
+        .args([
+            "--provider",
+            "builtin:mutant:keyed-by-name",
+            "--only",
+            "provider::isolation::*",
+            "--strict",
+        ])
+        .assert()
+        .code(1);
+}
+
 /// Processes whose environment says they are the `daemonizes` mutant (or its children).
 fn daemons_alive() -> usize {
     std::fs::read_dir("/proc")

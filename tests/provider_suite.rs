@@ -54,6 +54,60 @@ fn reference(name: &'static str, expected_skips: &'static [&'static str]) -> Tri
     })
 }
 
+/// A JSON-lines provider that skips blank lines and waits for the next request, then exits at
+/// EOF (as cloudsmith-cli does): it answers not-found to every other line.
+const SKIPS_BLANK_LINES: &str = r#"#!/bin/sh
+printf '{"v":[1]}\n'
+while IFS= read -r line; do
+    [ -z "$line" ] && continue
+    printf '{"Err":{"kind":"not-found"}}\n'
+done
+exit 0
+"#;
+
+/// A blank line is input Cargo never writes, judged once (`provider::malformed::blank-line`,
+/// no found vector repeats it) and followed by EOF: skipping it and exiting at EOF passes,
+/// nothing hangs.
+fn a_reader_that_skips_blank_lines_passes() -> Result<(), Failed> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("skips-blank-lines");
+    std::fs::write(&path, SKIPS_BLANK_LINES)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    let found = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/found");
+    let report = credlab(&[
+        "--provider",
+        &path.display().to_string(),
+        "--timeout",
+        "2",
+        "--found",
+        &found.display().to_string(),
+        "--only",
+        "provider::malformed::*",
+        "--only",
+        "found::provider::*",
+    ])?;
+    let blank = report
+        .cases
+        .iter()
+        .find(|c| c.id.as_str() == "provider::malformed::blank-line")
+        .ok_or("no blank-line case")?;
+    if !matches!(blank.verdict, Verdict::Pass) {
+        return Err(format!("blank-line: {:?} {:?}", blank.verdict, blank.evidence).into());
+    }
+    let hangs: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|c| matches!(c.verdict, Verdict::Hang { .. }))
+        .map(|c| c.id.to_string())
+        .collect();
+    if hangs.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("hangs: {hangs:?}").into())
+    }
+}
+
 fn main() {
     let args = Arguments::from_args();
     let mut trials = vec![
@@ -67,6 +121,10 @@ fn main() {
             ],
         ),
     ];
+    trials.push(Trial::test(
+        "malformed::blank-line-skipped-then-eof",
+        a_reader_that_skips_blank_lines_passes,
+    ));
     trials.push(Trial::test("mutants::cover-every-scored-case", || {
         let named: BTreeSet<&str> = MUTANTS
             .iter()

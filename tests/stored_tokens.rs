@@ -21,10 +21,14 @@ fn home_with(token: &str) -> tempfile::TempDir {
 }
 
 fn run(home: &Path, extra: &[&str]) -> (Option<i32>, Value, String) {
+    run_as("builtin:read-only", home, extra)
+}
+
+fn run_as(provider: &str, home: &Path, extra: &[&str]) -> (Option<i32>, Value, String) {
     let out = Command::cargo_bin("credlab")
         .unwrap()
         .env_remove("CREDLAB_SECRET_KEY")
-        .args(["--provider", "builtin:read-only", "--format", "json"])
+        .args(["--provider", provider, "--format", "json"])
         .arg("--provider-home")
         .arg(home)
         .args(extra)
@@ -99,4 +103,115 @@ fn the_token_can_come_from_a_file_and_without_it_gets_are_skipped() {
     let (_, report, text) = run(home.path(), &["--index-url", URL]);
     assert_eq!(verdict(&report, "provider::get::read"), "skip", "{text}");
     assert!(text.contains("--stored-token"));
+}
+
+const NOTHING_STORED: [&str; 2] = [
+    "provider::errors::not-found",
+    "provider::errors::logout-nothing-stored",
+];
+
+/// The user's registry always holds the token, but the isolation cases' other registry holds
+/// nothing: the "nothing stored" cases run there instead of being skipped.
+#[test]
+fn the_nothing_stored_cases_run_at_the_registry_the_user_did_not_name() {
+    let home = home_with(TOKEN);
+    let stored = format!("{URL}={TOKEN}");
+    let only = [
+        "--only",
+        "provider::errors::*",
+        "--only",
+        "provider::get::read",
+    ];
+    let (code, report, text) = run(
+        home.path(),
+        &[&["--stored-token", &stored][..], &only].concat(),
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(
+        verdict(&report, "provider::errors::not-found"),
+        "pass",
+        "{text}"
+    );
+    // It cannot log out, and says so as Cargo expects.
+    assert_eq!(
+        verdict(&report, "provider::errors::logout-nothing-stored"),
+        "unimplemented",
+        "{text}"
+    );
+    assert_eq!(verdict(&report, "provider::get::read"), "pass", "{text}");
+    let facts = &report["target"]["facts"];
+    assert_eq!(facts["index-url"], URL);
+    assert!(
+        facts["empty-registry"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("sparse+https://other.credlab.test/index/")),
+        "{facts}"
+    );
+}
+
+/// Read-only providers that get "nothing stored" wrong fail there: `Err` other for a registry
+/// they hold nothing for (Cargo stops instead of moving on), `Ok` to a logout of nothing.
+#[test]
+fn read_only_providers_that_get_nothing_stored_wrong_fail() {
+    let home = home_with(TOKEN);
+    let stored = format!("{URL}={TOKEN}");
+    for (bug, id, found) in [
+        ("missing-is-other", NOTHING_STORED[0], "err-other"),
+        ("logout-ok", NOTHING_STORED[1], "ok-logout"),
+    ] {
+        let (code, report, text) = run_as(
+            &format!("builtin:read-only:{bug}"),
+            home.path(),
+            &[
+                "--stored-token",
+                &stored,
+                "--only",
+                "provider::errors::*",
+                "--only",
+                "provider::get::read",
+            ],
+        );
+        assert_eq!(verdict(&report, id), "fail", "{bug}: {text}");
+        let case = report["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        assert!(
+            case["detail"]["found"].as_str().unwrap().starts_with(found),
+            "{case}"
+        );
+        // The other registry is what was asked.
+        assert!(
+            case.to_string().contains("other.credlab.test"),
+            "{bug}: {case}"
+        );
+        // Should-level: conformant unless --strict.
+        assert_eq!(code, Some(0), "{bug}: {text}");
+    }
+}
+
+/// When a stored token names the other registry too, no registry is empty: the cases are
+/// skipped, saying why.
+#[test]
+fn with_every_registry_stored_the_nothing_stored_cases_are_skipped() {
+    let home = home_with(TOKEN);
+    let stored = format!("{URL}={TOKEN}");
+    let other = "sparse+https://other.credlab.test/index/=another-token-0123456789";
+    let (_, report, text) = run(
+        home.path(),
+        &[
+            "--stored-token",
+            &stored,
+            "--stored-token",
+            other,
+            "--only",
+            "provider::errors::*",
+        ],
+    );
+    for id in NOTHING_STORED {
+        assert_eq!(verdict(&report, id), "skip", "{id}: {text}");
+    }
+    assert!(text.contains("neither is ever empty"), "{text}");
 }

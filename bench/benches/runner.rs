@@ -145,6 +145,7 @@ fn bench(c: &mut Criterion) {
         .into(),
         facts: Default::default(),
         shared_store: false,
+        empty_elsewhere: false,
     };
     let hang_time = suite(&hang, &hang_profile, &all, &cases);
     let waves = n.div_ceil(jobs) as u32;

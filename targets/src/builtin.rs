@@ -27,8 +27,9 @@ pub enum Builtin {
     SharedTokenStore,
     /// One credential for every registry, in one file outside HOME.
     SharedOneSlot,
-    /// Serves `~/.credlab-tokens`, cannot log in (`--stored-token`).
-    ReadOnly,
+    /// Serves `~/.credlab-tokens`, cannot log in (`--stored-token`); with a seeded bug when
+    /// one is given.
+    ReadOnly(Option<ReadOnlyBug>),
     /// A seeded-bug provider.
     Mutant(&'static Mutant),
     /// A provider that attacks credlab itself.
@@ -44,7 +45,9 @@ impl Builtin {
             Builtin::Trivial,
             Builtin::SharedTokenStore,
             Builtin::SharedOneSlot,
-            Builtin::ReadOnly,
+            Builtin::ReadOnly(None),
+            Builtin::ReadOnly(Some(ReadOnlyBug::MissingIsOther)),
+            Builtin::ReadOnly(Some(ReadOnlyBug::LogoutOk)),
         ];
         all.extend(mutants::MUTANTS.iter().map(Builtin::Mutant));
         all.extend(Hostile::ALL.into_iter().map(Builtin::Hostile));
@@ -59,7 +62,8 @@ impl Builtin {
             Builtin::Trivial => "trivial".into(),
             Builtin::SharedTokenStore => "shared:token-store".into(),
             Builtin::SharedOneSlot => "shared:one-slot".into(),
-            Builtin::ReadOnly => "read-only".into(),
+            Builtin::ReadOnly(None) => "read-only".into(),
+            Builtin::ReadOnly(Some(bug)) => format!("read-only:{}", bug.name()),
             Builtin::Mutant(m) => format!("mutant:{}", m.name()),
             Builtin::Hostile(h) => format!("hostile:{}", h.name()),
         }
@@ -87,8 +91,8 @@ impl Builtin {
                 0
             }
             Builtin::Trivial => trivial(),
-            Builtin::ReadOnly => {
-                protocol::run(&ReadOnly);
+            Builtin::ReadOnly(bug) => {
+                protocol::run(&ReadOnly(*bug));
                 0
             }
             Builtin::SharedTokenStore | Builtin::SharedOneSlot => {
@@ -173,11 +177,32 @@ impl cargo_credential::Credential for OneSlot {
     }
 }
 
+/// A seeded bug of the read-only provider: what a provider that cannot log in gets wrong when
+/// it holds nothing for a registry. Judged with `--stored-token`, where the cases that need a
+/// registry with nothing stored run at a registry the user did not name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOnlyBug {
+    /// Answers `Err` other for a registry it holds nothing for (as cargo-credential-pass 1.1.1
+    /// does: "… is not in the password store"), which makes Cargo stop instead of moving on.
+    MissingIsOther,
+    /// Answers `Ok` to every logout, with nothing stored and nothing removed.
+    LogoutOk,
+}
+
+impl ReadOnlyBug {
+    pub const fn name(self) -> &'static str {
+        match self {
+            ReadOnlyBug::MissingIsOther => "missing-is-other",
+            ReadOnlyBug::LogoutOk => "logout-ok",
+        }
+    }
+}
+
 /// A provider that cannot log in, like `cargo-credential-netrc`: it serves the tokens listed
 /// in `~/.credlab-tokens` (lines `INDEX_URL TOKEN`), answers not-found for any other registry,
 /// and operation-not-supported to login and logout. Judged with `--stored-token` and
 /// `--provider-home`.
-struct ReadOnly;
+struct ReadOnly(Option<ReadOnlyBug>);
 
 impl cargo_credential::Credential for ReadOnly {
     fn perform(
@@ -200,17 +225,27 @@ impl cargo_credential::Credential for ReadOnly {
                 let list =
                     std::fs::read_to_string(std::path::Path::new(&home).join(".credlab-tokens"))
                         .unwrap_or_default();
+                let missing = || match self.0 {
+                    Some(ReadOnlyBug::MissingIsOther) => Error::from(format!(
+                        "{} is not in ~/.credlab-tokens",
+                        registry.index_url
+                    )),
+                    _ => Error::NotFound,
+                };
                 let token = list
                     .lines()
                     .filter_map(|l| l.split_once(' '))
                     .find(|(url, _)| *url == registry.index_url)
                     .map(|(_, token)| token.trim().to_string())
-                    .ok_or(Error::NotFound)?;
+                    .ok_or_else(missing)?;
                 Ok(CredentialResponse::Get {
                     token: token.into(),
                     cache: CacheControl::Session,
                     operation_independent: true,
                 })
+            }
+            Action::Logout if self.0 == Some(ReadOnlyBug::LogoutOk) => {
+                Ok(CredentialResponse::Logout)
             }
             _ => Err(Error::OperationNotSupported),
         }

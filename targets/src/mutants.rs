@@ -474,6 +474,7 @@ pub const MUTANTS: &[Mutant] = &[
         &[
             "provider::malformed::not-json",
             "provider::malformed::json-array",
+            "provider::malformed::blank-line",
         ],
     ),
     m(
@@ -483,6 +484,7 @@ pub const MUTANTS: &[Mutant] = &[
         &[
             "provider::malformed::not-json",
             "provider::malformed::missing-kind",
+            "provider::malformed::blank-line",
         ],
     ),
     m(

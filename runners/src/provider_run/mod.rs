@@ -18,10 +18,12 @@ pub use target::{ProviderTarget, TargetError};
 use std::sync::{Arc, OnceLock, PoisonError};
 use std::time::Instant;
 
-use credlab_suite::cases::provider::{ProviderCase, ProviderFile, Send, Step};
+use credlab_suite::cases::provider::{Feature, ProviderCase, ProviderFile, Send, Step};
 use credlab_suite::judge::Outcome;
 use credlab_suite::judge::leftovers;
-use credlab_suite::judge::provider::{Context, StepRecord, inapplicable, judge, judge_setup};
+use credlab_suite::judge::provider::{
+    Context, StepRecord, at_an_unnamed_registry, inapplicable, judge, judge_setup,
+};
 use credlab_suite::judge::secrets::{self, LeakAt};
 use credlab_suite::provider::{CloseStdin, Exchange, ExitObservation, LineRead, Transcript};
 use credlab_suite::report::Evidence;
@@ -238,10 +240,26 @@ fn run_case_with(
         evidence,
         duration: started.elapsed(),
     };
-    if let Some(reason) = inapplicable(case, |f| features.has(f)) {
+    // A case that needs an empty registry, in a run whose registry holds the user's token,
+    // runs at the other registry (which none does), where url-not-supported is fine too.
+    let elsewhere_empty = features.empty_elsewhere
+        && !features.has(Feature::EmptyRegistry)
+        && case.input.requires.contains(&Feature::EmptyRegistry);
+    let available = |f| features.has(f) || (f == Feature::EmptyRegistry && elsewhere_empty);
+    if let Some(reason) = inapplicable(case, available) {
         return finish(Outcome::Skip { reason }, Vec::new());
     }
-    let profile = base.for_case(&case.id);
+    let (profile, expect) = if elsewhere_empty {
+        (
+            base.for_case(&case.id).at_other_registry(),
+            std::borrow::Cow::Owned(at_an_unnamed_registry(&case.expect)),
+        )
+    } else {
+        (
+            base.for_case(&case.id),
+            std::borrow::Cow::Borrowed(&case.expect),
+        )
+    };
     let sandbox = match new_sandbox(&profile) {
         Ok(s) => s,
         Err(e) => {
@@ -326,7 +344,7 @@ fn run_case_with(
         leftovers_elsewhere: elsewhere.leftovers.clone(),
     };
     let reads: Vec<bool> = case.input.steps.iter().map(|s| s.read_response).collect();
-    let outcome = judge(&case.expect, &reads, &records, &context);
+    let outcome = judge(&expect, &reads, &records, &context);
     // Evidence is for explaining failures; building it for passes would only cost time.
     let shown = if outcome.is_pass() {
         Vec::new()

@@ -24,6 +24,10 @@ pub struct Features {
     /// A login for one registry replaced the credential of another: the provider keeps one
     /// credential for all registries, so cases that change state must not overlap.
     pub shared_store: bool,
+    /// The run's registry is never empty (the user named the token it holds, `--stored-token`)
+    /// but the isolation cases' other registry is (no stored token names it): the cases that
+    /// need a registry with nothing stored run there ([`Profile::at_other_registry`]).
+    pub empty_elsewhere: bool,
 }
 
 impl Features {
@@ -75,6 +79,17 @@ pub fn probe(command: &ProviderCommand, profile: &Profile) -> Result<Features, S
     }
     if !profile.pinned || profile.stored.is_empty() {
         features.set.insert(Feature::EmptyRegistry);
+    } else if profile.holds_credential() && !profile.stored.contains_key(&profile.other_index_url) {
+        features.empty_elsewhere = true;
+        features.facts.insert(
+            "empty-registry".into(),
+            format!(
+                "{}, the isolation cases' other registry, which no --stored-token names: the \
+                 cases that need a registry with nothing stored run there (url-not-supported \
+                 is accepted there too)",
+                profile.other_index_url
+            ),
+        );
     }
     if first.holds_credential() {
         features.set.insert(Feature::Login);

@@ -137,6 +137,17 @@ impl Profile {
         profile
     }
 
+    /// This profile moved to its other registry (`${other_index_url}` and
+    /// `${other_registry_name}` become `${index_url}` and `${registry_name}`): with
+    /// `--stored-token`, a registry no stored token names, so one with nothing stored for a
+    /// provider that cannot log in.
+    pub fn at_other_registry(&self) -> Profile {
+        let mut profile = self.clone();
+        profile.index_url = self.other_index_url.clone();
+        profile.registry_name = self.other_registry_name.clone();
+        profile
+    }
+
     /// What `${login_token}` is: the token the provider holds for this identity, else
     /// credlab's key.
     pub fn login_token(&self) -> String {

@@ -137,7 +137,8 @@ pub enum Feature {
     /// The profile names an index URL the provider does not serve (`--unsupported-url`).
     UnsupportedUrl,
     /// The case's registry can have nothing stored: not so when the user said the provider
-    /// holds a token for it (`--stored-token`).
+    /// holds a token for it (`--stored-token`); the case then runs at the isolation cases'
+    /// other registry, unless a stored token names that one too.
     EmptyRegistry,
     /// The provider is run with no config arguments (no `--provider-arg`), so a request with
     /// `"args":[]` means the same to it as one without.

@@ -410,6 +410,32 @@ fn minted_for_the_request(record: &StepRecord, response: &Response) -> bool {
         && request_of(&record.sent).is_some_and(|r| r.operation.mutation().is_some())
 }
 
+/// What a step may answer, as a failure says it: the conforming answers, and those the judge
+/// takes as "not implemented" (reported as unimplemented, not failed), when there are any.
+fn expected_answers(allowed: &[Answer], unimplemented: &[Answer]) -> String {
+    let names = |answers: &[Answer]| {
+        answers
+            .iter()
+            .map(|a| a.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let unimplemented: Vec<Answer> = unimplemented
+        .iter()
+        .copied()
+        .filter(|a| !allowed.contains(a))
+        .collect();
+    if unimplemented.is_empty() {
+        format!("one of {}", names(allowed))
+    } else {
+        format!(
+            "one of {}, or {} (not implemented: reported as unimplemented)",
+            names(allowed),
+            names(&unimplemented)
+        )
+    }
+}
+
 /// Judges one step; returns its response (if any) for cross-step checks.
 fn judge_step(
     expect: &ProviderExpect,
@@ -433,14 +459,13 @@ fn judge_step(
         if expect.unimplemented.contains(&answer) {
             unimplemented = true;
         } else if !allowed.contains(&answer) {
-            let allowed: Vec<&str> = allowed.iter().map(|a| a.as_str()).collect();
             let detail = response
                 .as_ref()
                 .and_then(|r| r.message.clone())
                 .map(|m| format!(" ({m})"))
                 .unwrap_or_default();
             return Err(Outcome::fail(
-                format!("one of {}", allowed.join(", ")),
+                expected_answers(allowed, &expect.unimplemented),
                 format!("{}{detail}", answer.as_str()),
             ));
         }
@@ -620,6 +645,26 @@ pub fn judge_setup(record: &StepRecord) -> Result<(), SetupError> {
     Ok(judge_exit(t, ExitRule::Zero)?)
 }
 
+/// The expectation of a case run at a registry the user did not name (the isolation cases'
+/// other one, when `--stored-token` leaves no empty registry of the user's): wherever
+/// not-found conforms, url-not-supported does too, since the provider need not serve that URL
+/// (Cargo moves on to the next provider after either).
+pub fn at_an_unnamed_registry(expect: &ProviderExpect) -> ProviderExpect {
+    let widen = |answers: &[Answer]| {
+        let mut answers = answers.to_vec();
+        if answers.contains(&Answer::ErrNotFound) && !answers.contains(&Answer::ErrUrlNotSupported)
+        {
+            answers.push(Answer::ErrUrlNotSupported);
+        }
+        answers
+    };
+    ProviderExpect {
+        answers: widen(&expect.answers),
+        step_answers: expect.step_answers.iter().map(|a| widen(a)).collect(),
+        ..expect.clone()
+    }
+}
+
 /// Why `case` does not apply to a provider, given which features it has (`has`), if it does
 /// not: the first feature it needs and lacks, and how a user could supply it.
 pub fn inapplicable(case: &ProviderCase, has: impl Fn(Feature) -> bool) -> Option<String> {
@@ -634,7 +679,8 @@ pub fn inapplicable(case: &ProviderCase, has: impl Fn(Feature) -> bool) -> Optio
             "the provider is given config arguments (--provider-arg), which `\"args\":[]` would drop"
         }
         Feature::EmptyRegistry => {
-            "the provider holds a token for the registry (--stored-token), so it is never empty"
+            "the provider holds a token (--stored-token) for the registry and for the other \
+             registry of the isolation cases, so neither is ever empty"
         }
         Feature::GeneratesPaseto => "only for providers that answer PASETO tokens",
     };
@@ -751,5 +797,126 @@ mod stored_token_tests {
         }
         // …and a read is always held to it, however it is cached.
         assert!(matches!(verdict("read", &minted), Outcome::Fail { .. }));
+    }
+}
+
+#[cfg(test)]
+mod expected_answer_tests {
+    use super::*;
+    use crate::provider::{Capture, ExitObservation};
+
+    fn case(id: &str) -> ProviderCase {
+        crate::vectors::provider::provider_files()
+            .into_iter()
+            .flat_map(|f| f.cases)
+            .find(|c| c.id.as_str() == id)
+            .unwrap_or_else(|| panic!("no case {id}"))
+    }
+
+    fn answered(response: &str) -> StepRecord {
+        StepRecord {
+            sent: b"{}\n".to_vec(),
+            transcript: Transcript {
+                argv: vec!["--cargo-plugin".into()],
+                hello: LineRead::Line {
+                    bytes: br#"{"v":[1]}"#.to_vec(),
+                },
+                written: 0,
+                write_error: None,
+                response: LineRead::Line {
+                    bytes: response.as_bytes().to_vec(),
+                },
+                trailing_stdout: Capture::default(),
+                stderr: Capture::default(),
+                exit: ExitObservation::Exited { code: 0 },
+                leftover: 0,
+                leftover_processes: Vec::new(),
+                hello_after: Duration::ZERO,
+                response_after: Duration::ZERO,
+                elapsed: Duration::ZERO,
+            },
+            at: OffsetDateTime::now_utc(),
+        }
+    }
+
+    const CANNOT_PARSE: &str = r#"{"Err":{"kind":"other","message":"invalid type: string \"a\\\"b\", expected a borrowed string"}}"#;
+
+    /// A login that fails on the parse: the failure lists every answer the judge accepts,
+    /// operation-not-supported (unimplemented) included.
+    #[test]
+    fn a_failure_names_the_unimplemented_answer_the_judge_also_accepts() {
+        let escaped = case("provider::login::escaped-token");
+        let reads = [true, true];
+        let get = || {
+            answered(
+                r#"{"Ok":{"kind":"get","token":"t","cache":"never","operation_independent":true}}"#,
+            )
+        };
+        let outcome = judge(
+            &escaped.expect,
+            &reads,
+            &[answered(CANNOT_PARSE), get()],
+            &Context::default(),
+        );
+        let Outcome::Fail { expected, found } = outcome else {
+            panic!("{outcome:?}")
+        };
+        assert_eq!(
+            expected,
+            "step 1: one of ok-login, or err-operation-not-supported (not implemented: reported as unimplemented)"
+        );
+        assert!(found.starts_with("err-other"), "{found}");
+        // And it is accepted, as it says.
+        let unimplemented = judge(
+            &escaped.expect,
+            &reads,
+            &[
+                answered(r#"{"Err":{"kind":"operation-not-supported"}}"#),
+                get(),
+            ],
+            &Context::default(),
+        );
+        assert!(
+            matches!(unimplemented, Outcome::Unimplemented { .. }),
+            "{unimplemented:?}"
+        );
+        // A case with no unimplemented answer says only what conforms.
+        let not_found = case("provider::errors::not-found");
+        let Outcome::Fail { expected, .. } = judge(
+            &not_found.expect,
+            &[true],
+            &[answered(CANNOT_PARSE)],
+            &Context::default(),
+        ) else {
+            panic!("not-found accepts err-other")
+        };
+        assert_eq!(expected, "one of err-not-found");
+    }
+
+    /// At a registry the user did not name, url-not-supported conforms wherever not-found does.
+    #[test]
+    fn at_an_unnamed_registry_url_not_supported_joins_not_found() {
+        let url_not_supported = || answered(r#"{"Err":{"kind":"url-not-supported"}}"#);
+        for id in [
+            "provider::errors::not-found",
+            "provider::errors::logout-nothing-stored",
+        ] {
+            let expect = case(id).expect;
+            let ctx = Context::default();
+            let here = judge(&expect, &[true], &[url_not_supported()], &ctx);
+            assert!(matches!(here, Outcome::Fail { .. }), "{id}: {here:?}");
+            let elsewhere = at_an_unnamed_registry(&expect);
+            assert!(
+                judge(&elsewhere, &[true], &[url_not_supported()], &ctx).is_pass(),
+                "{id}"
+            );
+            // Nothing else changes: an Ok is still wrong.
+            let ok = answered(r#"{"Ok":{"kind":"logout"}}"#);
+            assert!(matches!(
+                judge(&elsewhere, &[true], &[ok], &ctx),
+                Outcome::Fail { .. }
+            ));
+            assert_eq!(elsewhere.unimplemented, expect.unimplemented);
+        }
     }
 }

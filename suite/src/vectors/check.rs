@@ -16,7 +16,7 @@ use super::found;
 use crate::b64;
 use crate::cases::auth::AuthFile;
 use crate::cases::flags::Flag;
-use crate::cases::provider::ProviderFile;
+use crate::cases::provider::{ProviderCase, ProviderFile};
 use crate::cases::token::{CARGO_SHAPED, TokenExpect, TokenFile};
 use crate::cases::{CaseId, FORMAT, VectorFile};
 use crate::keys::{PUBLIC_PREFIX, PublicKey, SecretKey};
@@ -172,7 +172,78 @@ pub fn check_all(files: &[(String, AnyVectorFile)]) -> Vec<Problem> {
             AnyVectorFile::Auth(file) => check_envelope(name, file, &mut seen, &mut problems),
         }
     }
+    problems.extend(found_duplicates(files));
     problems.extend(token_rules(&tokens));
+    problems
+}
+
+/// The bytes a provider case sends when it is what a found vector is, one step and no setup
+/// (placeholders as written); `None` for any other case.
+fn lone_input(case: &ProviderCase) -> Option<Vec<u8>> {
+    use crate::cases::provider::Send;
+    let [step] = case.input.steps.as_slice() else {
+        return None;
+    };
+    if !case.input.setup.is_empty() {
+        return None;
+    }
+    Some(match &step.send {
+        Send::Line { line, terminator } => format!("{line}{terminator}").into_bytes(),
+        Send::Text { text } => text.as_bytes().to_vec(),
+        Send::Bytes { base64 } => b64::decode(base64).ok()?,
+        Send::Nothing => Vec::new(),
+    })
+}
+
+/// A found vector must add an input: one whose bytes a committed provider case (no setup, one
+/// step) or an earlier found vector already sends is judged twice for one behaviour (the same
+/// provider fails or passes both), so it is refused, naming the case that covers it. How stdin
+/// is closed is not compared: the committed case decides that for its input.
+fn found_duplicates(files: &[(String, AnyVectorFile)]) -> Vec<Problem> {
+    let providers = || {
+        files.iter().filter_map(|(name, f)| match f {
+            AnyVectorFile::Provider(f) => Some((name, f)),
+            AnyVectorFile::Token(_) | AnyVectorFile::Auth(_) => None,
+        })
+    };
+    let is_found = |f: &ProviderFile| f.group == found::PROVIDER_GROUP;
+    let mut committed: BTreeMap<Vec<u8>, &CaseId> = BTreeMap::new();
+    for (_, file) in providers().filter(|(_, f)| !is_found(f)) {
+        for case in &file.cases {
+            if let Some(bytes) = lone_input(case) {
+                committed.entry(bytes).or_insert(&case.id);
+            }
+        }
+    }
+    let mut found_before: BTreeMap<Vec<u8>, (&CaseId, &String)> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (name, file) in providers().filter(|(_, f)| is_found(f)) {
+        for case in &file.cases {
+            let Some(bytes) = lone_input(case) else {
+                continue;
+            };
+            let shown = crate::judge::provider::show(&bytes);
+            if let Some(id) = committed.get(&bytes) {
+                problems.push(problem(
+                    name,
+                    Some(&case.id),
+                    format!(
+                        "sends the same input as the committed case {id} ({shown}), which already judges it: a found vector must add an input no case sends; delete this file"
+                    ),
+                ));
+            } else if let Some((id, other)) = found_before.get(&bytes) {
+                problems.push(problem(
+                    name,
+                    Some(&case.id),
+                    format!(
+                        "sends the same input as the found vector {id} in {other} ({shown}): one input is judged once; delete one of the two files"
+                    ),
+                ));
+            } else {
+                found_before.insert(bytes, (&case.id, name));
+            }
+        }
+    }
     problems
 }
 
@@ -410,6 +481,81 @@ mod tests {
         assert!(
             messages.iter().any(|m| m.contains("yet expected invalid")),
             "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn a_found_vector_repeating_an_input_is_refused_naming_the_case_that_covers_it() {
+        use crate::cases::provider::Send;
+        use crate::provider::CloseStdin;
+        let mut files: Vec<(String, AnyVectorFile)> = crate::vectors::provider::provider_files()
+            .into_iter()
+            .map(|f| {
+                (
+                    format!("provider/{}.json", f.group),
+                    AnyVectorFile::Provider(f),
+                )
+            })
+            .collect();
+        let blank = files
+            .iter()
+            .find_map(|(_, f)| match f {
+                AnyVectorFile::Provider(f) => f
+                    .cases
+                    .iter()
+                    .find(|c| c.id.as_str() == "provider::malformed::blank-line")
+                    .cloned(),
+                _ => None,
+            })
+            .expect("the blank-line case");
+        let found_file = |slug: &str, input: &[u8]| {
+            let mut case = blank.clone();
+            case.id = format!("{}::{slug}", found::PROVIDER_GROUP)
+                .parse()
+                .unwrap();
+            case.input.steps[0].send = Send::Bytes {
+                base64: b64::encode(input),
+            };
+            // As the fuzzer writes it: stdin closed after the response.
+            case.input.steps[0].close_stdin = CloseStdin::AfterResponse;
+            let file = ProviderFile {
+                format: FORMAT.into(),
+                group: found::PROVIDER_GROUP.into(),
+                description: "found".into(),
+                cases: vec![case],
+            };
+            (
+                format!("found/provider-{slug}.json"),
+                AnyVectorFile::Provider(file),
+            )
+        };
+        // Alone, a found vector with an input of its own is fine.
+        files.push(found_file("crash-0000aaaa", b"x\n"));
+        assert!(check_all(&files).is_empty(), "{:#?}", check_all(&files));
+        files.push(found_file("hang-01ba4719", b"\n"));
+        files.push(found_file("garbage-0000bbbb", b"x\n"));
+        let problems = check_all(&files);
+        assert_eq!(problems.len(), 2, "{problems:#?}");
+        let (blank_copy, found_copy) = (&problems[0], &problems[1]);
+        assert_eq!(
+            blank_copy.case.as_deref(),
+            Some("found::provider::hang-01ba4719")
+        );
+        assert!(
+            blank_copy
+                .message
+                .contains("same input as the committed case provider::malformed::blank-line"),
+            "{blank_copy}"
+        );
+        assert_eq!(
+            found_copy.case.as_deref(),
+            Some("found::provider::garbage-0000bbbb")
+        );
+        assert!(
+            found_copy.message.contains(
+                "same input as the found vector found::provider::crash-0000aaaa in found/provider-crash-0000aaaa.json"
+            ),
+            "{found_copy}"
         );
     }
 
