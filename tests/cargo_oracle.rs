@@ -8,6 +8,9 @@
 //! - a 403: Cargo never sends the token and the command fails. Hence
 //!   `config-401-without-token` is must-level.
 //!
+//! It also shows what `cargo:token-from-stdout` (the AWS CodeArtifact pattern) sends: the
+//! command's stdout as a plain token, the matrix row's reason for not being judged.
+//!
 //! The registry is a wiremock stub on 127.0.0.1 that serves `config.json` and one index file
 //! to the right token; Cargo runs in a private CARGO_HOME with the token in the environment
 //! (`cargo:token`), bounded in time.
@@ -78,17 +81,49 @@ async fn stub(anonymous: Anonymous) -> MockServer {
     server
 }
 
+/// How Cargo gets the registry's token.
+#[derive(Clone, Copy)]
+enum Credential {
+    /// `cargo:token`, the token in `CARGO_REGISTRIES_STUB_TOKEN`.
+    Token,
+    /// `cargo:token-from-stdout` running a stand-in `aws codeartifact get-authorization-token
+    /// … --output text` (the AWS CodeArtifact pattern) that prints the token.
+    TokenFromStdout,
+}
+
 /// `cargo generate-lockfile` for a crate that depends on the stub's `foo`: whether it
 /// succeeded, and its stderr.
-fn generate_lockfile(root: &Path, index: &str) -> (bool, String) {
+fn generate_lockfile(root: &Path, index: &str, credential: Credential) -> (bool, String) {
     let home = root.join("cargo-home");
     let project = root.join("project");
     std::fs::create_dir_all(project.join("src")).expect("mkdir");
     std::fs::create_dir_all(&home).expect("mkdir");
+    let provider = match credential {
+        Credential::Token => "\"cargo:token\"".to_string(),
+        Credential::TokenFromStdout => {
+            let aws = root.join("aws");
+            std::fs::write(
+                &aws,
+                format!(
+                    "#!/bin/sh\n[ \"$*\" = \"codeartifact get-authorization-token --domain d \
+                     --query authorizationToken --output text\" ] || exit 2\necho {TOKEN}\n"
+                ),
+            )
+            .expect("write aws");
+            std::fs::set_permissions(&aws, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .expect("chmod aws");
+            format!(
+                "[\"cargo:token-from-stdout\", \"{}\", \"codeartifact\", \
+                 \"get-authorization-token\", \"--domain\", \"d\", \"--query\", \
+                 \"authorizationToken\", \"--output\", \"text\"]",
+                aws.display()
+            )
+        }
+    };
     std::fs::write(
         home.join("config.toml"),
         format!(
-            "[registries.stub]\nindex = \"{index}\"\ncredential-provider = \"cargo:token\"\n\
+            "[registries.stub]\nindex = \"{index}\"\ncredential-provider = {provider}\n\
              [net]\nretry = 0\n"
         ),
     )
@@ -109,7 +144,6 @@ fn generate_lockfile(root: &Path, index: &str) -> (bool, String) {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", root)
         .env("CARGO_HOME", &home)
-        .env("CARGO_REGISTRIES_STUB_TOKEN", TOKEN)
         .env("CARGO_TERM_COLOR", "never")
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&stderr).expect("stderr file"));
@@ -121,6 +155,9 @@ fn generate_lockfile(root: &Path, index: &str) -> (bool, String) {
     }
     if let Some(toolchain) = std::env::var_os("RUSTUP_TOOLCHAIN") {
         cargo.env("RUSTUP_TOOLCHAIN", toolchain);
+    }
+    if let Credential::Token = credential {
+        cargo.env("CARGO_REGISTRIES_STUB_TOKEN", TOKEN);
     }
     let status = run_bounded(cargo, DEADLINE)
         .expect("cargo starts")
@@ -144,12 +181,12 @@ fn config_requests(requests: &[Request]) -> Vec<Option<String>> {
         .collect()
 }
 
-async fn run(anonymous: Anonymous) -> (bool, String, Vec<Option<String>>) {
+async fn run(anonymous: Anonymous, credential: Credential) -> (bool, String, Vec<Option<String>>) {
     let server = stub(anonymous).await;
     let index = format!("sparse+{}/index/", server.uri());
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path().to_path_buf();
-    let (ok, stderr) = tokio::task::spawn_blocking(move || generate_lockfile(&root, &index))
+    let (ok, stderr) = tokio::task::spawn_blocking(move || generate_lockfile(&root, &index, credential))
         .await
         .expect("no panic");
     let requests = server.received_requests().await.unwrap_or_default();
@@ -158,7 +195,11 @@ async fn run(anonymous: Anonymous) -> (bool, String, Vec<Option<String>>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn after_a_basic_challenge_cargo_still_retries_with_the_token() {
-    let (ok, stderr, configs) = run(Anonymous::Challenge("Basic realm=\"stub\"")).await;
+    let (ok, stderr, configs) = run(
+        Anonymous::Challenge("Basic realm=\"stub\""),
+        Credential::Token,
+    )
+    .await;
     assert!(ok, "cargo failed against a Basic challenge:\n{stderr}");
     assert_eq!(
         configs,
@@ -169,11 +210,25 @@ async fn after_a_basic_challenge_cargo_still_retries_with_the_token() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn after_a_403_cargo_never_sends_the_token() {
-    let (ok, stderr, configs) = run(Anonymous::Forbidden).await;
+    let (ok, stderr, configs) = run(Anonymous::Forbidden, Credential::Token).await;
     assert!(!ok, "cargo succeeded after a 403:\n{stderr}");
     assert!(stderr.contains("403"), "{stderr}");
     assert!(
         configs.iter().all(Option::is_none),
         "cargo sent a token after a 403: {configs:?}"
     );
+}
+
+/// The `cargo:token-from-stdout` row of the matrix: Cargo runs the command itself and sends
+/// its stdout (less the line end) as a plain token, exactly as `cargo:token` sends a stored
+/// one; nothing of it reaches a credential-provider protocol credlab could drive.
+#[tokio::test(flavor = "multi_thread")]
+async fn token_from_stdout_sends_the_commands_stdout_as_a_plain_token() {
+    let (ok, stderr, configs) = run(
+        Anonymous::Challenge("Cargo login_url=\"http://127.0.0.1/me\""),
+        Credential::TokenFromStdout,
+    )
+    .await;
+    assert!(ok, "cargo failed with cargo:token-from-stdout:\n{stderr}");
+    assert_eq!(configs, vec![None, Some(TOKEN.to_string())]);
 }

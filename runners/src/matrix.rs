@@ -11,15 +11,16 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use credlab_suite::matrix::{Install, TargetEntry, TargetResult};
+use credlab_suite::matrix::{TargetEntry, TargetResult};
+
+mod install;
+use install::install;
 
 use crate::bounded::{kill_group, run_bounded};
 use credlab_suite::report::Report;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// How long an install may take (the slowest crate here builds in a few minutes on 2 cores).
-const INSTALL_TIMEOUT: Duration = Duration::from_secs(40 * 60);
 /// How long a fixture's `setup` may take.
 const SETUP_TIMEOUT: Duration = Duration::from_secs(120);
 /// The most a `setup` may print (its `KEY=VALUE` lines).
@@ -168,124 +169,6 @@ fn path_with(bin: &Path) -> std::ffi::OsString {
     std::env::join_paths(parts).unwrap_or_default()
 }
 
-/// Installs (once; a marker records what is installed) and returns the folder its programs
-/// are in.
-fn install(install: &Install, cache: &Path, places: &Places) -> Result<PathBuf, MatrixError> {
-    for package in &install.apt {
-        apt(package)?;
-    }
-    if install.builtin {
-        let dir = places.credlab.parent().map(Path::to_path_buf);
-        return dir.ok_or_else(|| MatrixError::Install("credlab has no folder".into()));
-    }
-    let marker = cache.join("installed");
-    let (wanted, bin) = match (&install.cargo, &install.pip) {
-        (Some(cargo), _) => (
-            match &cargo.path {
-                Some(path) => format!("cargo {}@{} via {path}", cargo.krate, cargo.version),
-                None => format!("cargo {}@{}", cargo.krate, cargo.version),
-            },
-            cache.join("bin"),
-        ),
-        (None, Some(pip)) => (
-            format!("pip {}=={}", pip.package, pip.version),
-            cache.join("venv/bin"),
-        ),
-        (None, None) => return Err(MatrixError::Install("nothing to install".into())),
-    };
-    if std::fs::read_to_string(&marker).is_ok_and(|had| had == wanted) {
-        return Ok(bin);
-    }
-    let log = cache.join("install.log");
-    let step = |mut command: Command, what: &str| -> Result<(), MatrixError> {
-        let file = std::fs::File::create(&log)?;
-        command
-            .stdin(Stdio::null())
-            .stdout(file.try_clone()?)
-            .stderr(file);
-        match run_bounded(command, INSTALL_TIMEOUT)? {
-            Some(status) if status.success() => Ok(()),
-            Some(status) => Err(MatrixError::Install(format!(
-                "{what} failed ({status}); see {}",
-                log.display()
-            ))),
-            None => Err(MatrixError::Install(format!("{what} timed out"))),
-        }
-    };
-    if let Some(cargo) = &install.cargo {
-        let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-        command.args(cargo_install_args(cargo, cache, &places.matrix));
-        step(command, &wanted)?;
-    } else if let Some(pip) = &install.pip {
-        let mut venv = Command::new("python3");
-        venv.args(["-m", "venv"]).arg(cache.join("venv"));
-        step(venv, "python3 -m venv")?;
-        let mut command = Command::new(bin.join("pip"));
-        command
-            .args(["install", "--disable-pip-version-check"])
-            .arg(format!("{}=={}", pip.package, pip.version));
-        step(command, &wanted)?;
-    }
-    std::fs::write(&marker, &wanted)?;
-    Ok(bin)
-}
-
-/// `cargo install`'s arguments: the pinned crate from the registry, or, for a library crate,
-/// the fixture's wrapper crate (its Cargo.lock pins the library) built in the cache.
-fn cargo_install_args(
-    cargo: &credlab_suite::matrix::CargoPackage,
-    cache: &Path,
-    matrix: &Path,
-) -> Vec<std::ffi::OsString> {
-    let mut args: Vec<std::ffi::OsString> = vec![
-        "install".into(),
-        "--locked".into(),
-        "--root".into(),
-        cache.into(),
-    ];
-    match &cargo.path {
-        Some(path) => args.extend([
-            "--path".into(),
-            matrix.join("fixtures").join(path).into(),
-            "--target-dir".into(),
-            cache.join("target").into(),
-        ]),
-        None => args.push(format!("{}@{}", cargo.krate, cargo.version).into()),
-    }
-    args
-}
-
-/// A Debian package, installed if missing.
-fn apt(package: &str) -> Result<(), MatrixError> {
-    let installed = Command::new("dpkg")
-        .args(["-s", package])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if installed {
-        return Ok(());
-    }
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    let mut command = Command::new(if root { "apt-get" } else { "sudo" });
-    if !root {
-        command.arg("apt-get");
-    }
-    command
-        .args(["install", "-y", "-qq", package])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    match run_bounded(command, INSTALL_TIMEOUT)? {
-        Some(status) if status.success() => Ok(()),
-        _ => Err(MatrixError::Install(format!(
-            "apt-get install {package} failed"
-        ))),
-    }
-}
-
 /// Runs the fixture's `setup` and reads its `KEY=VALUE` lines.
 fn run_setup(
     setup: &Path,
@@ -360,45 +243,6 @@ mod tests {
         assert_eq!(
             substitute("{index}=@{work}/t", &values),
             "sparse+http://127.0.0.1:1/index/=@{work}/t"
-        );
-    }
-
-    #[test]
-    fn a_library_crate_is_installed_through_its_fixture_wrapper() {
-        let mut cargo = credlab_suite::matrix::CargoPackage {
-            krate: "cargo-credential-netrc".into(),
-            version: "0.1.0".into(),
-            path: None,
-        };
-        let (cache, matrix) = (Path::new("/c/netrc"), Path::new("/m"));
-        let words = |args: Vec<std::ffi::OsString>| -> Vec<String> {
-            args.into_iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect()
-        };
-        assert_eq!(
-            words(cargo_install_args(&cargo, cache, matrix)),
-            [
-                "install",
-                "--locked",
-                "--root",
-                "/c/netrc",
-                "cargo-credential-netrc@0.1.0"
-            ]
-        );
-        cargo.path = Some("keyring/libsecret-provider".into());
-        assert_eq!(
-            words(cargo_install_args(&cargo, cache, matrix)),
-            [
-                "install",
-                "--locked",
-                "--root",
-                "/c/netrc",
-                "--path",
-                "/m/fixtures/keyring/libsecret-provider",
-                "--target-dir",
-                "/c/netrc/target"
-            ]
         );
     }
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use credlab_suite::cases::auth::{AuthCase, Exchange, Forgery};
 use credlab_suite::judge::Outcome;
+use credlab_suite::judge::registry::HttpAnswer;
 use credlab_suite::judge::registry::auth::{
     Exchanged, Origins, ProbeSeen, StateChange, inapplicable, judge_auth,
 };
@@ -63,6 +64,7 @@ fn answered(answer: &Answer) -> Exchanged {
         state: None,
         probe: None,
         origins: None,
+        control: None,
     }
 }
 
@@ -128,6 +130,29 @@ fn listing(state: &BTreeMap<String, bool>) -> String {
     format!("{state:?} (version: yanked)")
 }
 
+/// The control of a refused yank: the owner's own yank of the probe version, made after the
+/// refused one and undone at once (so the next case finds the version as it was).
+fn owners_yank(session: &Session) -> Result<HttpAnswer, SendError> {
+    let fx = &session.fixture;
+    let op = Operation::Yank {
+        name: fx.krate.name.clone(),
+        vers: fx.krate.vers.clone(),
+    };
+    let answer = session
+        .client
+        .request(&op, Some(&signed(&session.target, &op)), &session.crates)?;
+    if (200..300).contains(&answer.status) {
+        let undo = Operation::Unyank {
+            name: fx.krate.name.clone(),
+            vers: fx.krate.vers.clone(),
+        };
+        session
+            .client
+            .request(&undo, Some(&signed(&session.target, &undo)), &session.crates)?;
+    }
+    Ok(http_answer(&answer))
+}
+
 /// The second user's token (`--other-token-file`).
 fn second_user(session: &Session) -> Result<String, SendError> {
     session
@@ -172,19 +197,21 @@ fn exchange(session: &Session, exchange: Exchange) -> Result<Exchanged, SendErro
                     before: listing(&before),
                     after: listing(&after),
                 }),
+                control: Some(owners_yank(session)?),
                 ..answered(&answer)
             }
         }
         Exchange::AddOwnerWithOtherCratesToken => {
-            let list = || -> Result<String, SendError> {
+            let list = || -> Result<(HttpAnswer, String), SendError> {
                 let token = signed(&session.target, &owners(name));
                 let answer =
                     session
                         .client
                         .request(&owners(name), Some(&token), &session.crates)?;
-                Ok(String::from_utf8_lossy(&answer.body).into_owned())
+                let listed = String::from_utf8_lossy(&answer.body).into_owned();
+                Ok((http_answer(&answer), listed))
             };
-            let before = list()?;
+            let (control, before) = list()?;
             // Another crate's owners token; in plain-token mode, the second user's token.
             let other = match &session.target.plain {
                 Some(plain) => plain.other.clone().unwrap_or_default(),
@@ -193,27 +220,39 @@ fn exchange(session: &Session, exchange: Exchange) -> Result<Exchanged, SendErro
             let answer = session
                 .client
                 .change_owners(name, true, &[OWNER_PROBE], Some(&other))?;
-            let after = list()?;
+            let (_, after) = list()?;
             Exchanged {
                 state: Some(StateChange {
                     what: "the owner list".into(),
                     before,
                     after,
                 }),
+                // The owner's own read of the list: a registry without owners answers it 404.
+                control: Some(control),
                 ..answered(&answer)
             }
         }
         Exchange::YankWithForgedToken(forgery) => {
             let token = forge(session, forgery)?;
-            with_index_state(session, name, || {
+            let seen = with_index_state(session, name, || {
                 session
                     .client
                     .request(&yank(name, vers), Some(&token), &session.crates)
-            })?
+            })?;
+            Exchanged {
+                control: Some(owners_yank(session)?),
+                ..seen
+            }
         }
         Exchange::IndexFileWithForgedToken(forgery) => {
             let token = forge(session, forgery)?;
-            answered(&session.client.index_file(name, Some(&token))?)
+            let answer = session.client.index_file(name, Some(&token))?;
+            let genuine = signed(&session.target, &Operation::Read);
+            let control = session.client.index_file(name, Some(&genuine))?;
+            Exchanged {
+                control: Some(http_answer(&control)),
+                ..answered(&answer)
+            }
         }
         Exchange::YankWithOwnToken => {
             // Unyanked first (whatever earlier cases did to it), so the yank has work to do.
@@ -259,11 +298,15 @@ fn exchange(session: &Session, exchange: Exchange) -> Result<Exchanged, SendErro
         }
         Exchange::YankWithSecondUsersToken => {
             let other = second_user(session)?;
-            with_index_state(session, name, || {
+            let seen = with_index_state(session, name, || {
                 session
                     .client
                     .request(&yank(name, vers), Some(&other), &session.crates)
-            })?
+            })?;
+            Exchanged {
+                control: Some(owners_yank(session)?),
+                ..seen
+            }
         }
         Exchange::PublishWithSecondUsersToken => {
             let other = second_user(session)?;

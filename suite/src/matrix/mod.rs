@@ -96,6 +96,43 @@ pub struct CargoPackage {
     /// provider; installed with `cargo install --locked --path`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// `false` for a crate whose published Cargo.lock cannot build here (nora-registry 1.4.3
+    /// pins crates this toolchain is too old for): `cargo install` without `--locked`, which
+    /// resolves afresh (and so is pinned only by the crate's own version).
+    #[serde(default = "locked_by_default", skip_serializing_if = "is_locked")]
+    pub locked: bool,
+    /// `PACKAGE@VERSION` pins applied to the crate's own Cargo.lock before a `--locked`
+    /// install (kellnr 6.13.0's lock names webpki-roots 1.0.11, which the index no longer
+    /// serves): the installer fetches the crate's source from the registry, checks it against
+    /// the index's checksum, runs `cargo update -p PACKAGE --precise VERSION` on it, and
+    /// installs that with `cargo install --locked --path`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub precise: Vec<String>,
+}
+
+fn locked_by_default() -> bool {
+    true
+}
+
+fn is_locked(locked: &bool) -> bool {
+    *locked
+}
+
+impl CargoPackage {
+    /// What is installed, in words: the cache's marker, so a changed recipe reinstalls.
+    pub fn describe(&self) -> String {
+        let mut text = format!("cargo {}@{}", self.krate, self.version);
+        if let Some(path) = &self.path {
+            text += &format!(" via {path}");
+        }
+        if !self.locked {
+            text += " (unlocked)";
+        }
+        if !self.precise.is_empty() {
+            text += &format!(" with {}", self.precise.join(", "));
+        }
+        text
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +161,10 @@ pub enum ManifestError {
         "target {0:?}: an install path is a folder under matrix/fixtures/, relative, without '..'"
     )]
     Path(String),
+    #[error(
+        "target {0:?}: precise pins are PACKAGE@VERSION, for a locked install of a registry crate (no path)"
+    )]
+    Precise(String),
     #[error("target {name:?}: {what} {value:?} is not a pinned version (digits and dots)")]
     Unpinned {
         name: String,
@@ -188,6 +229,24 @@ impl Manifest {
                             .all(|c| matches!(c, std::path::Component::Normal(_)));
                     if !inside {
                         return Err(ManifestError::Path(name.clone()));
+                    }
+                }
+                if !cargo.precise.is_empty() {
+                    if !cargo.locked || cargo.path.is_some() {
+                        return Err(ManifestError::Precise(name.clone()));
+                    }
+                    for pin in &cargo.precise {
+                        let (package, version) = pin
+                            .split_once('@')
+                            .ok_or_else(|| ManifestError::Precise(name.clone()))?;
+                        let package_ok = !package.is_empty()
+                            && package
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+                        if !package_ok {
+                            return Err(ManifestError::Precise(name.clone()));
+                        }
+                        pinned("precise version", version)?;
                     }
                 }
             }
@@ -272,6 +331,25 @@ timeout_secs = 600
         .expect("a wrapper path parses");
         let cargo = wrapped.targets[0].install.cargo.as_ref().expect("cargo");
         assert_eq!(cargo.path.as_deref(), Some("keyring/libsecret-provider"));
+        assert!(cargo.locked, "locked unless the manifest says otherwise");
+        let pinned = Manifest::parse(&ONE.replace(
+            "version = \"0.1.0\" }",
+            "version = \"0.1.0\", precise = [\"webpki-roots@1.0.10\"] }",
+        ))
+        .expect("a precise pin parses");
+        assert_eq!(
+            pinned.targets[0].install.cargo.as_ref().unwrap().describe(),
+            "cargo cargo-credential-netrc@0.1.0 with webpki-roots@1.0.10"
+        );
+        let unlocked = Manifest::parse(&ONE.replace(
+            "version = \"0.1.0\" }",
+            "version = \"0.1.0\", locked = false }",
+        ))
+        .expect("an unlocked install parses");
+        assert_eq!(
+            unlocked.targets[0].install.cargo.as_ref().unwrap().describe(),
+            "cargo cargo-credential-netrc@0.1.0 (unlocked)"
+        );
         let twice = format!("{ONE}{}", &ONE[ONE.find("[[target]]").unwrap()..]);
         assert!(matches!(
             Manifest::parse(&twice),
@@ -297,6 +375,21 @@ timeout_secs = 600
                 "version = \"0.1.0\" }",
                 "version = \"0.1.0\", path = \"/abs\" }",
                 "Path",
+            ),
+            (
+                "version = \"0.1.0\" }",
+                "version = \"0.1.0\", precise = [\"webpki-roots\"] }",
+                "Precise",
+            ),
+            (
+                "version = \"0.1.0\" }",
+                "version = \"0.1.0\", precise = [\"webpki-roots@1.0.10\"], locked = false }",
+                "Precise",
+            ),
+            (
+                "version = \"0.1.0\" }",
+                "version = \"0.1.0\", precise = [\"webpki-roots@^1\"] }",
+                "Unpinned",
             ),
         ] {
             let error_text = format!("{:?}", Manifest::parse(&ONE.replace(from, to)));

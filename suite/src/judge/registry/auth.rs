@@ -23,23 +23,35 @@ pub struct Offers {
     pub plain_token: bool,
 }
 
-/// What Cargo reads from the index itself (not from `dl` or `api`).
-const INDEX_READS: [Exchange; 3] = [
-    Exchange::ConfigWithReadToken,
-    Exchange::ConfigWithoutToken,
-    Exchange::IndexFileWithoutToken,
-];
+/// Whether `exchange` reads the index itself (not `dl` or `api`), as Cargo would.
+fn reads_index(exchange: Exchange) -> bool {
+    matches!(
+        exchange,
+        Exchange::ConfigWithReadToken
+            | Exchange::ConfigWithoutToken
+            | Exchange::IndexFileWithoutToken
+            | Exchange::IndexFileWithForgedToken(_)
+    )
+}
 
 /// Why index-read cases do not apply to a git index.
 pub const GIT_INDEX_READ: &str =
     "a git index: Cargo reads it with git, which carries no Cargo token";
 
+/// Why the endpoints' origins are not compared with a git index's: Cargo sends its token to
+/// `api` (and `dl`) only, never to the git host (crates.io's own index is on github.com).
+pub const GIT_INDEX_ORIGIN: &str = "a git index: Cargo sends no token to the index's host, so \
+     `api` and `dl` on another origin send it nowhere new";
+
 /// Why `case` does not apply to a registry offering `offers`, if it does not. The `api` comes
 /// first: without it credlab never saw the registry's answer to its read token.
 pub fn inapplicable(case: &AuthCase, offers: Offers) -> Option<String> {
     let requires = |r| case.input.requires.contains(&r);
-    if offers.git_index && INDEX_READS.contains(&case.input.exchange) {
+    if offers.git_index && reads_index(case.input.exchange) {
         return Some(GIT_INDEX_READ.into());
+    }
+    if offers.git_index && case.input.exchange == Exchange::EndpointOrigins {
+        return Some(GIT_INDEX_ORIGIN.into());
     }
     if case.input.exchange == Exchange::AddOwnerWithOtherCratesToken && !offers.second_user {
         return Some(
@@ -106,6 +118,11 @@ pub struct Exchanged {
     pub probe: Option<ProbeSeen>,
     /// For the endpoint origins: each endpoint config.json names and its origin.
     pub origins: Option<Origins>,
+    /// For a refusal: the owner's own, genuine request to the same endpoint (for an owner
+    /// change, the owner's read of the owner list), made after it. A refusal shows something
+    /// only when that request is accepted: a registry that refuses the genuine token too, or
+    /// has no such endpoint (404 to the owner as well), refuses everything.
+    pub control: Option<HttpAnswer>,
 }
 
 /// Where config.json sends Cargo's requests, as origins (`scheme://host:port`).
@@ -129,6 +146,45 @@ fn expected_answer(expect: &AuthExpect) -> String {
         text.push_str(" with {\"errors\":[{\"detail\":…}]}");
     }
     text
+}
+
+/// Whether `expect` is a refusal of a token (401 and 403 among its statuses, as for an
+/// oversized one that the HTTP layer may refuse first): a case about what a registry does
+/// with a token it must not honour.
+fn is_token_refusal(expect: &AuthExpect) -> bool {
+    expect.status.contains(&401) && expect.status.contains(&403)
+}
+
+/// The note of a refusal with another 4xx: the registry web API says a registry *should*
+/// answer 403 to a token that is not valid (Cargo shows any error's detail to the user), so
+/// the case's requirement, a refusal, holds; a 404 also hides the crate from that token.
+fn other_refusal_status(status: u16) -> String {
+    format!(
+        "refused with HTTP {status}, not 401/403 (should: registry-web-api.md asks for 403 to a \
+         token that is not valid)"
+    )
+}
+
+/// Why a refusal shows nothing, if it does not: the owner's own request to the same endpoint
+/// was refused as well.
+fn control_skip(seen: &Exchanged) -> Option<Outcome> {
+    let control = seen.control.as_ref()?;
+    // Only a refusal can be explained away so: an accepted bad token fails whatever the
+    // genuine one got.
+    if (200..300).contains(&control.status) || !(400..500).contains(&seen.answer.status) {
+        return None;
+    }
+    let reason = if control.status == 404 && seen.answer.status == 404 {
+        "the registry does not offer the endpoint: the owner's own request got HTTP 404 too"
+            .to_string()
+    } else {
+        format!(
+            "the owner's own token was refused on the same endpoint too (HTTP {}): refusing \
+             this request shows nothing",
+            control.status
+        )
+    };
+    Some(Outcome::Skip { reason })
 }
 
 /// Whether a `www-authenticate` value is Cargo's challenge (RFC 3139: `Cargo login_url="…"`).
@@ -170,13 +226,30 @@ pub fn judge_auth(expect: &AuthExpect, seen: &Exchanged) -> Outcome {
     if let Some(skip) = super::not_implemented(&seen.answer) {
         return skip;
     }
+    let refusal = is_token_refusal(expect);
+    if refusal {
+        // A trace fails whatever else was answered; then a refusal the owner's own request
+        // shares shows nothing.
+        if let Some(fail) = left_trace(expect, seen).filter(|_| seen.state.is_some()) {
+            return fail;
+        }
+        if let Some(skip) = control_skip(seen) {
+            return skip;
+        }
+    }
+    let mut notes = Vec::new();
     let status_ok = expect.status.is_empty() || expect.status.contains(&seen.answer.status);
     if !status_ok {
-        return Outcome::fail(expected_answer(expect), show(&seen.answer));
+        if refusal && (400..500).contains(&seen.answer.status) {
+            notes.push(other_refusal_status(seen.answer.status));
+        } else {
+            return Outcome::fail(expected_answer(expect), show(&seen.answer));
+        }
     }
     // The status refuses; the error format is a should (see `NOT_ERROR_JSON`), judged last.
-    let format_note = (expect.error_json && !has_error_json(&seen.answer.body))
-        .then(|| super::NOT_ERROR_JSON.to_string());
+    if expect.error_json && !has_error_json(&seen.answer.body) {
+        notes.push(super::NOT_ERROR_JSON.to_string());
+    }
     if expect.serves_probe && !seen.probe.as_ref().is_some_and(|p| p.served_published) {
         return Outcome::fail(
             "the download serves the published .crate",
@@ -213,23 +286,34 @@ pub fn judge_auth(expect: &AuthExpect, seen: &Exchanged) -> Outcome {
             show(&seen.answer),
         );
     }
-    if expect.unchanged {
-        let Some(state) = &seen.state else {
-            return Outcome::Error {
-                message: "the runner recorded no state to compare".into(),
-            };
-        };
-        if state.before != state.after {
-            return Outcome::fail(
-                format!("{} unchanged", state.what),
-                format!("{} became {}", state.before, state.after),
-            );
+    if let Some(fail) = left_trace(expect, seen) {
+        return fail;
+    }
+    if notes.is_empty() {
+        Outcome::Pass
+    } else {
+        Outcome::PassNonStrict {
+            note: notes.join("; "),
         }
     }
-    match format_note {
-        Some(note) => Outcome::PassNonStrict { note },
-        None => Outcome::Pass,
+}
+
+/// The failure of a request that must change nothing and did (or left nothing to compare).
+fn left_trace(expect: &AuthExpect, seen: &Exchanged) -> Option<Outcome> {
+    if !expect.unchanged {
+        return None;
     }
+    let Some(state) = &seen.state else {
+        return Some(Outcome::Error {
+            message: "the runner recorded no state to compare".into(),
+        });
+    };
+    (state.before != state.after).then(|| {
+        Outcome::fail(
+            format!("{} unchanged", state.what),
+            format!("{} became {}", state.before, state.after),
+        )
+    })
 }
 
 /// Whether `body` is the owner list `cargo owner --list` reads: `users`, each with a `login`
@@ -258,6 +342,7 @@ mod tests {
             state: None,
             probe: None,
             origins: None,
+            control: None,
         }
     }
 
@@ -280,6 +365,79 @@ mod tests {
             before: before.into(),
             after: after.into(),
         })
+    }
+
+    #[test]
+    fn another_4xx_refuses_non_strictly_and_a_shared_refusal_shows_nothing() {
+        let unchanged = |status, control: Option<u16>| Exchanged {
+            state: state("a", "a"),
+            control: control.map(|c| HttpAnswer::new(c, "")),
+            ..seen(status, ERR)
+        };
+        // A 404 or a 400 refuses: the status is the web API's should, noted.
+        for status in [400, 404, 422] {
+            assert_eq!(
+                judge_auth(&refusal(), &unchanged(status, Some(200))),
+                Outcome::PassNonStrict {
+                    note: other_refusal_status(status)
+                }
+            );
+        }
+        // Both shoulds missed: both noted.
+        let bare = Exchanged {
+            answer: HttpAnswer::new(400, "bad request"),
+            ..unchanged(400, Some(200))
+        };
+        assert_eq!(
+            judge_auth(&refusal(), &bare),
+            Outcome::PassNonStrict {
+                note: format!(
+                    "{}; {}",
+                    other_refusal_status(400),
+                    super::super::NOT_ERROR_JSON
+                )
+            }
+        );
+        // A 5xx is no refusal, whatever the control.
+        assert!(matches!(
+            judge_auth(&refusal(), &unchanged(500, Some(200))),
+            Outcome::Fail { .. }
+        ));
+        // The owner's own request got 404 too: the endpoint is missing.
+        assert!(matches!(
+            judge_auth(&refusal(), &unchanged(404, Some(404))),
+            Outcome::Skip { reason } if reason.contains("does not offer the endpoint")
+        ));
+        // The owner's own token was refused too: nothing to learn from this refusal.
+        assert!(matches!(
+            judge_auth(&refusal(), &unchanged(401, Some(401))),
+            Outcome::Skip { reason } if reason.contains("HTTP 401")
+        ));
+        // An accepted bad token fails even when the genuine one was refused.
+        assert!(matches!(
+            judge_auth(&refusal(), &unchanged(200, Some(401))),
+            Outcome::Fail { .. }
+        ));
+        // A trace fails before any control is looked at.
+        let traced = Exchanged {
+            state: state("{0.1.0: false}", "{0.1.0: true}"),
+            ..unchanged(404, Some(404))
+        };
+        assert!(matches!(
+            judge_auth(&refusal(), &traced),
+            Outcome::Fail { .. }
+        ));
+        // Other expectations keep their exact statuses: config.json without a token needs 401.
+        assert!(matches!(
+            judge_auth(
+                &AuthExpect {
+                    status: vec![401],
+                    ..AuthExpect::default()
+                },
+                &seen(403, ERR)
+            ),
+            Outcome::Fail { .. }
+        ));
     }
 
     #[test]
@@ -532,13 +690,24 @@ mod tests {
             ..all
         };
         for c in &file.cases {
-            let reads_index = INDEX_READS.contains(&c.input.exchange);
+            let reads_index = reads_index(c.input.exchange);
             assert_eq!(
                 inapplicable(c, git).as_deref(),
                 reads_index.then_some(GIT_INDEX_READ),
                 "{}",
                 c.id
             );
+        }
+        // Nor are the endpoints' origins compared with a git host's.
+        let plain = crate::vectors::registry::plain_file();
+        for c in &plain.cases {
+            let expected = if reads_index(c.input.exchange) {
+                Some(GIT_INDEX_READ)
+            } else {
+                (c.input.exchange == Exchange::EndpointOrigins).then_some(GIT_INDEX_ORIGIN)
+            };
+            assert_eq!(inapplicable(c, git).as_deref(), expected, "{}", c.id);
+            assert_eq!(inapplicable(c, all), None, "{}", c.id);
         }
     }
 }
