@@ -186,9 +186,10 @@ async fn run(anonymous: Anonymous, credential: Credential) -> (bool, String, Vec
     let index = format!("sparse+{}/index/", server.uri());
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path().to_path_buf();
-    let (ok, stderr) = tokio::task::spawn_blocking(move || generate_lockfile(&root, &index, credential))
-        .await
-        .expect("no panic");
+    let (ok, stderr) =
+        tokio::task::spawn_blocking(move || generate_lockfile(&root, &index, credential))
+            .await
+            .expect("no panic");
     let requests = server.received_requests().await.unwrap_or_default();
     (ok, stderr, config_requests(&requests))
 }

@@ -287,6 +287,15 @@ fn list_and_explain() {
             .stdout(predicate::str::contains(".cargo/config.toml"))
             .stdout(predicate::str::contains("docs/observed.md §3"));
     }
+    // A registry case says how strictly its refusal is judged (its group's text).
+    credlab()
+        .args(["--explain", "registry::plain::garbage-token-on-yank"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(must)"))
+        .stdout(predicate::str::contains("registry::plain: What a registry"))
+        .stdout(predicate::str::contains("passes non-strictly"))
+        .stdout(predicate::str::contains("the case is skipped"));
     credlab()
         .args(["--explain", "no::such::case"])
         .assert()

@@ -98,6 +98,9 @@ fn judge(entry: &TargetEntry, places: &Places) -> Result<(Option<i32>, Vec<Repor
         ("bin".to_string(), bin.display().to_string()),
         ("cache".to_string(), cache.display().to_string()),
         ("work".to_string(), work.path().display().to_string()),
+        // This credlab itself, for the rows that start its reference servers: its folder
+        // (`{bin}` of a builtin row) holds it under whatever name it was started as.
+        ("credlab".to_string(), places.credlab.display().to_string()),
     ]);
     if let Some(fixture) = &fixture {
         values.insert("fixture".into(), fixture.display().to_string());

@@ -106,6 +106,9 @@ pub fn explain(id: &str) -> Result<u8, Failure> {
             crate::out::outln!(
                 "  a registry protocol check run by `credlab --registry` on its probe crate"
             );
+            // The group's text says how strictly refusals are judged (a should for the status
+            // and the body), which no single case's expectation shows.
+            crate::out::outln!("  {}: {}", file.group, file.description);
             return Ok(OK);
         }
     }

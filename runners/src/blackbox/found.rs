@@ -32,6 +32,7 @@ use credlab_suite::keys::SecretKey;
 use credlab_suite::paseto::{self, SignatureForm};
 use credlab_suite::redact::{SecretKind, Secrets};
 use credlab_suite::token::Operation;
+use credlab_suite::vectors::check::committed_case_sending;
 use credlab_suite::vectors::fixture::{RFC_SECRET, sha256_hex};
 use credlab_suite::vectors::to_committed_json;
 
@@ -111,12 +112,7 @@ pub fn vector_input(profile: &Profile, input: &[u8]) -> Send {
 
 /// The bytes of a vector's input as they are hashed for its id (placeholders unexpanded).
 pub fn vector_bytes(send: &Send) -> Vec<u8> {
-    match send {
-        Send::Text { text } => text.as_bytes().to_vec(),
-        Send::Bytes { base64 } => credlab_suite::b64::decode(base64).unwrap_or_default(),
-        Send::Line { line, terminator } => format!("{line}{terminator}").into_bytes(),
-        Send::Nothing => Vec::new(),
-    }
+    send.bytes().unwrap_or_default()
 }
 
 fn provider_description(kind: FindingKind) -> &'static str {
@@ -199,6 +195,10 @@ pub enum WriteError {
     /// The input cannot be a provider case ([`provider_inexpressible`]).
     #[error("{id}: not written as a vector: {why}")]
     Inexpressible { id: String, why: String },
+    /// A committed case, or a found vector already in the folder, sends the same input: one
+    /// input is judged once (`credlab vectors check` refuses a copy).
+    #[error("{id}: not written as a vector: {by} already sends this input")]
+    Covered { id: String, by: String },
     #[error("creating {}: {source}", dir.display())]
     CreateDir {
         dir: PathBuf,
@@ -233,6 +233,16 @@ pub fn write_provider(dir: &Path, kind: FindingKind, send: Send) -> Result<PathB
             why,
         });
     }
+    let id = provider_case_id(kind, &input);
+    if let Some(by) = committed_case_sending(&input) {
+        return Err(WriteError::Covered {
+            id,
+            by: by.to_string(),
+        });
+    }
+    if let Some(by) = found_case_sending(dir, &input, &id) {
+        return Err(WriteError::Covered { id, by });
+    }
     let case = provider_case(kind, send);
     let name = format!(
         "provider-{}.json",
@@ -245,6 +255,20 @@ pub fn write_provider(dir: &Path, kind: FindingKind, send: Send) -> Result<PathB
         cases: vec![case],
     };
     write(dir, &name, &to_committed_json(&file))
+}
+
+/// A found vector already in `dir` (another kind of finding, so another file) that sends
+/// `input`; one whose file does not load is no cover.
+fn found_case_sending(dir: &Path, input: &[u8], id: &str) -> Option<String> {
+    let (providers, _) = load_found(dir).ok()?;
+    providers
+        .into_iter()
+        .flat_map(|file| file.cases)
+        .find(|case| {
+            case.id.as_str() != id
+                && matches!(case.input.steps.as_slice(), [step] if step.send.bytes().as_deref() == Some(input))
+        })
+        .map(|case| case.id.to_string())
 }
 
 /// What a registry finding's case holds besides the kind and the token.
@@ -436,6 +460,40 @@ mod tests {
             "{err}"
         );
         assert_eq!(load_found(&dir.path().join("none")).unwrap().0.len(), 0);
+    }
+
+    #[test]
+    fn an_input_a_case_already_sends_is_not_written_again() {
+        let dir = tempfile::tempdir().unwrap();
+        // A lone newline is what `provider::malformed::blank-line` sends.
+        let blank = Send::Bytes {
+            base64: credlab_suite::b64::encode(b"\n"),
+        };
+        let err = write_provider(dir.path(), FindingKind::Hang, blank).unwrap_err();
+        assert!(
+            matches!(&err, WriteError::Covered { by, .. } if by == "provider::malformed::blank-line"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("already sends this input"),
+            "{err}"
+        );
+        // The same input found as two kinds of finding is one vector, the first.
+        let send = || Send::Bytes {
+            base64: credlab_suite::b64::encode(b"{\"v\":\n"),
+        };
+        let first = write_provider(dir.path(), FindingKind::Crash, send()).unwrap();
+        let err = write_provider(dir.path(), FindingKind::Garbage, send()).unwrap_err();
+        let first_id = provider_case_id(FindingKind::Crash, b"{\"v\":\n");
+        assert!(
+            matches!(&err, WriteError::Covered { by, .. } if *by == first_id),
+            "{err}"
+        );
+        let written: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(written, vec![first]);
     }
 
     #[test]

@@ -26,7 +26,11 @@ const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Installs (once; a marker records what is installed) and returns the folder its programs
 /// are in.
-pub(super) fn install(install: &Install, cache: &Path, places: &Places) -> Result<PathBuf, MatrixError> {
+pub(super) fn install(
+    install: &Install,
+    cache: &Path,
+    places: &Places,
+) -> Result<PathBuf, MatrixError> {
     for package in &install.apt {
         apt(package)?;
     }
@@ -75,7 +79,10 @@ pub(super) fn install(install: &Install, cache: &Path, places: &Places) -> Resul
                     .arg("--manifest-path")
                     .arg(source.join("Cargo.toml"))
                     .args(["-p", package, "--precise", version]);
-                step(update, &format!("cargo update -p {package} --precise {version}"))?;
+                step(
+                    update,
+                    &format!("cargo update -p {package} --precise {version}"),
+                )?;
             }
             Some(source)
         };

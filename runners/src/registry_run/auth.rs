@@ -138,17 +138,20 @@ fn owners_yank(session: &Session) -> Result<HttpAnswer, SendError> {
         name: fx.krate.name.clone(),
         vers: fx.krate.vers.clone(),
     };
-    let answer = session
-        .client
-        .request(&op, Some(&signed(&session.target, &op)), &session.crates)?;
+    let answer =
+        session
+            .client
+            .request(&op, Some(&signed(&session.target, &op)), &session.crates)?;
     if (200..300).contains(&answer.status) {
         let undo = Operation::Unyank {
             name: fx.krate.name.clone(),
             vers: fx.krate.vers.clone(),
         };
-        session
-            .client
-            .request(&undo, Some(&signed(&session.target, &undo)), &session.crates)?;
+        session.client.request(
+            &undo,
+            Some(&signed(&session.target, &undo)),
+            &session.crates,
+        )?;
     }
     Ok(http_answer(&answer))
 }

@@ -106,6 +106,19 @@ impl From<SendRepr> for Send {
     }
 }
 
+impl Send {
+    /// The bytes written, as the case holds them (placeholders unexpanded, the terminator
+    /// appended); `None` for base64 that does not decode.
+    pub fn bytes(&self) -> Option<Vec<u8>> {
+        Some(match self {
+            Send::Line { line, terminator } => format!("{line}{terminator}").into_bytes(),
+            Send::Text { text } => text.as_bytes().to_vec(),
+            Send::Bytes { base64 } => crate::b64::decode(base64).ok()?,
+            Send::Nothing => Vec::new(),
+        })
+    }
+}
+
 impl JsonSchema for Send {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         SendRepr::schema_name()

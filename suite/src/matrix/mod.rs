@@ -51,7 +51,7 @@ pub struct TargetEntry {
     /// A folder under `matrix/fixtures/` with the fakes and the `setup` script.
     #[serde(default)]
     pub fixture: Option<String>,
-    /// The credlab arguments, with `{bin}`, `{cache}`, `{work}`, `{fixture}` and the keys
+    /// The credlab arguments, with `{bin}`, `{cache}`, `{work}`, `{fixture}`, `{credlab}` (this credlab) and the keys
     /// the fixture's `setup` printed as placeholders.
     pub args: Vec<String>,
     /// A command prefix that runs credlab (a session bus, a fake server), same placeholders.
@@ -347,7 +347,12 @@ timeout_secs = 600
         ))
         .expect("an unlocked install parses");
         assert_eq!(
-            unlocked.targets[0].install.cargo.as_ref().unwrap().describe(),
+            unlocked.targets[0]
+                .install
+                .cargo
+                .as_ref()
+                .unwrap()
+                .describe(),
             "cargo cargo-credential-netrc@0.1.0 (unlocked)"
         );
         let twice = format!("{ONE}{}", &ONE[ONE.find("[[target]]").unwrap()..]);

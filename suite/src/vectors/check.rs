@@ -180,19 +180,24 @@ pub fn check_all(files: &[(String, AnyVectorFile)]) -> Vec<Problem> {
 /// The bytes a provider case sends when it is what a found vector is, one step and no setup
 /// (placeholders as written); `None` for any other case.
 fn lone_input(case: &ProviderCase) -> Option<Vec<u8>> {
-    use crate::cases::provider::Send;
     let [step] = case.input.steps.as_slice() else {
         return None;
     };
     if !case.input.setup.is_empty() {
         return None;
     }
-    Some(match &step.send {
-        Send::Line { line, terminator } => format!("{line}{terminator}").into_bytes(),
-        Send::Text { text } => text.as_bytes().to_vec(),
-        Send::Bytes { base64 } => b64::decode(base64).ok()?,
-        Send::Nothing => Vec::new(),
-    })
+    step.send.bytes()
+}
+
+/// The committed provider case (no setup, one step) that already sends `input`, if any: a
+/// found vector for the same bytes would judge one input twice, so `credlab fuzz` does not
+/// write one (and [`found_duplicates`] refuses one written anyway).
+pub fn committed_case_sending(input: &[u8]) -> Option<CaseId> {
+    super::embedded::provider_files()
+        .into_iter()
+        .flat_map(|file| file.cases)
+        .find(|case| lone_input(case).as_deref() == Some(input))
+        .map(|case| case.id)
 }
 
 /// A found vector must add an input: one whose bytes a committed provider case (no setup, one

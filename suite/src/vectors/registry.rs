@@ -330,15 +330,31 @@ fn file(group: &str, description: &str, specs: Vec<Spec>) -> AuthFile {
     }
 }
 
+/// How a refusal is judged, said in both files' descriptions: the must is that the request
+/// is refused (any 4xx, never a 2xx or a 5xx) and changes nothing; the rest is a should.
+macro_rules! how_strict {
+    () => {
+        "A refusal with another 4xx than 401/403, or whose body is not Cargo's error JSON, \
+         passes non-strictly (it fails only under --strict): the web API says a token that is \
+         not valid should get 403 and errors should be {\"errors\":[{\"detail\":…}]}, and \
+         Cargo's client shows any non-2xx answer of the web API as an error (crates-io 0.41.0, \
+         src/lib.rs:436-463). A forged token's refusal counts only if the owner's own token \
+         is served on the same request: when both are refused, the case is skipped."
+    };
+}
+
 /// The authentication case file (`registry::auth`): both kinds of token.
 pub fn auth_file() -> AuthFile {
     file(
         "registry::auth",
-        "What a registry must do with tokens outside the token itself: ask for one when \
+        concat!(
+            "What a registry must do with tokens outside the token itself: ask for one when \
          auth-required (with 401, the answer that makes Cargo retry), refuse requests without \
          one in Cargo's error format, change nothing it refused, and serve what it accepted. \
          Run by `credlab --registry`, with a key or with plain tokens; every case acts on \
-         credlab's probe crate.",
+         credlab's probe crate. ",
+            how_strict!()
+        ),
         specs(),
     )
 }
@@ -347,12 +363,15 @@ pub fn auth_file() -> AuthFile {
 pub fn plain_file() -> AuthFile {
     file(
         "registry::plain",
-        "What a registry that issues plain (opaque) tokens must do with them, as Cargo sends \
+        concat!(
+            "What a registry that issues plain (opaque) tokens must do with them, as Cargo sends \
          them (`Authorization: <token>`, verbatim): refuse every token it did not issue (empty, \
          garbage, a near miss, a scheme, an oversized one) with 401/403 and never a 5xx, \
          change nothing it refused, let the owner's token read, yank, unyank and list owners, \
          refuse a second user's token on the probe crate, and keep the token on its own origin. \
-         Run by `credlab --registry URL --token-file F [--other-token-file G]`.",
+         Run by `credlab --registry URL --token-file F [--other-token-file G]`. ",
+            how_strict!()
+        ),
         plain_specs(),
     )
 }
