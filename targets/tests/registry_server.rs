@@ -1141,6 +1141,49 @@ fn check_bug(bug: Bug, keys: &Keys, reference: &Reg, reg: &Reg) {
             });
             assert_eq!((r.status, b.status), (401, 200));
         }
+        Bug::UnknownKipAsOnlyKey => {
+            // With three keys enrolled it cannot tell whose the token is: it refuses.
+            let (r, b) = both(reference, reg, |reg| {
+                reg.read(&keys.mallory, "/index/config.json")
+            });
+            assert_eq!((r.status, b.status), (401, 401));
+            // With one, a stranger's token (a kip it does not know) acts for its holder.
+            let alone = Keys::new();
+            let only_alice = |bug| {
+                start(&alone, |c| {
+                    c.keys.truncate(1);
+                    c.bug = bug;
+                })
+            };
+            let (r, b) = (only_alice(None), only_alice(Some(bug)));
+            r.publish(&alone.alice, "foo", "0.1.0", b"x").expect(200);
+            b.publish(&alone.alice, "foo", "0.1.0", b"x").expect(200);
+            let (r, b) = both(&r, &b, |reg| {
+                let token = reg.now(&alone.mallory, &yank_op("foo", "0.1.0"));
+                reg.yank_with(&token, "foo", "0.1.0", true)
+            });
+            assert_eq!((r.status, b.status), (401, 200));
+        }
+        Bug::UnscopedClaims => {
+            // A yank token without its `vers`, and a read token for a yank.
+            let (r, b) = both(reference, reg, |reg| {
+                let token = alice.edited(&reg.index, &yank_op("foo", "0.1.0"), |c| c.vers = None);
+                reg.yank_with(&token, "foo", "0.1.0", true)
+            });
+            assert_eq!((r.status, b.status), (401, 200));
+            let (r, b) = both(reference, reg, |reg| {
+                let token = reg.now(alice, &Operation::Read);
+                reg.yank_with(&token, "foo", "0.1.0", false)
+            });
+            assert_eq!((r.status, b.status), (401, 200));
+        }
+        Bug::IgnoreV => {
+            let (r, b) = both(reference, reg, |reg| {
+                let token = alice.edited(&reg.index, &Operation::Read, |c| c.v = Some(2));
+                reg.get("/index/config.json", Some(&token))
+            });
+            assert_eq!((r.status, b.status), (401, 200));
+        }
         Bug::NoReplayGuard => {
             let (r, b) = both(reference, reg, |reg| {
                 let token = reg.now(alice, &yank_op("foo", "0.1.0"));
@@ -1451,7 +1494,7 @@ fn bug_names_round_trip() {
         assert_eq!(Bug::from_name(bug.name()), Some(bug));
         assert!(!bug.describe().is_empty());
     }
-    assert_eq!(Bug::ALL.len(), 42);
+    assert_eq!(Bug::ALL.len(), 45);
     let tolerated: Vec<&str> = Bug::ALL
         .iter()
         .filter(|b| b.is_tolerated())
@@ -1459,7 +1502,12 @@ fn bug_names_round_trip() {
         .collect();
     assert_eq!(
         tolerated,
-        ["json-depth-8", "json-depth-128", "ignore-challenge-claim"]
+        [
+            "reject-with-400",
+            "json-depth-8",
+            "json-depth-128",
+            "ignore-challenge-claim"
+        ]
     );
 }
 

@@ -1,7 +1,7 @@
 //! An authentication case (`registry::auth`): whether it applies to the registry, and its
 //! verdict from what the runner recorded of its exchange.
 
-use super::{HttpAnswer, has_error_json, show};
+use super::{HttpAnswer, has_error_json, other_refusal_status, show};
 use crate::cases::auth::{AuthCase, AuthExpect, Exchange, Requirement};
 use crate::judge::Outcome;
 
@@ -153,16 +153,6 @@ fn expected_answer(expect: &AuthExpect) -> String {
 /// with a token it must not honour.
 fn is_token_refusal(expect: &AuthExpect) -> bool {
     expect.status.contains(&401) && expect.status.contains(&403)
-}
-
-/// The note of a refusal with another 4xx: the registry web API says a registry *should*
-/// answer 403 to a token that is not valid (Cargo shows any error's detail to the user), so
-/// the case's requirement, a refusal, holds; a 404 also hides the crate from that token.
-fn other_refusal_status(status: u16) -> String {
-    format!(
-        "refused with HTTP {status}, not 401/403 (should: registry-web-api.md asks for 403 to a \
-         token that is not valid)"
-    )
 }
 
 /// Why a refusal shows nothing, if it does not: the owner's own request to the same endpoint

@@ -185,12 +185,18 @@ mod tests {
                     "{id} {status}"
                 );
             }
-            // A 404 may hide a crate from a token: judged, not skipped.
-            assert!(matches!(
-                judge_token(&case(id), &sent(404)),
-                Outcome::Fail { .. }
-            ));
         }
+        // A 404 may hide a crate from a token: judged, not skipped. It refuses a bad token
+        // (another 4xx than 401/403: a should), and fails a valid one, which shows a missing
+        // endpoint in the same run.
+        assert!(matches!(
+            judge_token(&case("token::valid::yank"), &sent(404)),
+            Outcome::Fail { .. }
+        ));
+        assert!(matches!(
+            judge_token(&case("token::expired::one-hour-old"), &sent(404)),
+            Outcome::PassNonStrict { .. }
+        ));
     }
 
     #[test]

@@ -24,9 +24,11 @@ use credlab_suite::RejectionKind;
 ///   "version exists" for the request's own crate and version); `IgnoreChallengeClaim` re-runs
 ///   with the token's own `challenge` claim as the issued challenge;
 /// - where it cannot (`SkipSignature`: the verifier always checks signatures;
-///   `AcceptUnknownKey`: there is no key to check against), the refusal is turned into an
-///   acceptance outright, and the acting key is the footer's (unverified) `kip`. Those tokens
-///   are not recorded by the replay guard.
+///   `AcceptUnknownKey`: there is no key to check against; `UnscopedClaims`, `IgnoreV`: the
+///   claims are the request's business, not the verifier's), the refusal is turned into an
+///   acceptance outright, and the acting key is the footer's (unverified) `kip` (for
+///   `UnknownKipAsOnlyKey`, the registry's only key). Those tokens are not recorded by the
+///   replay guard.
 ///
 /// The other bugs are behaviours rather than skipped checks; each is described on its variant.
 /// The `…ServerError` bugs model a registry that panics (`unwrap`) on input it did not
@@ -35,11 +37,14 @@ use credlab_suite::RejectionKind;
 ///
 /// # Tolerated variants
 ///
-/// Three modes are not bugs at all but choices a conformant registry may make
+/// Four modes are not bugs at all but choices a conformant registry may make
 /// ([`Bug::is_tolerated`]): a JSON depth limit of 8 or of 128 instead of credlab's 32
-/// (`JsonDepth8`, `JsonDepth128`), and ignoring a `challenge` claim when no challenge was
-/// issued (`IgnoreChallengeClaim`). They are controls for the verdict calibration: the suite
-/// must not fail them on any must-level case (`tests/registry_suite.rs`).
+/// (`JsonDepth8`, `JsonDepth128`), ignoring a `challenge` claim when no challenge was
+/// issued (`IgnoreChallengeClaim`), and refusing tokens with 400 instead of 401/403
+/// (`RejectWith400`: the web API says *should* 403, and Cargo's client shows every non-2xx
+/// the same; a should-level deviation, failed only under `--strict`). They are controls for
+/// the verdict calibration: the suite must not fail them on any must-level case
+/// (`tests/registry_suite.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bug {
     /// Accepts a footer `url` that is not the registry's index URL (RFC 3231 R3).
@@ -60,6 +65,16 @@ pub enum Bug {
     SkipSignature,
     /// Accepts a `kip` that names no enrolled key (R2, "fail closed").
     AcceptUnknownKey,
+    /// When the footer's `kip` names no enrolled key and the registry has only one, acts for
+    /// that key's holder without checking the signature (a registry with one key that does
+    /// not look at `kip`) (R2, "fail closed").
+    UnknownKipAsOnlyKey,
+    /// Does not scope a token to the request: a missing `name` or `vers`, a claim the
+    /// request does not use (`cksum` on a yank, `name` on a read) and another `mutation` all
+    /// pass (R7, R8, R10).
+    UnscopedClaims,
+    /// Ignores the `v` claim: any value passes (R1: if `v` is set, it is 1).
+    IgnoreV,
     /// Keeps no single-use record: a publish/yank/unyank token can be replayed (R15).
     NoReplayGuard,
     /// Keys the single-use record on the token *string*, so the same token with its
@@ -166,7 +181,7 @@ pub enum Bug {
 
 impl Bug {
     /// Every seeded bug.
-    pub const ALL: [Bug; 42] = [
+    pub const ALL: [Bug; 45] = [
         Bug::SkipUrlCheck,
         Bug::SkipExpiry,
         Bug::SkipFutureCheck,
@@ -176,6 +191,9 @@ impl Bug {
         Bug::SkipCksumCheck,
         Bug::SkipSignature,
         Bug::AcceptUnknownKey,
+        Bug::UnknownKipAsOnlyKey,
+        Bug::UnscopedClaims,
+        Bug::IgnoreV,
         Bug::NoReplayGuard,
         Bug::ReplayGuardByTokenString,
         Bug::AllowRepublish,
@@ -223,6 +241,9 @@ impl Bug {
             Bug::SkipCksumCheck => "skip-cksum-check",
             Bug::SkipSignature => "skip-signature",
             Bug::AcceptUnknownKey => "accept-unknown-key",
+            Bug::UnknownKipAsOnlyKey => "unknown-kip-as-only-key",
+            Bug::UnscopedClaims => "unscoped-claims",
+            Bug::IgnoreV => "ignore-v",
             Bug::NoReplayGuard => "no-replay-guard",
             Bug::ReplayGuardByTokenString => "replay-guard-by-token-string",
             Bug::AllowRepublish => "allow-republish",
@@ -264,7 +285,7 @@ impl Bug {
     pub fn is_tolerated(self) -> bool {
         matches!(
             self,
-            Bug::JsonDepth8 | Bug::JsonDepth128 | Bug::IgnoreChallengeClaim
+            Bug::JsonDepth8 | Bug::JsonDepth128 | Bug::IgnoreChallengeClaim | Bug::RejectWith400
         )
     }
 
@@ -297,21 +318,28 @@ impl Bug {
         })
     }
 
-    /// The verifier check this bug skips, for the `Skip…`/`Accept…` bugs.
-    pub fn skipped(self) -> Option<RejectionKind> {
-        Some(match self {
-            Bug::SkipUrlCheck => RejectionKind::UrlMismatch,
-            Bug::SkipExpiry => RejectionKind::Expired,
-            Bug::SkipFutureCheck => RejectionKind::IssuedInFuture,
-            Bug::SkipMutationCheck => RejectionKind::MutationMismatch,
-            Bug::SkipNameCheck => RejectionKind::NameMismatch,
-            Bug::SkipVersCheck => RejectionKind::VersMismatch,
-            Bug::SkipCksumCheck => RejectionKind::CksumMismatch,
-            Bug::SkipSignature => RejectionKind::BadSignature,
-            Bug::AcceptUnknownKey => RejectionKind::UnknownKey,
-            Bug::IgnoreChallengeClaim => RejectionKind::UnexpectedChallenge,
-            _ => return None,
-        })
+    /// Whether this bug skips the verifier check that refused with `kind` (the `Skip…`,
+    /// `Accept…`, `Ignore…` bugs and the other checks-skipping ones).
+    pub fn skips(self, kind: RejectionKind) -> bool {
+        use RejectionKind as K;
+        match self {
+            Bug::SkipUrlCheck => kind == K::UrlMismatch,
+            Bug::SkipExpiry => kind == K::Expired,
+            Bug::SkipFutureCheck => kind == K::IssuedInFuture,
+            Bug::SkipMutationCheck => kind == K::MutationMismatch,
+            Bug::SkipNameCheck => kind == K::NameMismatch,
+            Bug::SkipVersCheck => kind == K::VersMismatch,
+            Bug::SkipCksumCheck => kind == K::CksumMismatch,
+            Bug::SkipSignature => kind == K::BadSignature,
+            Bug::AcceptUnknownKey | Bug::UnknownKipAsOnlyKey => kind == K::UnknownKey,
+            Bug::UnscopedClaims => matches!(
+                kind,
+                K::MissingClaim | K::UnexpectedClaim | K::MutationMismatch
+            ),
+            Bug::IgnoreV => kind == K::UnsupportedV,
+            Bug::IgnoreChallengeClaim => kind == K::UnexpectedChallenge,
+            _ => false,
+        }
     }
 
     /// One line on what the bug changes.
@@ -326,6 +354,13 @@ impl Bug {
             Bug::SkipCksumCheck => "accepts a cksum claim that does not match the .crate",
             Bug::SkipSignature => "accepts signatures that do not verify",
             Bug::AcceptUnknownKey => "accepts tokens from keys that are not enrolled",
+            Bug::UnknownKipAsOnlyKey => {
+                "acts for its only key when the kip names no enrolled key, signature unchecked"
+            }
+            Bug::UnscopedClaims => {
+                "accepts a missing name/vers, an unused claim and another mutation"
+            }
+            Bug::IgnoreV => "accepts any value of the v claim",
             Bug::NoReplayGuard => "lets publish/yank/unyank tokens be replayed",
             Bug::ReplayGuardByTokenString => {
                 "keys the single-use record on the token string (an s -> n-s flip replays)"
@@ -335,7 +370,9 @@ impl Bug {
             Bug::ReadsWithoutAuth => {
                 "serves config.json, index, downloads and search without a token"
             }
-            Bug::RejectWith400 => "answers 400 instead of 401/403 to refused tokens",
+            Bug::RejectWith400 => {
+                "tolerated (a should): answers 400 instead of 401/403 to refused tokens"
+            }
             Bug::TraceOnRejectedPublish => "stores the version of a refused publish",
             Bug::NoWwwAuthenticate => "omits www-authenticate on 401",
             Bug::UrlWithoutSparsePrefix => {
