@@ -793,6 +793,34 @@ fn also_expected(bug: Bug, outcomes: &Outcomes) -> Vec<String> {
     problems
 }
 
+/// Fails unless every case in `ids` failed (or hung) against `bug`. With `CREDLAB_SURVEY` set
+/// it first prints every case the bug fails, to write its list from a real run.
+fn caught_by(
+    name: &str,
+    bug: Bug,
+    ids: &[&str],
+    outcomes: &BTreeMap<String, (Level, Outcome)>,
+) -> Result<(), Failed> {
+    if std::env::var_os("CREDLAB_SURVEY").is_some() {
+        let failed_ids: Vec<&String> = outcomes
+            .iter()
+            .filter(|(_, (_, o))| failed(o))
+            .map(|(id, _)| id)
+            .collect();
+        eprintln!("SURVEY {name}: {failed_ids:#?}");
+    }
+    let missed: Vec<String> = ids
+        .iter()
+        .filter(|id| !outcomes.get(**id).is_some_and(|(_, o)| failed(o)))
+        .map(|id| format!("{id}: {:?}", outcomes.get(*id).map(|(_, o)| o)))
+        .collect();
+    if missed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{name} ({}) was not caught by: {missed:#?}", bug.describe()).into())
+    }
+}
+
 fn main() {
     let args = Arguments::from_args();
     let mut trials = vec![Trial::test("reference::registry", || {
@@ -907,24 +935,7 @@ fn main() {
         trials.push(Trial::test(format!("plain-bug::{name}"), move || {
             let bug = Bug::from_name(name).ok_or_else(|| format!("no bug {name:?}"))?;
             let outcomes = run_mode(Mode::Plain, Some(bug), auth_required)?;
-            if std::env::var_os("CREDLAB_SURVEY").is_some() {
-                let failed_ids: Vec<&String> = outcomes
-                    .iter()
-                    .filter(|(_, (_, o))| failed(o))
-                    .map(|(id, _)| id)
-                    .collect();
-                eprintln!("SURVEY {name}: {failed_ids:#?}");
-            }
-            let missed: Vec<String> = ids
-                .iter()
-                .filter(|id| !outcomes.get(**id).is_some_and(|(_, o)| failed(o)))
-                .map(|id| format!("{id}: {:?}", outcomes.get(*id).map(|(_, o)| o)))
-                .collect();
-            if !missed.is_empty() {
-                return Err(
-                    format!("{name} ({}) was not caught by: {missed:#?}", bug.describe()).into(),
-                );
-            }
+            caught_by(name, bug, ids, &outcomes)?;
             let problems = also_expected_plain(bug, &outcomes);
             if problems.is_empty() {
                 Ok(())
@@ -942,25 +953,7 @@ fn main() {
         trials.push(Trial::test(format!("bug::{label}"), move || {
             let bug = Bug::from_name(name).ok_or_else(|| format!("no bug {name:?}"))?;
             let outcomes = run(Some(bug), auth_required)?;
-            if std::env::var_os("CREDLAB_SURVEY").is_some() {
-                // What the bug fails, to write its list from a real run.
-                let failed_ids: Vec<&String> = outcomes
-                    .iter()
-                    .filter(|(_, (_, o))| failed(o))
-                    .map(|(id, _)| id)
-                    .collect();
-                eprintln!("SURVEY {name}: {failed_ids:#?}");
-            }
-            let missed: Vec<String> = ids
-                .iter()
-                .filter(|id| !outcomes.get(**id).is_some_and(|(_, o)| failed(o)))
-                .map(|id| format!("{id}: {:?}", outcomes.get(*id).map(|(_, o)| o)))
-                .collect();
-            if !missed.is_empty() {
-                return Err(
-                    format!("{name} ({}) was not caught by: {missed:#?}", bug.describe()).into(),
-                );
-            }
+            caught_by(name, bug, ids, &outcomes)?;
             let problems = also_expected(bug, &outcomes);
             if problems.is_empty() {
                 Ok(())
