@@ -298,10 +298,17 @@ fn left_trace(expect: &AuthExpect, seen: &Exchanged) -> Option<Outcome> {
             message: "the runner recorded no state to compare".into(),
         });
     };
+    // The answer too: an accepted forgery reads "HTTP 200 …", a refusal that changed the
+    // state anyway shows its refusal.
     (state.before != state.after).then(|| {
         Outcome::fail(
             format!("{} unchanged", state.what),
-            format!("{} became {}", state.before, state.after),
+            format!(
+                "{} became {}, after {}",
+                state.before,
+                state.after,
+                show(&seen.answer)
+            ),
         )
     })
 }
@@ -445,7 +452,10 @@ mod tests {
             judge_auth(&refusal(), &changed),
             Outcome::fail(
                 "the index file unchanged",
-                "{0.1.0: false} became {0.1.0: true}"
+                format!(
+                    "{{0.1.0: false}} became {{0.1.0: true}}, after HTTP 401 {:?}",
+                    ERR
+                )
             )
         );
         let bare = Exchanged {
