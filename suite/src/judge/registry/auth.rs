@@ -216,6 +216,17 @@ pub fn judge_auth(expect: &AuthExpect, seen: &Exchanged) -> Outcome {
     if let Some(skip) = super::not_implemented(&seen.answer) {
         return skip;
     }
+    // The owner's own yank, unyank or owner list of the crate it just published: a 404 there
+    // hides nothing from anyone, the route is missing (nora-registry has none of the three,
+    // and says so in its documentation), which is what 405/501 say elsewhere. Whether the
+    // crate is there is `probe-publish`'s verdict, in the same run.
+    if (expect.changed || expect.owners_json) && seen.answer.status == 404 {
+        return Outcome::Skip {
+            reason: "the registry does not offer the endpoint: the owner's own request for \
+                     the probe crate it published got HTTP 404"
+                .into(),
+        };
+    }
     let refusal = is_token_refusal(expect);
     if refusal {
         // A trace fails whatever else was answered; then a refusal the owner's own request
@@ -571,6 +582,22 @@ mod tests {
             judge_auth(&owners, &seen(200, r#"{"owners":["alice"]}"#)),
             Outcome::Fail { .. }
         ));
+        // A missing route (404 to the owner, like 405/501) skips; a refusal still fails.
+        for expect in [&changed, &owners] {
+            let missing = Exchanged {
+                state: state("{0.1.0: false}", "{0.1.0: false}"),
+                ..seen(404, "")
+            };
+            assert!(
+                matches!(judge_auth(expect, &missing), Outcome::Skip { reason } if reason.contains("HTTP 404")),
+                "{expect:?}"
+            );
+            let refused = Exchanged {
+                state: state("{0.1.0: false}", "{0.1.0: false}"),
+                ..seen(403, "{}")
+            };
+            assert!(matches!(judge_auth(expect, &refused), Outcome::Fail { .. }));
+        }
     }
 
     #[test]
