@@ -21,28 +21,26 @@ fn json(output: &[u8]) -> Value {
     serde_json::from_slice(output).expect("JSON output")
 }
 
+/// `credlab fuzz --provider MUTANT --format json --found DIR`, which must exit 1 (a finding).
+fn fuzz_finding(mutant: &str, found: &std::path::Path) -> Value {
+    let out = credlab()
+        .args(["fuzz", "--provider", mutant, "--format", "json"])
+        .arg("--found")
+        .arg(found)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    json(&out)
+}
+
 #[test]
 fn a_crashing_provider_is_found_shrunk_and_written() {
     let dir = tempfile::tempdir().unwrap();
     let found = dir.path().join("found");
-    let run = || {
-        credlab()
-            .args([
-                "fuzz",
-                "--provider",
-                "builtin:mutant:crash-on-garbage",
-                "--format",
-                "json",
-            ])
-            .arg("--found")
-            .arg(&found)
-            .assert()
-            .code(1)
-            .get_output()
-            .stdout
-            .clone()
-    };
-    let first = json(&run());
+    let mutant = "builtin:mutant:panic-on-unknown-argument";
+    let first = fuzz_finding(mutant, &found);
     let finding = &first["findings"][0];
     assert_eq!(finding["kind"], "crash", "{first}");
     let id = finding["id"].as_str().unwrap();
@@ -51,12 +49,31 @@ fn a_crashing_provider_is_found_shrunk_and_written() {
     let path = finding["vector"].as_str().unwrap().to_string();
     let bytes = std::fs::read(&path).unwrap();
     // The same seed finds the same thing and rewrites the same file.
-    let second = json(&run());
+    let second = fuzz_finding(mutant, &found);
     assert_eq!(second["findings"][0]["id"], id);
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
     let (providers, tokens) = load_found(&found).unwrap();
     assert_eq!((providers.len(), tokens.len()), (1, 0));
     assert_eq!(providers[0].cases[0].id.as_str(), id);
+}
+
+/// A finding whose shrunk input a committed case already sends is reported, not written: a
+/// crash on garbage shrinks to a lone newline, `provider::malformed::blank-line`'s input.
+#[test]
+fn a_finding_a_committed_case_covers_is_noted_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let found = dir.path().join("found");
+    let report = fuzz_finding("builtin:mutant:crash-on-garbage", &found);
+    let finding = &report["findings"][0];
+    assert_eq!(finding["kind"], "crash", "{report}");
+    assert_eq!(finding["minimized"], "\"\\n\"", "{report}");
+    assert!(finding["vector"].is_null(), "{report}");
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("provider::malformed::blank-line already sends this input"),
+        "{notes}"
+    );
+    assert!(load_found(&found).unwrap().0.is_empty());
 }
 
 #[test]
