@@ -375,7 +375,7 @@ fn committed_vectors_replay() -> Result<(), Failed> {
     let (providers, tokens) = load_found(&dir)?;
     for case in providers.iter().flat_map(|f| &f.cases) {
         for reference in ["token-store", "paseto"] {
-            let run = run_case(&builtin(reference), &profile(), &Features::default(), &case);
+            let run = run_case(&builtin(reference), &profile(), &Features::default(), case);
             check(run.outcome.is_pass(), || {
                 format!(
                     "{reference} on {}: {:?} {:?}",
