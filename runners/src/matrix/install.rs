@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use credlab_suite::index::index_path;
 use credlab_suite::matrix::{CargoPackage, Install};
 use sha2::{Digest, Sha256};
 
@@ -207,17 +208,6 @@ fn fetch_source(cargo: &CargoPackage, cache: &Path) -> Result<PathBuf, MatrixErr
     Ok(source)
 }
 
-/// Where a crate's entry is in a sparse index (Cargo's layout: `1/a`, `2/ab`, `3/a/abc`,
-/// `ke/ll/kellnr`).
-fn index_path(name: &str) -> String {
-    match name.len() {
-        1 => format!("1/{name}"),
-        2 => format!("2/{name}"),
-        3 => format!("3/{}/{name}", &name[..1]),
-        _ => format!("{}/{}/{name}", &name[..2], &name[2..4]),
-    }
-}
-
 /// A Debian package, installed if missing.
 fn apt(package: &str) -> Result<(), MatrixError> {
     let installed = Command::new("dpkg")
@@ -338,13 +328,5 @@ mod tests {
             words(cargo_install_args(&unlocked, cache, matrix, None)),
             ["install", "--root", "/c/kellnr", "nora-registry@1.4.3"]
         );
-    }
-
-    #[test]
-    fn sparse_index_paths_follow_cargo() {
-        assert_eq!(index_path("a"), "1/a");
-        assert_eq!(index_path("ab"), "2/ab");
-        assert_eq!(index_path("abc"), "3/a/abc");
-        assert_eq!(index_path("kellnr"), "ke/ll/kellnr");
     }
 }
