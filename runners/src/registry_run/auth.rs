@@ -130,28 +130,28 @@ fn listing(state: &BTreeMap<String, bool>) -> String {
     format!("{state:?} (version: yanked)")
 }
 
+/// `operation` sent with the owner's own genuine token, as Cargo would send it.
+fn as_owner(session: &Session, operation: &Operation) -> Result<Answer, SendError> {
+    let token = signed(&session.target, operation);
+    session
+        .client
+        .request(operation, Some(&token), &session.crates)
+}
+
 /// The control of a refused yank: the owner's own yank of the probe version, made after the
 /// refused one and undone at once (so the next case finds the version as it was).
 fn owners_yank(session: &Session) -> Result<HttpAnswer, SendError> {
     let fx = &session.fixture;
-    let op = Operation::Yank {
-        name: fx.krate.name.clone(),
-        vers: fx.krate.vers.clone(),
-    };
-    let answer =
-        session
-            .client
-            .request(&op, Some(&signed(&session.target, &op)), &session.crates)?;
+    let (name, vers) = (fx.krate.name.clone(), fx.krate.vers.clone());
+    let answer = as_owner(
+        session,
+        &Operation::Yank {
+            name: name.clone(),
+            vers: vers.clone(),
+        },
+    )?;
     if (200..300).contains(&answer.status) {
-        let undo = Operation::Unyank {
-            name: fx.krate.name.clone(),
-            vers: fx.krate.vers.clone(),
-        };
-        session.client.request(
-            &undo,
-            Some(&signed(&session.target, &undo)),
-            &session.crates,
-        )?;
+        as_owner(session, &Operation::Unyank { name, vers })?;
     }
     Ok(http_answer(&answer))
 }
@@ -259,14 +259,12 @@ fn exchange(session: &Session, exchange: Exchange) -> Result<Exchanged, SendErro
         }
         Exchange::YankWithOwnToken => {
             // Unyanked first (whatever earlier cases did to it), so the yank has work to do.
-            let op = Operation::Unyank {
-                name: name.into(),
-                vers: vers.into(),
-            };
-            let _ = session.client.request(
-                &op,
-                Some(&signed(&session.target, &op)),
-                &session.crates,
+            as_owner(
+                session,
+                &Operation::Unyank {
+                    name: name.into(),
+                    vers: vers.into(),
+                },
             )?;
             let op = yank(name, vers);
             let token = signed(&session.target, &op);
@@ -276,12 +274,7 @@ fn exchange(session: &Session, exchange: Exchange) -> Result<Exchanged, SendErro
         }
         Exchange::UnyankWithOwnToken => {
             // Yanked first (whatever the yank case left), so the unyank has work to do.
-            let op = yank(name, vers);
-            let _ = session.client.request(
-                &op,
-                Some(&signed(&session.target, &op)),
-                &session.crates,
-            )?;
+            as_owner(session, &yank(name, vers))?;
             let op = Operation::Unyank {
                 name: name.into(),
                 vers: vers.into(),

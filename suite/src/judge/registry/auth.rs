@@ -228,10 +228,11 @@ pub fn judge_auth(expect: &AuthExpect, seen: &Exchanged) -> Outcome {
         };
     }
     let refusal = is_token_refusal(expect);
+    let trace = left_trace(expect, seen);
     if refusal {
         // A trace fails whatever else was answered; then a refusal the owner's own request
-        // shares shows nothing.
-        if let Some(fail) = left_trace(expect, seen).filter(|_| seen.state.is_some()) {
+        // shares shows nothing. (State that was not recorded is reported last, below.)
+        if let Some(fail) = trace.clone().filter(|_| seen.state.is_some()) {
             return fail;
         }
         if let Some(skip) = control_skip(seen) {
@@ -287,7 +288,7 @@ pub fn judge_auth(expect: &AuthExpect, seen: &Exchanged) -> Outcome {
             show(&seen.answer),
         );
     }
-    if let Some(fail) = left_trace(expect, seen) {
+    if let Some(fail) = trace {
         return fail;
     }
     if notes.is_empty() {
