@@ -32,7 +32,7 @@ use credlab_suite::keys::SecretKey;
 use credlab_suite::paseto::{self, SignatureForm};
 use credlab_suite::redact::{SecretKind, Secrets};
 use credlab_suite::token::Operation;
-use credlab_suite::vectors::check::committed_case_sending;
+use credlab_suite::vectors::check::{committed_case_sending, lone_input};
 use credlab_suite::vectors::fixture::{RFC_SECRET, sha256_hex};
 use credlab_suite::vectors::to_committed_json;
 
@@ -264,10 +264,7 @@ fn found_case_sending(dir: &Path, input: &[u8], id: &str) -> Option<String> {
     providers
         .into_iter()
         .flat_map(|file| file.cases)
-        .find(|case| {
-            case.id.as_str() != id
-                && matches!(case.input.steps.as_slice(), [step] if step.send.bytes().as_deref() == Some(input))
-        })
+        .find(|case| case.id.as_str() != id && lone_input(case).as_deref() == Some(input))
         .map(|case| case.id.to_string())
 }
 

@@ -179,7 +179,7 @@ pub fn check_all(files: &[(String, AnyVectorFile)]) -> Vec<Problem> {
 
 /// The bytes a provider case sends when it is what a found vector is, one step and no setup
 /// (placeholders as written); `None` for any other case.
-fn lone_input(case: &ProviderCase) -> Option<Vec<u8>> {
+pub fn lone_input(case: &ProviderCase) -> Option<Vec<u8>> {
     let [step] = case.input.steps.as_slice() else {
         return None;
     };
